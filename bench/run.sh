@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every benchmark; each writes its section of docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.tools/node/node_modules/.bin:$PATH"
+.venv/bin/python bench/worker/run.py "$@"
+node bench/gateway/run.ts "$@"

@@ -1,0 +1,172 @@
+"""Model names, where their weights are, and the cache of loaded models.
+
+The cache keeps loaded models, unloads the least recently used idle one past
+the limit and any model idle too long, and loads each model once however many
+requests ask for it at the same time. Loading runs in a thread, so the event
+loop keeps serving `status` and requests for models already loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from collections import OrderedDict
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+import faster_whisper
+from faster_whisper.utils import download_model
+
+from whisper_worker.errors import WorkerError
+
+log = logging.getLogger("whisper_worker.models")
+
+# The original design's names, on top of every name faster-whisper knows.
+ALIASES = {"large": "large-v3", "turbo": "large-v3-turbo"}
+
+
+def known_models() -> list[str]:
+    names = list(faster_whisper.available_models())
+    return names + [alias for alias in ALIASES if alias not in names]
+
+
+def canonical(name: str) -> str:
+    if name not in known_models():
+        raise WorkerError(
+            "unknown_model",
+            f"'{name}' is not a Whisper model. Accepted names: {', '.join(known_models())}.",
+        )
+    return ALIASES.get(name, name)
+
+
+def local_path(name: str, models_dir: Path) -> Path | None:
+    """The models folder first (under the requested or canonical name), then the download cache."""
+    for candidate in dict.fromkeys((name, canonical(name))):
+        folder = models_dir / candidate
+        if (folder / "model.bin").is_file():
+            return folder
+    try:
+        return Path(download_model(canonical(name), local_files_only=True))
+    except Exception:
+        return None
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    model: Any
+    loaded_at: float = field(default_factory=time.time)
+    last_used: float = field(default_factory=time.time)
+    in_use: int = 0
+
+
+Loader = Callable[[str], Any]
+
+
+class ModelCache:
+    def __init__(self, loader: Loader, max_loaded: int, idle_seconds: float):
+        self._loader = loader
+        self._max_loaded = max_loaded
+        self._idle_seconds = idle_seconds
+        self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[LoadedModel]] = {}
+        self._doomed: set[str] = set()  # unload asked while in use
+        self.loads = 0  # how many times a loader ran: tests check single-flight loading
+
+    def loaded(self) -> list[LoadedModel]:
+        return list(self._loaded.values())
+
+    async def load(self, name: str) -> tuple[LoadedModel, float]:
+        """Loads (once) and returns the model with the seconds this call waited for loading."""
+        name = canonical(name)
+        if name in self._loaded:
+            self._loaded.move_to_end(name)
+            return self._loaded[name], 0.0
+        started = time.monotonic()
+        future = self._loading.get(name)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._loading[name] = future
+            try:
+                self.loads += 1
+                model = await asyncio.to_thread(self._loader, name)
+                entry = LoadedModel(name, model)
+                self._loaded[name] = entry
+                self._evict()
+                future.set_result(entry)
+            except BaseException as e:
+                future.set_exception(e)
+                future.exception()  # retrieved here so nobody waiting is not an 'unretrieved' warning
+                raise
+            finally:
+                del self._loading[name]
+        entry = await asyncio.shield(future)
+        return entry, time.monotonic() - started
+
+    @asynccontextmanager
+    async def use(self, name: str) -> AsyncIterator[tuple[LoadedModel, float]]:
+        """Holds a model for one job: it cannot be unloaded until the job ends."""
+        entry, waited = await self.load(name)
+        entry.in_use += 1
+        try:
+            yield entry, waited
+        finally:
+            entry.in_use -= 1
+            entry.last_used = time.time()
+            if entry.in_use == 0 and entry.name in self._doomed:
+                self._drop(entry.name)
+            else:
+                self._evict()
+
+    def unload(self, name: str) -> bool:
+        name = canonical(name)
+        entry = self._loaded.get(name)
+        if entry is None:
+            return False
+        if entry.in_use:
+            self._doomed.add(name)
+        else:
+            self._drop(name)
+        return True
+
+    def sweep_idle(self) -> None:
+        if self._idle_seconds <= 0:
+            return
+        cutoff = time.time() - self._idle_seconds
+        for entry in list(self._loaded.values()):
+            if entry.in_use == 0 and entry.last_used < cutoff:
+                log.info("unloading idle model %s", entry.name)
+                self._drop(entry.name)
+
+    async def run_idle_sweeper(self) -> None:
+        if self._idle_seconds <= 0:
+            return
+        while True:
+            await asyncio.sleep(min(30.0, max(0.2, self._idle_seconds / 4)))
+            self.sweep_idle()
+
+    def _evict(self) -> None:
+        while len(self._loaded) > self._max_loaded:
+            idle = [e for e in self._loaded.values() if e.in_use == 0]
+            if not idle:
+                return
+            victim = min(idle, key=lambda e: e.last_used)
+            log.info("unloading least recently used model %s", victim.name)
+            self._drop(victim.name)
+
+    def _drop(self, name: str) -> None:
+        entry = self._loaded.pop(name)
+        self._doomed.discard(name)
+        # CTranslate2 frees its weights only when asked; dropping the Python object is not enough on GPU.
+        inner = getattr(entry.model, "model", None)
+        if inner is not None and hasattr(inner, "unload_model"):
+            try:
+                inner.unload_model()
+            except Exception:  # already freed, or an engine without it
+                pass
+        entry.model = None
+        gc.collect()

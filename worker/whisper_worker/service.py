@@ -1,0 +1,135 @@
+"""The worker's commands (protocol §4), independent of sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+import psutil
+
+from whisper_worker import PROTOCOL_VERSION, __version__
+from whisper_worker.errors import WorkerError
+from whisper_worker.loader import Device, make_loader, pick_device
+from whisper_worker.models import ModelCache, canonical, known_models, local_path
+from whisper_worker.options import transcribe_kwargs
+from whisper_worker.scheduler import Slots
+from whisper_worker.settings import Settings
+from whisper_worker import transcriber
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class Job:
+    """One request in flight; `stage` decides how a cancel reaches it."""
+
+    id: str
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    stage: str = "waiting"  # waiting -> running
+    task: asyncio.Task | None = None
+    audio_seconds: float | None = None
+    model: str | None = None
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        # Before the decoding thread starts, the task can simply be stopped; after,
+        # the thread stops itself at the next segment so its slot is never double-counted.
+        if self.stage == "waiting" and self.task is not None:
+            self.task.cancel()
+
+
+class Worker:
+    def __init__(self, settings: Settings, loader: Callable[[str], Any] | None = None):
+        self.settings = settings
+        self.device: Device = pick_device(settings)
+        self.cache = ModelCache(loader or make_loader(settings, self.device), settings.max_loaded_models, settings.model_idle_seconds)
+        self.slots = Slots(settings.slots, settings.queue_limit)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "protocol": PROTOCOL_VERSION,
+            "device": self.device.name,
+            "compute_type": self.device.compute_type,
+            "cpu_threads": self.settings.cpu_threads,
+            "slots": self.slots.slots,
+            "running": self.slots.running,
+            "queued": self.slots.queued,
+            "queue_limit": self.slots.queue_limit,
+            "models": [
+                {"name": e.name, "in_use": e.in_use, "loaded_at": round(e.loaded_at, 3), "last_used": round(e.last_used, 3)}
+                for e in self.cache.loaded()
+            ],
+            "memory": {"rss_bytes": psutil.Process().memory_info().rss, "gpu_used_bytes": None, "gpu_total_bytes": None},
+            "limits": {"max_json_frame": self.settings.max_json_frame, "max_audio_frame": self.settings.max_audio_frame},
+        }
+
+    async def list_models(self) -> dict[str, Any]:
+        loaded = {e.name for e in self.cache.loaded()}
+
+        def scan() -> list[dict[str, Any]]:
+            rows = []
+            for name in known_models():
+                path = local_path(name, self.settings.models_dir)
+                rows.append({"name": name, "available": path is not None, "loaded": canonical(name) in loaded, "path": str(path) if path else None})
+            return rows
+
+        return {"models": await asyncio.to_thread(scan), "default": self.settings.default_model}
+
+    async def load_model(self, name: str) -> dict[str, Any]:
+        started = time.monotonic()
+        await self.cache.load(name)
+        return {"model": name, "loaded": True, "load_seconds": round(time.monotonic() - started, 3)}
+
+    def unload_model(self, name: str) -> dict[str, Any]:
+        return {"model": name, "unloaded": self.cache.unload(name)}
+
+    async def detect_language(self, job: Job, model: str, audio_path: str) -> dict[str, Any]:
+        canonical(model)
+        job.model = model
+        async with self.slots.hold(_no_queued_event):
+            audio = await asyncio.to_thread(transcriber.load_audio, audio_path)
+            job.audio_seconds = len(audio) / transcriber.SAMPLE_RATE
+            async with self.cache.use(model) as (entry, _):
+                return await asyncio.to_thread(transcriber.detect_language, entry.model, audio)
+
+    async def transcribe(self, job: Job, model: str, options: Any, audio_path: str, send: Send) -> dict[str, Any]:
+        kwargs, batch_size = transcribe_kwargs(options)
+        canonical(model)
+        job.model = model
+        loop = asyncio.get_running_loop()
+        arrived = time.monotonic()
+
+        async def on_queued(position: int) -> None:
+            await send({"id": job.id, "type": "queued", "position": position})
+
+        async with self.slots.hold(on_queued):
+            queued_seconds = time.monotonic() - arrived
+            # Decoding first: a broken file is reported without loading a model for it.
+            audio = await asyncio.to_thread(transcriber.load_audio, audio_path)
+            job.audio_seconds = len(audio) / transcriber.SAMPLE_RATE
+            async with self.cache.use(model) as (entry, load_seconds):
+                if batch_size == 0 and self.device.name == "cuda" and job.audio_seconds > 60:
+                    batch_size = 16  # batching pays on a GPU once there are several 30 s windows
+
+                def emit(event: dict[str, Any]) -> None:
+                    if event["type"] == "info":
+                        event["model"] = model
+                    # Waiting for the send keeps a slow client from piling up frames in memory.
+                    asyncio.run_coroutine_threadsafe(send({"id": job.id, **event}), loop).result()
+
+                job.stage = "running"
+                if job.cancelled.is_set():
+                    raise transcriber.Cancelled()
+                result = await asyncio.to_thread(transcriber.transcribe, entry.model, audio, kwargs, batch_size, emit, job.cancelled)
+        decode_seconds = result.pop("decode_seconds")
+        result["model"] = model
+        result["timing"] = {"queued_seconds": round(queued_seconds, 3), "load_seconds": round(load_seconds, 3), "decode_seconds": decode_seconds}
+        return result
+
+
+async def _no_queued_event(position: int) -> None:
+    return None

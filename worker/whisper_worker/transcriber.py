@@ -1,0 +1,107 @@
+"""Runs one transcription in a thread, handing each segment out as it is decoded.
+
+faster-whisper's transcribe() is a lazy generator: nothing is decoded until it
+is iterated, which is what lets every segment reach the client at once, and a
+cancel take effect at the next segment.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import threading
+import time
+from typing import Any, Callable
+
+import numpy as np
+from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
+
+from whisper_worker.errors import WorkerError
+
+SAMPLE_RATE = 16000
+Emit = Callable[[dict[str, Any]], None]
+
+
+class Cancelled(Exception):
+    pass
+
+
+def load_audio(path: str) -> np.ndarray:
+    try:
+        audio = decode_audio(path, sampling_rate=SAMPLE_RATE)
+    except Exception as e:
+        # FFmpeg's message names our temporary file, which means nothing to the client.
+        reason = re.sub(r":\s*'[^']*'", "", str(e).splitlines()[0])[:200] if str(e) else type(e).__name__
+        reason = re.sub(r"^\[Errno -?\d+\]\s*", "", reason)
+        raise WorkerError("undecodable_audio", f"The file could not be decoded as audio or video ({reason}). Send a file FFmpeg can read, such as WAV, MP3, FLAC, OGG, M4A or MP4.") from None
+    if audio.size == 0:
+        raise WorkerError("undecodable_audio", "The file holds no audio samples (empty or truncated). Send a file with sound in it.")
+    return audio
+
+
+def _batched_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    accepted = inspect.signature(BatchedInferencePipeline.transcribe).parameters
+    return {k: v for k, v in kwargs.items() if k in accepted}
+
+
+def transcribe(
+    model: WhisperModel,
+    audio: np.ndarray,
+    kwargs: dict[str, Any],
+    batch_size: int,
+    emit: Emit,
+    cancelled: threading.Event,
+) -> dict[str, Any]:
+    started = time.monotonic()
+    if batch_size > 0:
+        segments, info = BatchedInferencePipeline(model).transcribe(audio, batch_size=batch_size, **_batched_kwargs(kwargs))
+    else:
+        segments, info = model.transcribe(audio, **kwargs)
+    emit({"type": "info", "language": info.language, "language_probability": round(info.language_probability, 4), "duration": round(info.duration, 3)})
+    out = []
+    for segment in segments:
+        if cancelled.is_set():
+            raise Cancelled()
+        item = segment_dict(segment, len(out), kwargs.get("word_timestamps", False))
+        out.append(item)
+        emit({"type": "segment", "segment": item})
+        emit({"type": "progress", "processed": round(min(segment.end, info.duration), 3), "duration": round(info.duration, 3)})
+    return {
+        "text": "".join(s["text"] for s in out).strip(),
+        "language": info.language,
+        "language_probability": round(info.language_probability, 4),
+        "duration": round(info.duration, 3),
+        "task": kwargs.get("task", "transcribe"),
+        "segments": out,
+        "decode_seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def segment_dict(segment: Any, index: int, words: bool) -> dict[str, Any]:
+    item = {
+        "id": index,
+        "seek": segment.seek,
+        "start": round(segment.start, 3),
+        "end": round(segment.end, 3),
+        "text": segment.text,
+        "tokens": list(segment.tokens),
+        "temperature": segment.temperature,
+        "avg_logprob": round(segment.avg_logprob, 4),
+        "compression_ratio": round(segment.compression_ratio, 4),
+        "no_speech_prob": round(segment.no_speech_prob, 4),
+    }
+    if words:
+        item["words"] = [
+            {"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word, "probability": round(w.probability, 4)}
+            for w in segment.words or []
+        ]
+    return item
+
+
+def detect_language(model: WhisperModel, audio: np.ndarray) -> dict[str, Any]:
+    language, probability, ranked = model.detect_language(audio)
+    return {
+        "language": language,
+        "language_probability": round(probability, 4),
+        "languages": [[code, round(p, 4)] for code, p in ranked[:10]],
+    }
