@@ -96,7 +96,7 @@ class ModelCache:
                 model = await asyncio.to_thread(self._loader, name)
                 entry = LoadedModel(name, model)
                 self._loaded[name] = entry
-                self._evict()
+                self._evict(keep=name)
                 future.set_result(entry)
             except BaseException as e:
                 future.set_exception(e)
@@ -149,9 +149,9 @@ class ModelCache:
             await asyncio.sleep(min(30.0, max(0.2, self._idle_seconds / 4)))
             self.sweep_idle()
 
-    def _evict(self) -> None:
+    def _evict(self, keep: str | None = None) -> None:
         while len(self._loaded) > self._max_loaded:
-            idle = [e for e in self._loaded.values() if e.in_use == 0]
+            idle = [e for e in self._loaded.values() if e.in_use == 0 and e.name != keep]
             if not idle:
                 return
             victim = min(idle, key=lambda e: e.last_used)

@@ -1,0 +1,46 @@
+"""Real speech, real weights, through the real server: word error rate on LibriVox."""
+
+import jiwer
+from whisper_normalizer.english import EnglishTextNormalizer
+
+from client import Client
+
+MAX_WER = 0.15
+
+
+def test_librivox_wer_with_base(worker, clips, references):
+    normalise = EnglishTextNormalizer()
+    hypotheses, truths = [], []
+    with Client(worker.port) as client:
+        for name, audio in clips.items():
+            reply = client.call({"command": "transcribe", "model": "base", "options": {"language": "en"}}, audio)
+            assert reply["type"] == "result", reply
+            hypotheses.append(normalise(reply["result"]["text"]))
+            truths.append(normalise(references[name]))
+    wer = jiwer.wer(truths, hypotheses)
+    print(f"\nLibriVox WER with base over {len(clips)} clips: {wer:.2%}")
+    assert len(clips) == 5
+    assert wer <= MAX_WER, list(zip(truths, hypotheses))
+
+
+def test_result_shape_and_streamed_events(worker, clips):
+    audio = clips["sense_and_sensibility_01_austen_64kb-0870"]
+    with Client(worker.port) as client:
+        reply, events = client.until_final(
+            client.send({"command": "transcribe", "model": "tiny.en", "options": {"word_timestamps": True}}, audio)
+        )
+    result = reply["result"]
+    types = [e["type"] for e in events]
+    assert types[0] == "info" and "segment" in types and "progress" in types
+    assert events[0]["language"] == "en" and events[0]["model"] == "tiny.en"
+    streamed = [e["segment"] for e in events if e["type"] == "segment"]
+    assert streamed == result["segments"]
+    assert "dashwood" in result["text"].lower()
+    assert abs(result["duration"] - 7.1) < 0.1
+    segment = result["segments"][0]
+    for key in ("id", "seek", "start", "end", "text", "tokens", "temperature", "avg_logprob", "compression_ratio", "no_speech_prob", "words"):
+        assert key in segment
+    assert segment["words"] and segment["words"][0]["end"] >= segment["words"][0]["start"]
+    assert set(result["timing"]) == {"queued_seconds", "load_seconds", "decode_seconds"}
+    progress = [e for e in events if e["type"] == "progress"]
+    assert progress[-1]["processed"] <= progress[-1]["duration"] == result["duration"]
