@@ -19,6 +19,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 from whisper_worker.errors import WorkerError
 
 SAMPLE_RATE = 16000
+MIN_SAMPLES = SAMPLE_RATE // 10  # less than this is a truncated header, not speech
 Emit = Callable[[dict[str, Any]], None]
 
 
@@ -34,8 +35,8 @@ def load_audio(path: str) -> np.ndarray:
         reason = re.sub(r":\s*'[^']*'", "", str(e).splitlines()[0])[:200] if str(e) else type(e).__name__
         reason = re.sub(r"^\[Errno -?\d+\]\s*", "", reason)
         raise WorkerError("undecodable_audio", f"The file could not be decoded as audio or video ({reason}). Send a file FFmpeg can read, such as WAV, MP3, FLAC, OGG, M4A or MP4.") from None
-    if audio.size == 0:
-        raise WorkerError("undecodable_audio", "The file holds no audio samples (empty or truncated). Send a file with sound in it.")
+    if audio.size < MIN_SAMPLES:
+        raise WorkerError("undecodable_audio", f"The file holds {audio.size / SAMPLE_RATE:.2f} s of audio: it is empty or truncated. Send a file with sound in it.")
     return audio
 
 
