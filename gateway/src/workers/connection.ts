@@ -1,0 +1,168 @@
+// One TCP connection to a worker, shaped like a database driver's: explicit
+// states, requests multiplexed by id, and one write queue so that a request
+// and its audio frame are never split by another frame (protocol §3).
+import net from 'node:net';
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { encodeJson, frameHeader, FrameDecoder, FrameError } from '../protocol/frames.ts';
+
+export type Reply = Record<string, unknown> & { id: string | null; type: string };
+export type ReplyListener = (reply: Reply) => void;
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  drainTimeoutMs: number;
+  maxReplyFrame: number;
+}
+
+export class WorkerRequestError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export class WorkerConnection {
+  state: 'connecting' | 'open' | 'closed' = 'connecting';
+  closeReason = '';
+  private readonly socket: net.Socket;
+  private readonly options: ConnectionOptions;
+  private readonly listeners = new Map<string, ReplyListener>();
+  private readonly decoder: FrameDecoder;
+  private writes: Promise<void> = Promise.resolve();
+  private nextId = 0;
+  private readonly closeHandlers: Array<(reason: string) => void> = [];
+
+  private constructor(socket: net.Socket, options: ConnectionOptions) {
+    this.socket = socket;
+    this.options = options;
+    this.decoder = new FrameDecoder({ maxJsonFrame: options.maxReplyFrame, maxAudioFrame: 0 });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) => this.close(e.message));
+    socket.on('close', () => this.close('the worker closed the connection'));
+  }
+
+  static async open(options: ConnectionOptions): Promise<WorkerConnection> {
+    const socket = net.connect({ host: options.host, port: options.port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => socket.destroy(new Error(`connect timed out after ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
+    try {
+      await once(socket, 'connect');
+    } catch (e) {
+      socket.destroy();
+      throw new WorkerRequestError('no_worker', `cannot reach the worker at ${options.host}:${options.port}: ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    const connection = new WorkerConnection(socket, options);
+    connection.state = 'open';
+    return connection;
+  }
+
+  get inFlight(): number {
+    return this.listeners.size;
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    this.closeHandlers.push(handler);
+  }
+
+  /** Sends a request; `listener` gets every reply with its id until the final one. */
+  send(message: Record<string, unknown>, listener: ReplyListener, audioPath?: string, audioBytes?: number): string {
+    const id = typeof message.id === 'string' ? message.id : `g${++this.nextId}`;
+    if (this.state !== 'open') {
+      listener(lostReply(id, this.closeReason || 'the connection is closed'));
+      return id;
+    }
+    this.listeners.set(id, listener);
+    const frame = encodeJson({ ...message, id });
+    this.writes = this.writes
+      .then(() => this.write(frame))
+      .then(() => (audioPath !== undefined ? this.streamFile(audioPath, audioBytes ?? 0) : undefined))
+      .catch((e: Error) => this.close(`writing to the worker failed: ${e.message}`));
+    return id;
+  }
+
+  /** A request with exactly one reply (status, list_models, cancel…). */
+  call(message: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      let id = '';
+      const timer = setTimeout(() => {
+        this.listeners.delete(id);
+        reject(new WorkerRequestError('timeout', `the worker did not answer '${String(message.command)}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      id = this.send(message, (reply) => {
+        if (reply.type !== 'result' && reply.type !== 'error') return;
+        clearTimeout(timer);
+        if (reply.type === 'result') resolve(reply.result as Record<string, unknown>);
+        else {
+          const error = reply.error as { code: string; message: string };
+          reject(new WorkerRequestError(error.code, error.message));
+        }
+      });
+    });
+  }
+
+  close(reason = 'closed by the gateway'): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeReason = reason;
+    this.socket.destroy();
+    const pending = [...this.listeners];
+    this.listeners.clear();
+    for (const [id, listener] of pending) listener(lostReply(id, reason));
+    for (const handler of this.closeHandlers) handler(reason);
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      for (const frame of this.decoder.feed(chunk, () => 'json')) this.dispatch(frame as Reply);
+    } catch (e) {
+      this.close(e instanceof FrameError ? `bad frame from the worker: ${e.message}` : String(e));
+    }
+  }
+
+  private dispatch(reply: Reply): void {
+    if (reply.id === null) {
+      // A reply with no id is the worker saying our framing broke: nothing can be trusted after it.
+      this.close(`the worker refused a frame: ${JSON.stringify(reply.error)}`);
+      return;
+    }
+    const listener = this.listeners.get(reply.id);
+    if (!listener) return;
+    if (reply.type === 'result' || reply.type === 'error') this.listeners.delete(reply.id);
+    listener(reply);
+  }
+
+  private async write(data: Buffer): Promise<void> {
+    if (this.state !== 'open') throw new Error(this.closeReason);
+    if (!this.socket.write(data)) await this.drained();
+  }
+
+  /** The audio frame, streamed from disk: memory stays flat whatever the file's size. */
+  private async streamFile(path: string, bytes: number): Promise<void> {
+    await this.write(frameHeader(bytes));
+    let sent = 0;
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+      sent += (chunk as Buffer).length;
+      await this.write(chunk as Buffer);
+    }
+    if (sent !== bytes) throw new Error(`the audio file changed size while it was sent (${sent} of ${bytes} bytes)`);
+  }
+
+  private async drained(): Promise<void> {
+    const timeout = AbortSignal.timeout(this.options.drainTimeoutMs);
+    try {
+      await once(this.socket, 'drain', { signal: timeout });
+    } catch {
+      throw new Error(`the worker did not read for ${this.options.drainTimeoutMs} ms`);
+    }
+  }
+}
+
+function lostReply(id: string, reason: string): Reply {
+  return { id, type: 'error', error: { code: 'worker_lost', message: reason } };
+}
