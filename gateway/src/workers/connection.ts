@@ -3,7 +3,7 @@
 // and its audio frame are never split by another frame (protocol §3).
 import net from 'node:net';
 import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { encodeJson, frameHeader, FrameDecoder, FrameError } from '../protocol/frames.ts';
 
 export type Reply = Record<string, unknown> & { id: string | null; type: string };
@@ -79,10 +79,26 @@ export class WorkerConnection {
     }
     this.listeners.set(id, listener);
     const frame = encodeJson({ ...message, id });
-    this.writes = this.writes
-      .then(() => this.write(frame))
-      .then(() => (audioPath !== undefined ? this.streamFile(audioPath, audioBytes ?? 0) : undefined))
-      .catch((e: Error) => this.close(`writing to the worker failed: ${e.message}`));
+    this.writes = this.writes.then(async () => {
+      // The file is opened before the request is written: a file that is gone fails
+      // this request alone, while a failure mid-frame leaves the stream unusable.
+      let file: FileHandle | undefined;
+      try {
+        if (audioPath !== undefined) file = await open(audioPath, 'r');
+      } catch (e) {
+        this.listeners.delete(id);
+        listener({ id, type: 'error', error: { code: 'internal', message: `the upload could not be read: ${(e as Error).message}` } });
+        return;
+      }
+      try {
+        await this.write(frame);
+        if (file) await this.streamFile(file, audioBytes ?? 0);
+      } catch (e) {
+        this.close(`writing to the worker failed: ${(e as Error).message}`);
+      } finally {
+        await file?.close();
+      }
+    });
     return id;
   }
 
@@ -143,10 +159,10 @@ export class WorkerConnection {
   }
 
   /** The audio frame, streamed from disk: memory stays flat whatever the file's size. */
-  private async streamFile(path: string, bytes: number): Promise<void> {
+  private async streamFile(file: FileHandle, bytes: number): Promise<void> {
     await this.write(frameHeader(bytes));
     let sent = 0;
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    for await (const chunk of file.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
       sent += (chunk as Buffer).length;
       await this.write(chunk as Buffer);
     }

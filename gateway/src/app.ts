@@ -1,0 +1,46 @@
+// build(): the whole gateway as a Fastify app that does not listen yet, so
+// tests can start it on any port and close it.
+import Fastify, { type FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+import type { Config } from './config.ts';
+import type { JobSystem } from './jobs/types.ts';
+import { ApiError, errorHandler } from './errors.ts';
+import { apiRoutes } from './routes/api.ts';
+import { openaiRoutes } from './routes/openai.ts';
+
+export interface BuildOptions {
+  config: Config;
+  jobs: JobSystem;
+  logger?: boolean | object;
+}
+
+export async function build({ config, jobs, logger }: BuildOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: logger ?? { level: config.logLevel }, bodyLimit: 1 << 20, disableRequestLogging: false });
+  await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 30, fieldSize: 1 << 20 } });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Whisper service', version: '0.1.0', description: 'Speech to text with Whisper: the original REST API and an OpenAI-compatible audio API.' },
+      tags: [{ name: 'api', description: 'The original REST API' }, { name: 'openai', description: 'OpenAI audio API, drop-in' }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request) => {
+    throw new ApiError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}. See /docs for the API.`);
+  });
+  apiRoutes(app, config, jobs);
+  openaiRoutes(app, config, jobs);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (existsSync(config.webDir)) {
+    await app.register(fastifyStatic, { root: config.webDir, prefix: '/' });
+  } else {
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type('text/html').send(`<!doctype html><title>Whisper service</title><p>The web UI is not built: run <code>make web</code>. The API is at <a href="/docs">/docs</a>.</p>`),
+    );
+  }
+  return app;
+}

@@ -1,0 +1,55 @@
+// Configuration: read from the environment once at start, validated, frozen.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface Config {
+  host: string;
+  port: number;
+  workers: string[];
+  maxUploadBytes: number;
+  requestTimeoutMs: number;
+  defaultModel: string;
+  modelAliases: Record<string, string>;
+  webDir: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name}=${raw} must be an integer >= ${min}`);
+  return value;
+}
+
+function aliases(raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [alias, model] = pair.split('=').map((s) => s.trim());
+    if (!alias || !model) throw new ConfigError(`OPENAI_MODEL_ALIASES: '${pair}' is not alias=model`);
+    out[alias] = model;
+  }
+  return out;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const workerHost = env.WHISPER_HOST || '127.0.0.1';
+  const workerPort = integer(env, 'WHISPER_PORT', 9000, 1);
+  const workers = (env.WHISPER_WORKERS ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+  for (const w of workers) if (!/^\[?[^\]\s]+\]?:\d+$/.test(w)) throw new ConfigError(`WHISPER_WORKERS: '${w}' is not host:port`);
+  return Object.freeze({
+    host: env.SERVER_HOST || '0.0.0.0',
+    port: integer(env, 'SERVER_PORT', 8080, 0),
+    workers: workers.length ? workers : [`${workerHost}:${workerPort}`],
+    maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 1 << 30, 1),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 0, 0),
+    defaultModel: env.DEFAULT_MODEL || 'base',
+    modelAliases: Object.freeze(aliases(env.OPENAI_MODEL_ALIASES ?? 'whisper-1=base')),
+    webDir: path.resolve(here, '..', env.WEB_DIR || '../web/dist'),
+    logLevel: env.LOG_LEVEL || 'info',
+  });
+}

@@ -1,0 +1,63 @@
+// The one table of errors. Every error body the gateway sends is built here,
+// in OpenAI's shape: {"error": {"message", "type", "param", "code"}}.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+const TABLE = {
+  file_missing: { status: 400, message: "No file was uploaded: send the audio as the multipart field 'file'." },
+  file_empty: { status: 400, message: 'The uploaded file is empty.' },
+  file_too_large: { status: 413, message: 'The file is larger than this server accepts.' },
+  undecodable_audio: { status: 400, message: 'The file could not be decoded as audio or video.' },
+  unknown_model: { status: 400, message: 'Unknown model.' },
+  unknown_language: { status: 400, message: 'Unknown language.' },
+  invalid_parameter: { status: 400, message: 'A parameter is invalid.' },
+  bad_request: { status: 400, message: 'The request is invalid.' },
+  model_unavailable: { status: 400, message: 'The model is not available on any worker.' },
+  not_found: { status: 404, message: 'Not found.' },
+  overloaded: { status: 503, message: 'The workers are overloaded; try again later.' },
+  no_worker: { status: 503, message: 'No Whisper worker is reachable.' },
+  timeout: { status: 504, message: 'The transcription took longer than this server waits.' },
+  cancelled: { status: 499, message: 'The request was cancelled.' },
+  internal: { status: 500, message: 'Something went wrong in the gateway; its log has the details.' },
+} as const;
+
+export type ErrorCode = keyof typeof TABLE;
+
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly param: string | null;
+  constructor(code: ErrorCode, message?: string, param: string | null = null) {
+    super(message ?? TABLE[code].message);
+    this.code = code;
+    this.param = param;
+  }
+
+  get status(): number {
+    return TABLE[this.code].status;
+  }
+}
+
+/** A job's failure (worker codes and the gateway's) as an API error. */
+export function fromJobError(code: string, message: string): ApiError {
+  const known = (code in TABLE ? code : 'internal') as ErrorCode;
+  return new ApiError(known, known === 'internal' ? TABLE.internal.message : message);
+}
+
+export function errorBody(error: ApiError) {
+  const type = error.status === 503 ? 'service_unavailable' : error.status >= 500 ? 'server_error' : 'invalid_request_error';
+  return { error: { message: error.message, type, param: error.param, code: error.code } };
+}
+
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const e = error as FastifyError;
+  if (e?.code === 'FST_REQ_FILE_TOO_LARGE') return new ApiError('file_too_large');
+  if (e?.validation) return new ApiError('invalid_parameter', e.message);
+  if (typeof e?.statusCode === 'number' && e.statusCode < 500) return new ApiError('bad_request', e.message);
+  return new ApiError('internal');
+}
+
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const api = toApiError(error);
+  if (api.code === 'internal') request.log.error({ err: error }, 'request failed');
+  void reply.status(api.status).send(errorBody(api));
+}

@@ -1,0 +1,77 @@
+// The original REST API: /api/models, /api/transcribe, /api/health.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.ts';
+import type { JobSystem } from '../jobs/types.ts';
+import { ApiTranscribeForm, ErrorBody, Health, ModelList, parseFields } from '../schemas.ts';
+import { receiveUpload } from '../uploads.ts';
+import { MODEL_NAMES } from '../models.ts';
+import { checkLanguage, resolveModel, transcribe, type TranscriptionRequest } from '../transcription.ts';
+import type { ResponseFormat } from '../formats/responses.ts';
+import { DEFAULT_CUE_OPTIONS } from '../formats/subtitles.ts';
+
+export const skipBodyValidation = () => () => true; // multipart forms are checked after streaming, by parseFields
+
+export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem): void {
+  app.get('/api/models', { schema: { tags: ['api'], summary: 'Models: which are available and which loaded, on which workers', response: { 200: ModelList } } }, async () => {
+    const seen = new Map(jobs.directory.models().map((m) => [m.name, m]));
+    const names = [...new Set([...MODEL_NAMES, ...seen.keys()])];
+    return {
+      default: config.defaultModel,
+      models: names.map((name) => seen.get(name) ?? { name, available: false, loaded: false, workers: [] }),
+    };
+  });
+
+  app.get('/api/health', { schema: { tags: ['api'], summary: 'The gateway and each worker', response: { 200: Health, 503: Health } } }, async (_request, reply) => {
+    const workers = jobs.directory.workers();
+    const up = workers.filter((w) => w.up).length;
+    const status = up === 0 ? 'unavailable' : up < workers.length ? 'degraded' : 'ok';
+    return reply.status(up === 0 ? 503 : 200).send({
+      status,
+      workers: workers.map((w) => ({
+        address: w.address, up: w.up, error: w.error, device: w.device, slots: w.slots,
+        running: w.running, queued: w.queued, loaded_models: w.loadedModels,
+      })),
+      queue: jobs.queue.counts(),
+    });
+  });
+
+  app.post(
+    '/api/transcribe',
+    {
+      validatorCompiler: skipBodyValidation,
+      schema: {
+        tags: ['api'],
+        summary: 'Transcribe or translate an uploaded file',
+        consumes: ['multipart/form-data'],
+        body: ApiTranscribeForm,
+        response: { 400: ErrorBody, 413: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const upload = await receiveUpload(request, config.maxUploadBytes);
+      try {
+        const f = parseFields(ApiTranscribeForm, upload.fields);
+        const words = f.word_timestamps ?? false;
+        const what: TranscriptionRequest = {
+          model: resolveModel(f.model ?? config.defaultModel, config),
+          options: {
+            language: checkLanguage(f.language),
+            task: (f.task ?? 'transcribe') as 'transcribe' | 'translate',
+            word_timestamps: words,
+            ...(f.vad_filter !== undefined && { vad_filter: f.vad_filter }),
+            ...(f.beam_size !== undefined && { beam_size: f.beam_size }),
+            ...(f.temperature !== undefined && { temperature: f.temperature }),
+            ...(f.prompt && { initial_prompt: f.prompt }),
+          },
+          format: (f.response_format ?? 'json') as ResponseFormat,
+          stream: f.stream ? ('api' as const) : (false as const),
+          cue: { maxLineWidth: f.max_line_width ?? DEFAULT_CUE_OPTIONS.maxLineWidth, maxLineCount: f.max_line_count ?? DEFAULT_CUE_OPTIONS.maxLineCount },
+          words,
+        };
+        return await transcribe(jobs, config, request, reply, upload, what);
+      } finally {
+        await upload.remove();
+      }
+    },
+  );
+}

@@ -1,0 +1,60 @@
+// OpenAI's audio API as a drop-in: the official SDKs work unchanged.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
+import type { JobSystem } from '../jobs/types.ts';
+import { ErrorBody, OpenAIModelList, OpenAITranscriptionForm, OpenAITranslationForm, parseFields } from '../schemas.ts';
+import { receiveUpload } from '../uploads.ts';
+import { MODEL_NAMES } from '../models.ts';
+import { checkLanguage, resolveModel, transcribe } from '../transcription.ts';
+import { DEFAULT_CUE_OPTIONS } from '../formats/subtitles.ts';
+import type { ResponseFormat } from '../formats/responses.ts';
+import { skipBodyValidation } from './api.ts';
+
+const started = Math.floor(Date.now() / 1000);
+
+export function openaiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem): void {
+  app.get('/v1/models', { schema: { tags: ['openai'], summary: 'Models, OpenAI style (aliases included)', response: { 200: OpenAIModelList } } }, async () => ({
+    object: 'list' as const,
+    data: [...Object.keys(config.modelAliases), ...MODEL_NAMES].map((id) => ({ id, object: 'model' as const, created: started, owned_by: 'whisper-service' })),
+  }));
+
+  const schema = (summary: string, body: typeof OpenAITranscriptionForm | typeof OpenAITranslationForm) => ({
+    tags: ['openai'],
+    summary,
+    consumes: ['multipart/form-data'],
+    body,
+    response: { 400: ErrorBody, 413: ErrorBody, 503: ErrorBody },
+  });
+
+  app.post('/v1/audio/transcriptions', { validatorCompiler: skipBodyValidation, schema: schema('Transcribe audio (OpenAI API)', OpenAITranscriptionForm) }, (request, reply) =>
+    handle(request, reply, 'transcribe'),
+  );
+  app.post('/v1/audio/translations', { validatorCompiler: skipBodyValidation, schema: schema('Translate audio into English (OpenAI API)', OpenAITranslationForm) }, (request, reply) =>
+    handle(request, reply, 'translate'),
+  );
+
+  async function handle(request: FastifyRequest, reply: FastifyReply, task: 'transcribe' | 'translate'): Promise<void> {
+    const upload = await receiveUpload(request, config.maxUploadBytes);
+    try {
+      const f = task === 'transcribe' ? parseFields(OpenAITranscriptionForm, upload.fields) : parseFields(OpenAITranslationForm, upload.fields);
+      const granularities = (('timestamp_granularities[]' in f ? f['timestamp_granularities[]'] : undefined) ?? []) as string[];
+      const words = granularities.includes('word');
+      await transcribe(jobs, config, request, reply, upload, {
+        model: resolveModel(f.model, config),
+        options: {
+          task,
+          language: 'language' in f ? checkLanguage(f.language as string | undefined) : null,
+          word_timestamps: words,
+          ...(f.temperature !== undefined && { temperature: f.temperature }),
+          ...(f.prompt && { initial_prompt: f.prompt }),
+        },
+        format: (f.response_format ?? 'json') as ResponseFormat,
+        stream: f.stream ? 'openai' : false,
+        cue: DEFAULT_CUE_OPTIONS,
+        words,
+      });
+    } finally {
+      await upload.remove();
+    }
+  }
+}

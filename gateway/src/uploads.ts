@@ -1,0 +1,57 @@
+// Multipart uploads: the file is streamed to a temporary file (never held in
+// memory) and removed when the request is over, however it ends.
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from './errors.ts';
+
+export interface Upload {
+  path: string;
+  bytes: number;
+  filename: string;
+  fields: Record<string, string | string[]>;
+  remove(): Promise<void>;
+}
+
+export async function receiveUpload(request: FastifyRequest, limit: number): Promise<Upload> {
+  const tooLarge = () => new ApiError('file_too_large', `The file is larger than this server accepts (${limit} bytes; the setting is MAX_UPLOAD_BYTES).`, 'file');
+  if (!request.isMultipart()) throw new ApiError('file_missing', "Send the request as multipart/form-data with the audio in the field 'file'.");
+  const dir = await mkdtemp(path.join(tmpdir(), 'whisper-upload-'));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  const fields: Record<string, string | string[]> = {};
+  let file: { path: string; filename: string } | null = null;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'file' || file) {
+          part.file.resume();
+          continue;
+        }
+        file = { path: path.join(dir, 'audio'), filename: part.filename };
+        await pipeline(part.file, createWriteStream(file.path));
+        if (part.file.truncated) throw tooLarge();
+      } else {
+        const value = String(part.value);
+        const prior = fields[part.fieldname];
+        fields[part.fieldname] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
+      }
+    }
+  } catch (e) {
+    await remove();
+    if ((e as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
+    throw e;
+  }
+  if (!file) {
+    await remove();
+    throw new ApiError('file_missing');
+  }
+  const bytes = (await stat(file.path)).size;
+  if (bytes === 0) {
+    await remove();
+    throw new ApiError('file_empty');
+  }
+  return { path: file.path, bytes, filename: file.filename, fields, remove };
+}
