@@ -1,0 +1,58 @@
+// A real gateway (build() on a free port) in front of real workers.
+import type { FastifyInstance } from 'fastify';
+import { build } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createJobSystem } from '../src/jobs/index.ts';
+import type { JobSystem } from '../src/jobs/types.ts';
+
+export interface Gateway {
+  app: FastifyInstance;
+  jobs: JobSystem;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startGateway(workers: string[], env: Record<string, string> = {}): Promise<Gateway> {
+  const config = loadConfig({ WHISPER_WORKERS: workers.join(','), SERVER_PORT: '0', ...env });
+  const jobs = createJobSystem({ workers: config.workers, pollIntervalMs: 500, noWorkerGraceMs: 1500 });
+  await jobs.directory.ready();
+  const app = await build({ config, jobs, logger: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address() as { port: number };
+  return {
+    app,
+    jobs,
+    url: `http://127.0.0.1:${address.port}`,
+    async close() {
+      await app.close();
+      await jobs.close();
+    },
+  };
+}
+
+export function form(file: Blob | null, fields: Record<string, string> = {}, filename = 'audio.wav'): FormData {
+  const body = new FormData();
+  for (const [k, v] of Object.entries(fields)) body.append(k, v);
+  if (file) body.append('file', file, filename);
+  return body;
+}
+
+/** Reads a Server-Sent Events response into [event, data] pairs. */
+export async function readSse(response: Response): Promise<Array<{ event: string; data: any }>> {
+  const text = await response.text();
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim())
+    .map((block) => {
+      const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+      const data = JSON.parse(/^data: (.*)$/m.exec(block)![1]!);
+      return { event, data };
+    });
+}
+
+declare global {
+  // Tests read JSON bodies loosely; the response schemas are checked by the server.
+  interface Response {
+    json(): Promise<any>;
+  }
+}

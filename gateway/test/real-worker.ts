@@ -1,0 +1,47 @@
+// Starts the real Python worker on a free port, for integration tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
+export const CLIP = `${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-0870.wav`; // "… John Dashwood …", 7 s
+export const SHORT_CLIP = `${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-0880.wav`; // 3 s
+
+export interface RunningWorker {
+  port: number;
+  address: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(env: Record<string, string> = {}): Promise<RunningWorker> {
+  const child = spawn(path.join(ROOT, '.venv/bin/python'), ['-m', 'whisper_worker'], {
+    cwd: ROOT,
+    env: { ...process.env, PYTHONPATH: path.join(ROOT, 'worker'), WHISPER_PORT: '0', WHISPER_MODELS_DIR: path.join(ROOT, 'models'), HF_HUB_OFFLINE: '1', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const lines = createInterface({ input: child.stderr! });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the worker did not start within 60 s')), 60_000);
+    child.once('exit', (code) => reject(new Error(`the worker exited with ${code}`)));
+    lines.on('line', (line) => {
+      if (line.includes('"listening"')) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line).port);
+      }
+    });
+  });
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
+  };
+}
