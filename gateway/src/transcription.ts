@@ -106,6 +106,8 @@ function sendApiEvent(send: Send, event: JobEvent, shape: (r: TranscriptionResul
   switch (event.type) {
     case 'queued':
       return send('queued', { position: event.position });
+    case 'started':
+      return send('started', { worker: event.worker, attempt: event.attempt });
     case 'info':
       return send('info', { language: event.language, language_probability: event.language_probability, duration: event.duration, model: event.model });
     case 'progress':

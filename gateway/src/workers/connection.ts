@@ -162,7 +162,7 @@ export class WorkerConnection {
   private async streamFile(file: FileHandle, bytes: number): Promise<void> {
     await this.write(frameHeader(bytes));
     let sent = 0;
-    for await (const chunk of file.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
+    for await (const chunk of file.createReadStream({ highWaterMark: 256 << 10, autoClose: false })) {
       sent += (chunk as Buffer).length;
       await this.write(chunk as Buffer);
     }
