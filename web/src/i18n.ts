@@ -1,0 +1,133 @@
+// Interface text in English and Russian; the browser's language picks one, a switch changes it.
+const en = {
+  title: 'Whisper',
+  tagline: 'Speech to text on your own server',
+  drop: 'Drop an audio or video file here',
+  or: 'or',
+  pick: 'Choose a file',
+  record: 'Record',
+  stopRecording: 'Stop recording',
+  recording: 'Recording…',
+  model: 'Model',
+  language: 'Language',
+  auto: 'Detect automatically',
+  task: 'Task',
+  transcribe: 'Transcribe',
+  translate: 'Translate to English',
+  advanced: 'Advanced',
+  wordTimestamps: 'Word timestamps',
+  vad: 'Skip silence (VAD)',
+  beam: 'Beam size',
+  prompt: 'Prompt (names, spelling hints)',
+  start: 'Transcribe',
+  uploading: 'Uploading',
+  waiting: 'Waiting for a worker',
+  working: 'Transcribing',
+  elapsed: 'elapsed',
+  remaining: 'left',
+  loaded: 'loaded',
+  notAvailable: 'not available offline',
+  result: 'Transcript',
+  detected: 'Language',
+  duration: 'Duration',
+  speed: 'Speed',
+  realtime: '× real time',
+  copy: 'Copy text',
+  copied: 'Copied',
+  download: 'Download',
+  recent: 'Recent',
+  noRecent: 'Transcriptions you make in this browser appear here.',
+  cancel: 'Cancel',
+  theme: 'Dark / light',
+  err_undecodable_audio: 'This file is not audio or video that can be read. Try a WAV, MP3, M4A, OGG or MP4 file.',
+  err_file_too_large: 'The file is too large for this server. Cut it shorter or ask the admin to raise MAX_UPLOAD_BYTES.',
+  err_file_empty: 'The file is empty. Choose a file with sound in it.',
+  err_no_worker: 'The transcription worker is not running. Start it (make start) and try again.',
+  err_model_unavailable: 'This model is not available offline. Choose a model marked available, or put its files in the models folder.',
+  err_unknown_model: 'This model name is not known.',
+  err_network: 'The server could not be reached. Check your connection and try again.',
+  err_other: 'Something went wrong:',
+};
+type Key = keyof typeof en;
+const ru: Record<Key, string> = {
+  title: 'Whisper',
+  tagline: 'Распознавание речи на вашем сервере',
+  drop: 'Перетащите сюда аудио- или видеофайл',
+  or: 'или',
+  pick: 'Выбрать файл',
+  record: 'Записать',
+  stopRecording: 'Остановить запись',
+  recording: 'Идёт запись…',
+  model: 'Модель',
+  language: 'Язык',
+  auto: 'Определить автоматически',
+  task: 'Задача',
+  transcribe: 'Распознать',
+  translate: 'Перевести на английский',
+  advanced: 'Дополнительно',
+  wordTimestamps: 'Время каждого слова',
+  vad: 'Пропускать тишину (VAD)',
+  beam: 'Ширина луча',
+  prompt: 'Подсказка (имена, написание)',
+  start: 'Распознать',
+  uploading: 'Загрузка',
+  waiting: 'Ожидание обработчика',
+  working: 'Распознавание',
+  elapsed: 'прошло',
+  remaining: 'осталось',
+  loaded: 'загружена',
+  notAvailable: 'нет в офлайне',
+  result: 'Текст',
+  detected: 'Язык',
+  duration: 'Длительность',
+  speed: 'Скорость',
+  realtime: '× реального времени',
+  copy: 'Копировать текст',
+  copied: 'Скопировано',
+  download: 'Скачать',
+  recent: 'Недавние',
+  noRecent: 'Здесь появятся расшифровки, сделанные в этом браузере.',
+  cancel: 'Отменить',
+  theme: 'Тёмная / светлая',
+  err_undecodable_audio: 'Этот файл не удаётся прочитать как аудио или видео. Попробуйте WAV, MP3, M4A, OGG или MP4.',
+  err_file_too_large: 'Файл слишком большой для этого сервера. Сократите его или попросите администратора увеличить MAX_UPLOAD_BYTES.',
+  err_file_empty: 'Файл пустой. Выберите файл со звуком.',
+  err_no_worker: 'Обработчик распознавания не запущен. Запустите его (make start) и попробуйте снова.',
+  err_model_unavailable: 'Эта модель недоступна офлайн. Выберите доступную модель или положите её файлы в папку models.',
+  err_unknown_model: 'Такая модель неизвестна.',
+  err_network: 'Сервер недоступен. Проверьте соединение и попробуйте снова.',
+  err_other: 'Что-то пошло не так:',
+};
+
+export type Locale = 'en' | 'ru';
+const dictionaries: Record<Locale, Record<Key, string>> = { en, ru };
+
+export function initialLocale(): Locale {
+  const saved = localStorage.getItem('whisper.locale');
+  if (saved === 'en' || saved === 'ru') return saved;
+  return navigator.language.toLowerCase().startsWith('ru') ? 'ru' : 'en';
+}
+
+let current: Locale = 'en';
+
+export function t(key: Key): string {
+  return dictionaries[current][key];
+}
+
+export function errorText(code: string): string | null {
+  const key = `err_${code}` as Key;
+  return key in en ? t(key) : null;
+}
+
+/** Fills every [data-i18n] element (text) and [data-i18n-label] (aria-label). */
+export function applyLocale(locale: Locale): void {
+  current = locale;
+  localStorage.setItem('whisper.locale', locale);
+  document.documentElement.lang = locale;
+  for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) el.textContent = t(el.dataset.i18n as Key);
+  for (const el of document.querySelectorAll<HTMLElement>('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel as Key));
+}
+
+export function languageNames(locale: Locale): Intl.DisplayNames {
+  return new Intl.DisplayNames([locale], { type: 'language' });
+}
