@@ -19,7 +19,7 @@ export interface BuildOptions {
 }
 
 export async function build({ config, jobs, logger }: BuildOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: logger ?? { level: config.logLevel }, bodyLimit: 1 << 20, disableRequestLogging: false });
+  const app = Fastify({ logger: logger ?? { level: config.logLevel }, bodyLimit: 1 << 20 });
   await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 30, fieldSize: 1 << 20 } });
   await app.register(swagger, {
     openapi: {
