@@ -6,13 +6,11 @@
 // Results go to the Gateway section of docs/benchmarks.md.
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { once } from 'node:events';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { WorkerConnection } from '../../gateway/src/workers/connection.ts';
-import { startWorker, ROOT, SHORT_CLIP } from '../../gateway/test/real-worker.ts';
+import { freePort, startWorker, ROOT, SHORT_CLIP } from '../../gateway/test/real-worker.ts';
 
 // autocannon is one of the gateway's dev dependencies: resolve it from there.
 const autocannon = createRequire(new URL('../../gateway/package.json', import.meta.url))('autocannon');
@@ -20,13 +18,6 @@ const MODEL = 'tiny.en';
 const ROUNDS = 20;
 const LOAD_SECONDS = 20;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  server.close();
-  return port;
-}
 
 const kb = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

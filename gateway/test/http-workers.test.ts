@@ -5,11 +5,9 @@ import assert from 'node:assert/strict';
 import { openAsBlob, mkdtempSync, readFileSync } from 'node:fs';
 import { truncate, writeFile } from 'node:fs/promises';
 import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startWorker, CLIP, SHORT_CLIP, ROOT } from './real-worker.ts';
+import { freePort, startWorker, CLIP, SHORT_CLIP, ROOT } from './real-worker.ts';
 import { startGateway, form } from './harness.ts';
 
 async function longClip(): Promise<string> {
@@ -67,13 +65,6 @@ test('a short job goes to the idle worker, and a killed worker\'s job finishes o
   }
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  server.close();
-  return port;
-}
 
 function memoryKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);

@@ -1,6 +1,7 @@
 // Starts the real Python worker on a free port, for integration tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -44,4 +45,13 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Run
       await once(child, 'exit');
     },
   };
+}
+
+/** A port nobody listens on right now, for a child process that must be told its port. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  server.close();
+  return port;
 }
