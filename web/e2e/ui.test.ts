@@ -92,6 +92,8 @@ test('switching to Russian changes the interface', async () => {
   assert.equal(await page.textContent('#start'), 'Распознать');
   assert.equal(await page.getAttribute('html', 'lang'), 'ru');
   assert.match((await page.textContent('#recent-title'))!, /Недавние/);
+  assert.match((await page.textContent('#error'))!, /не удаётся прочитать/); // the error shown before, now in Russian
+  assert.match((await page.textContent('#segments'))!, /Dashwood/); // the last good transcript is still there
   await page.screenshot({ path: `${SHOTS}/5-russian.png`, fullPage: true });
   await page.click('#lang-en');
 });

@@ -25,6 +25,7 @@ function setLocale(next: Locale): void {
   fillLanguages();
   renderHistory();
   if (current) renderFacts(current.transcript);
+  if (lastError && !$('error').hidden) showError(lastError); // in the new language
 }
 
 function fillModels(): void {
@@ -54,9 +55,12 @@ function choose(picked: File): void {
   $<HTMLButtonElement>('start').disabled = false;
 }
 
+let lastError: ApiError | null = null;
+
 function showError(error: unknown): void {
   const e = error instanceof ApiError ? error : new ApiError('network', String(error));
   if (e.code === 'cancelled') return;
+  lastError = e;
   const box = $('error');
   box.textContent = errorText(e.code) ?? `${t('err_other')} ${e.message}`;
   box.hidden = false;
@@ -73,6 +77,7 @@ async function start(event: SubmitEvent): Promise<void> {
   event.preventDefault();
   if (!file) return;
   $('error').hidden = true;
+  lastError = null;
   const form = new FormData($<HTMLFormElement>('form'));
   form.set('file', file, file.name);
   if (!form.has('vad_filter')) form.set('vad_filter', 'false');
@@ -109,7 +114,10 @@ async function start(event: SubmitEvent): Promise<void> {
     renderHistory();
   } catch (e) {
     showError(e);
-    if (!current) $('result').hidden = true;
+    // Put back what was on screen before this attempt, without the file that failed.
+    showMedia(null);
+    if (current) showTranscript(current.transcript);
+    else $('result').hidden = true;
   } finally {
     running = null;
     $('progress').hidden = true;

@@ -13,6 +13,8 @@ export interface PoolOptions {
   pollIntervalMs: number;
   resolveIntervalMs: number;
   maxBackoffMs: number;
+  /** How names become addresses (DNS by default; tests pass their own). */
+  lookup?: (host: string) => Promise<string[]>;
 }
 
 export class Worker {
@@ -157,7 +159,7 @@ export class WorkerPool implements WorkerDirectory {
     const seen = new Set<string>();
     for (const entry of this.options.workers) {
       const { host, port } = splitAddress(entry);
-      const addresses = isIP(host) ? [host] : await lookupAll(host);
+      const addresses = isIP(host) ? [host] : await (this.options.lookup ?? lookupAll)(host);
       for (const ip of addresses.length ? addresses : [host]) {
         const label = addresses.length > 1 ? `${host}(${ip}):${port}` : `${host}:${port}`;
         seen.add(label);

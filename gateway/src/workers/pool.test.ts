@@ -1,0 +1,31 @@
+// A host name with several addresses counts as several workers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkerPool, splitAddress } from './pool.ts';
+import { startFakeWorker } from '../../test/fake-worker.ts';
+
+const options = { connectTimeoutMs: 500, statusTimeoutMs: 500, pollIntervalMs: 100, resolveIntervalMs: 60_000, maxBackoffMs: 500 };
+
+test('each address of a name is its own worker, and is looked up again', async () => {
+  const fake = await startFakeWorker(); // listens on 127.0.0.1 only
+  let answer = ['127.0.0.1', '127.0.0.2'];
+  const pool = new WorkerPool({ ...options, resolveIntervalMs: 200, workers: [`workers.internal:${fake.port}`], lookup: async () => answer });
+  try {
+    await pool.ready();
+    const views = pool.workers();
+    assert.deepEqual(views.map((w) => w.address).sort(), [`workers.internal(127.0.0.1):${fake.port}`, `workers.internal(127.0.0.2):${fake.port}`]);
+    assert.deepEqual(views.map((w) => w.up).sort(), [false, true]);
+    answer = ['127.0.0.1'];
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(pool.workers().map((w) => [w.address, w.up]), [[`workers.internal:${fake.port}`, true]]);
+  } finally {
+    pool.close();
+    await fake.close();
+  }
+});
+
+test('host:port parsing', () => {
+  assert.deepEqual(splitAddress('gpu-1.local:9000'), { host: 'gpu-1.local', port: 9000 });
+  assert.deepEqual(splitAddress('[::1]:9000'), { host: '::1', port: 9000 });
+  assert.throws(() => splitAddress('no-port'), /not host:port/);
+});
