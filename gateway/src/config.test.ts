@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from './config.ts';
+
+test('defaults match the original service', () => {
+  const c = loadConfig({});
+  assert.equal(c.port, 8080);
+  assert.equal(c.host, '0.0.0.0');
+  assert.deepEqual(c.workers, ['127.0.0.1:9000']);
+  assert.equal(c.maxUploadBytes, 1 << 30);
+  assert.equal(c.defaultModel, 'base');
+  assert.deepEqual(c.modelAliases, { 'whisper-1': 'base' });
+  assert.ok(Object.isFrozen(c));
+});
+
+test('WHISPER_WORKERS overrides host and port; aliases parse', () => {
+  const c = loadConfig({ WHISPER_HOST: 'x', WHISPER_WORKERS: 'a:1, b:2', OPENAI_MODEL_ALIASES: 'whisper-1=large-v3,gpt-4o-transcribe=large-v3' });
+  assert.deepEqual(c.workers, ['a:1', 'b:2']);
+  assert.deepEqual(c.modelAliases, { 'whisper-1': 'large-v3', 'gpt-4o-transcribe': 'large-v3' });
+});
+
+test('invalid values are refused with a message naming the variable', () => {
+  assert.throws(() => loadConfig({ SERVER_PORT: 'abc' }), (e: unknown) => e instanceof ConfigError && /SERVER_PORT/.test(e.message));
+  assert.throws(() => loadConfig({ MAX_UPLOAD_BYTES: '0' }), /MAX_UPLOAD_BYTES/);
+  assert.throws(() => loadConfig({ WHISPER_WORKERS: 'nohostport' }), /WHISPER_WORKERS/);
+  assert.throws(() => loadConfig({ OPENAI_MODEL_ALIASES: 'whisper-1' }), /OPENAI_MODEL_ALIASES/);
+});
