@@ -10,15 +10,27 @@ PY     := $(VENV)/bin/python
 # Node 24 LTS is installed here when the system's Node is older (scripts/ensure-node.sh).
 export PATH := $(CURDIR)/.tools/node/node_modules/.bin:$(PATH)
 export WHISPER_MODELS_DIR ?= $(CURDIR)/models
+SYSTEM_DEPS := ./scripts/ensure-system-deps.sh
 
-.PHONY: start test install python node gateway-deps web-deps web models system-deps \
+PROTOCOL_SCHEMA := protocol/schema/messages.schema.json
+PROTOCOL_TYPES  := gateway/src/protocol/messages.generated.ts
+WEB_SOURCES     := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
+
+.PHONY: start worker gateway test lint install python node gateway-deps web-deps web models \
         test-worker test-gateway test-web bench clean
 
 start: install
 	./scripts/start.sh
 
-test: install system-deps
-	$(MAKE) test-worker test-gateway test-web
+# Each part alone, on its environment (see README: Running the parts apart).
+worker: python models
+	PYTHONPATH=worker $(PY) -m whisper_worker
+
+gateway: gateway-deps web
+	node gateway/src/server.ts
+
+test: install
+	$(MAKE) lint test-worker test-gateway test-web
 
 install: python node gateway-deps web models
 
@@ -33,17 +45,23 @@ $(VENV)/.installed: worker/requirements.txt worker/requirements-dev.txt
 node:
 	@./scripts/ensure-node.sh >/dev/null
 
-gateway-deps: node gateway/node_modules/.installed
+gateway-deps: node gateway/node_modules/.installed $(PROTOCOL_TYPES)
 gateway/node_modules/.installed: gateway/package.json gateway/package-lock.json
 	cd gateway && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The gateway's protocol types are generated from the one schema.
+$(PROTOCOL_TYPES): $(PROTOCOL_SCHEMA) gateway/node_modules/.installed
+	cd gateway && npm run --silent protocol-types
 
 web-deps: node web/node_modules/.installed
 web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-web: web-deps
+# Rebuilt only when its sources change.
+web: web-deps web/dist/index.html
+web/dist/index.html: $(WEB_SOURCES) web/node_modules/.installed
 	cd web && npm run build
 
 # --- Models and test tools ------------------------------------------------------
@@ -51,21 +69,28 @@ web: web-deps
 models: python
 	$(PY) scripts/install_models.py --models-dir "$(WHISPER_MODELS_DIR)"
 
-system-deps:
-	./scripts/ensure-system-deps.sh
+# --- Checks and test suites --------------------------------------------------------
+lint: python gateway-deps web-deps
+	cd worker && ../$(VENV)/bin/ruff check .
+	cd worker && ../$(VENV)/bin/mypy
+	cd gateway && npx tsc -p tsconfig.json
+	cd web && npx tsc -p tsconfig.json && npx tsc -p e2e/tsconfig.json
 
-# --- Test suites -----------------------------------------------------------------
 test-worker: python models
+	$(SYSTEM_DEPS) sox espeak-ng librivox
 	cd worker && ../$(PY) -m pytest -q
 
 test-gateway: gateway-deps python models
+	$(SYSTEM_DEPS) espeak-ng librivox
 	cd gateway && npm test
 
-test-web: web python models system-deps
+test-web: web python models
+	$(SYSTEM_DEPS) sox chromium librivox
 	cd web && npm test
 
-bench: install system-deps
+bench: install
+	$(SYSTEM_DEPS)
 	./bench/run.sh
 
 clean:
-	rm -rf $(VENV) .tools gateway/node_modules web/node_modules web/dist artifacts
+	rm -rf $(VENV) .tools gateway/node_modules web/node_modules web/dist artifacts $(PROTOCOL_TYPES)

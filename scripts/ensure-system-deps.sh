@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and benchmarks use (test audio, the
-# speech synthesiser, ffmpeg/sox and a browser). The services themselves need
-# none of them: PyAV ships its own FFmpeg libraries.
+# Installs the Debian packages a test suite or benchmark needs, named by what
+# they are for: test audio, the speech synthesiser, sox, ffmpeg, a browser.
+# The services themselves need none of them (PyAV ships its own FFmpeg).
+#   scripts/ensure-system-deps.sh [ffmpeg] [sox] [espeak-ng] [chromium] [librivox]
+# With no argument: all of them.
 set -euo pipefail
+wanted=("$@")
+[ ${#wanted[@]} -eq 0 ] && wanted=(ffmpeg sox espeak-ng chromium librivox)
 need=()
-command -v ffmpeg   >/dev/null 2>&1 || need+=(ffmpeg)
-command -v sox      >/dev/null 2>&1 || need+=(sox)
-command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-[ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || need+=(pocketsphinx-testdata)
+for what in "${wanted[@]}"; do
+  case "$what" in
+    librivox) [ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || need+=(pocketsphinx-testdata) ;;
+    ffmpeg|sox|espeak-ng|chromium) command -v "$what" >/dev/null 2>&1 || need+=("$what") ;;
+    *) echo "ensure-system-deps: unknown need '$what'" >&2; exit 2 ;;
+  esac
+done
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${need[*]}" >&2
 sudo=""

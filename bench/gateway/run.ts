@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { WorkerConnection } from '../../gateway/src/workers/connection.ts';
-import { freePort, startWorker, ROOT, SHORT_CLIP } from '../../gateway/test/real-worker.ts';
+import { freePort, startWorker, ROOT, SHORT_CLIP } from '../../test-support/worker.ts';
 
 // autocannon is one of the gateway's dev dependencies: resolve it from there.
 const autocannon = createRequire(new URL('../../gateway/package.json', import.meta.url))('autocannon');

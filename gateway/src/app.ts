@@ -11,6 +11,7 @@ import type { JobSystem } from './jobs/types.ts';
 import { ApiError, errorHandler } from './errors.ts';
 import { apiRoutes } from './routes/api.ts';
 import { openaiRoutes } from './routes/openai.ts';
+import { subtitleRoutes } from './routes/subtitles.ts';
 
 export interface BuildOptions {
   config: Config;
@@ -19,7 +20,9 @@ export interface BuildOptions {
 }
 
 export async function build({ config, jobs, logger }: BuildOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: logger ?? { level: config.logLevel }, bodyLimit: 1 << 20 });
+  // verbose: validation errors carry the schema that refused, so messages can say what is accepted;
+  // unknown fields are refused by name rather than dropped in silence.
+  const app = Fastify({ logger: logger ?? { level: config.logLevel }, bodyLimit: 1 << 20, ajv: { customOptions: { verbose: true, removeAdditional: false } } });
   await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 30, fieldSize: 1 << 20 } });
   await app.register(swagger, {
     openapi: {
@@ -34,6 +37,7 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
   });
   apiRoutes(app, config, jobs);
   openaiRoutes(app, config, jobs);
+  subtitleRoutes(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (existsSync(config.webDir)) {
     await app.register(fastifyStatic, { root: config.webDir, prefix: '/' });

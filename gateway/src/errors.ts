@@ -1,6 +1,7 @@
 // The one table of errors. Every error body the gateway sends is built here,
 // in OpenAI's shape: {"error": {"message", "type", "param", "code"}}.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { describeSchema } from './validation.ts';
 
 const TABLE = {
   file_missing: { status: 400, message: "No file was uploaded: send the audio as the multipart field 'file'." },
@@ -51,9 +52,35 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   const e = error as FastifyError;
   if (e?.code === 'FST_REQ_FILE_TOO_LARGE') return new ApiError('file_too_large');
-  if (e?.validation) return new ApiError('invalid_parameter', e.message);
+  if (e?.validation) return fromValidation(e.validation as ValidationIssue[], e.validationContext ?? 'body');
   if (typeof e?.statusCode === 'number' && e.statusCode < 500) return new ApiError('bad_request', e.message);
   return new ApiError('internal');
+}
+
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  params: { additionalProperty?: string; missingProperty?: string };
+  parentSchema?: object;
+  data?: unknown;
+  message?: string;
+}
+
+/** A JSON body or query that its route's schema refused (ajv runs with verbose, so the schema is at hand). */
+function fromValidation(issues: ValidationIssue[], context: string): ApiError {
+  const issue = issues.find((i) => i.keyword === 'anyOf' || i.keyword === 'enum') ?? issues[0]!;
+  const path = issue.instancePath.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replaceAll('/', '.');
+  const where = (name: string) => (path ? `${path}.${name}` : name);
+  if (issue.keyword === 'additionalProperties') {
+    const name = where(issue.params.additionalProperty ?? '?');
+    return new ApiError('invalid_parameter', `unknown field '${name}' in the ${context}`, name);
+  }
+  if (issue.keyword === 'required') {
+    const name = where(issue.params.missingProperty ?? '?');
+    return new ApiError('invalid_parameter', `field '${name}' is required in the ${context}`, name);
+  }
+  const accepted = issue.parentSchema ? describeSchema(issue.parentSchema) : (issue.message ?? 'is invalid');
+  return new ApiError('invalid_parameter', `field '${path || context}' ${accepted} (got ${JSON.stringify(issue.data)})`, path || null);
 }
 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {

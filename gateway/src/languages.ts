@@ -1,17 +1,19 @@
-// Whisper's languages (ISO-639-1 codes, as faster-whisper lists them).
-export const LANGUAGE_CODES = ['af','am','ar','as','az','ba','be','bg','bn','bo','br','bs','ca','cs','cy','da','de','el','en','es','et','eu','fa','fi','fo','fr','gl','gu','ha','haw','he','hi','hr','ht','hu','hy','id','is','it','ja','jw','ka','kk','km','kn','ko','la','lb','ln','lo','lt','lv','mg','mi','mk','ml','mn','mr','ms','mt','my','ne','nl','nn','no','oc','pa','pl','ps','pt','ro','ru','sa','sd','si','sk','sl','sn','so','sq','sr','su','sv','sw','ta','te','tg','th','tk','tl','tr','tt','uk','ur','uz','vi','yi','yo','zh','yue'] as const;
+// Whisper's languages: the protocol schema's list, named for people.
+import { LANGUAGES, type Language } from './protocol/messages.ts';
+
+export { LANGUAGES, type Language };
 
 const names = new Intl.DisplayNames(['en'], { type: 'language' });
 
-export function isLanguage(code: string): boolean {
-  return (LANGUAGE_CODES as readonly string[]).includes(code);
+export function isLanguage(code: string): code is Language {
+  return (LANGUAGES as readonly string[]).includes(code);
 }
 
-/** OpenAI's verbose_json names the language in lower-case English ("english"). */
+/** The English name ("German"); OpenAI's verbose_json wants it in lower case. */
 export function languageName(code: string): string {
-  if (code === 'jw') return 'javanese';
+  if (code === 'jw') return 'Javanese'; // Whisper's old code for jv, which Intl does not know
   try {
-    return (names.of(code) ?? code).toLowerCase();
+    return names.of(code) ?? code;
   } catch {
     return code;
   }

@@ -1,12 +1,21 @@
 // Request and response schemas, declared once: they validate the forms, type
 // the handlers and make the OpenAPI document.
-import Type, { type Static, type TSchema } from 'typebox';
+import Type, { type Static, type TObject, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { ApiError } from './errors.ts';
-import { API_FORMATS, OPENAI_FORMATS } from './formats/responses.ts';
+import { API_FORMATS, OPENAI_FORMATS, SUBTITLE_FORMATS } from './formats/responses.ts';
+import { optionSchema } from './protocol/messages.ts';
+import { describeSchema } from './validation.ts';
 
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const file = Type.String({ format: 'binary', description: 'The audio or video file (any format FFmpeg reads).' });
+
+// Decoding options keep the bounds the protocol schema declares: one declaration for the whole gateway.
+const bounds = (name: string, from = optionSchema(name)) => ({ minimum: from.minimum as number, maximum: from.maximum as number });
+const beamSize = Type.Integer({ ...bounds('beam_size'), description: 'Beam width.' });
+const temperature = Type.Number({ ...bounds('temperature', { minimum: 0, maximum: 1 }), description: 'Sampling temperature; 0 keeps the fallback schedule.' });
+const lineWidth = Type.Integer({ minimum: 10, maximum: 200, description: 'Subtitles: the longest line, in characters.' });
+const lineCount = Type.Integer({ minimum: 1, maximum: 10, description: 'Subtitles: lines per cue.' });
 
 export const ApiTranscribeForm = Type.Object(
   {
@@ -17,11 +26,11 @@ export const ApiTranscribeForm = Type.Object(
     response_format: Type.Optional(literals(API_FORMATS)),
     word_timestamps: Type.Optional(Type.Boolean()),
     vad_filter: Type.Optional(Type.Boolean()),
-    beam_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
-    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    beam_size: Type.Optional(beamSize),
+    temperature: Type.Optional(temperature),
     prompt: Type.Optional(Type.String()),
-    max_line_width: Type.Optional(Type.Integer({ minimum: 10, maximum: 200 })),
-    max_line_count: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+    max_line_width: Type.Optional(lineWidth),
+    max_line_count: Type.Optional(lineCount),
     stream: Type.Optional(Type.Boolean({ description: 'true: Server-Sent Events with progress, segments and the result.' })),
   },
   { additionalProperties: false },
@@ -32,7 +41,7 @@ const openaiCommon = {
   model: Type.String({ description: "'whisper-1' (an alias) or a Whisper model name." }),
   prompt: Type.Optional(Type.String()),
   response_format: Type.Optional(literals(OPENAI_FORMATS)),
-  temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  temperature: Type.Optional(temperature),
   stream: Type.Optional(Type.Boolean()),
 };
 
@@ -60,6 +69,24 @@ export const ApiTranscription = Type.Object({
     Type.Object({ id: Type.Integer(), start: Type.Number(), end: Type.Number(), text: Type.String(), words: Type.Optional(Type.Array(Word)) }),
   ),
   timing: Type.Object({ queued_seconds: Type.Number(), load_seconds: Type.Number(), decode_seconds: Type.Number(), total_seconds: Type.Number() }),
+});
+
+export const SubtitlesBody = Type.Object(
+  {
+    format: literals(SUBTITLE_FORMATS),
+    segments: Type.Array(
+      Type.Object({ start: Type.Number({ minimum: 0 }), end: Type.Number({ minimum: 0 }), text: Type.String(), words: Type.Optional(Type.Array(Word)) }),
+      { maxItems: 100_000 },
+    ),
+    max_line_width: Type.Optional(lineWidth),
+    max_line_count: Type.Optional(lineCount),
+  },
+  { additionalProperties: false },
+);
+export type SubtitlesRequest = Static<typeof SubtitlesBody>;
+
+export const LanguageList = Type.Object({
+  languages: Type.Array(Type.Object({ code: Type.String(), name: Type.String({ description: 'In English' }) })),
 });
 
 export const ErrorBody = Type.Object({
@@ -94,15 +121,18 @@ export const OpenAIModelList = Type.Object({
 });
 
 /** Multipart fields arrive as strings: convert them by the schema, then check. */
-export function parseFields<T extends TSchema>(schema: T, fields: Record<string, string | string[]>): Static<T> {
-  const input = { ...fields, file: 'binary' };
-  const value = Value.Convert(schema, input) as Record<string, unknown>;
-  if (!Value.Check(schema, value)) {
-    const first = [...Value.Errors(schema, value)].find((e) => e.keyword !== 'boolean') ?? [...Value.Errors(schema, value)][0];
-    const extra = (first?.params as { additionalProperties?: string[] })?.additionalProperties;
-    const param = extra?.[0] ?? first?.instancePath.replace(/^\//, '').split('/')[0] ?? null;
-    const message = extra ? `unknown field '${param}'` : `field '${param}': ${first?.message ?? 'invalid'}`;
-    throw new ApiError('invalid_parameter', message, param || null);
-  }
-  return value as Static<T>;
+export function parseFields<T extends TObject>(schema: T, fields: Record<string, string | string[]>): Static<T> {
+  const value = Value.Convert(schema, { ...fields, file: 'binary' }) as Record<string, unknown>;
+  if (Value.Check(schema, value)) return value as Static<T>;
+  const errors = [...Value.Errors(schema, value)];
+  const extra = errors.map((e) => (e.params as { additionalProperties?: string[] })?.additionalProperties?.[0]).find(Boolean);
+  if (extra) throw new ApiError('invalid_parameter', `unknown field '${extra}'; accepted fields: ${Object.keys(schema.properties).join(', ')}`, extra);
+  const missing = errors.map((e) => (e.params as { requiredProperties?: string[] })?.requiredProperties?.[0]).find(Boolean);
+  if (missing) throw new ApiError('invalid_parameter', `field '${missing}' is required`, missing);
+  const param = errors[0]?.instancePath.replace(/^\//, '').split('/')[0] ?? '';
+  const field = (schema.properties as Record<string, TSchema>)[param];
+  const raw = fields[param];
+  const got = raw === undefined ? '' : ` (got ${JSON.stringify(raw)})`;
+  const accepted = field ? describeSchema(field) : errors[0]?.message ?? 'is invalid';
+  throw new ApiError('invalid_parameter', `field '${param}' ${accepted}${got}`, param || null);
 }

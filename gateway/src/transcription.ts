@@ -4,8 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, errorBody, fromJobError } from './errors.ts';
 import { JobFailure, type JobEvent, type JobSystem, type TranscribeOptions, type TranscriptionResult } from './jobs/types.ts';
-import { isLanguage, LANGUAGE_CODES } from './languages.ts';
-import { MODEL_NAMES, isModelName } from './models.ts';
+import { isLanguage, LANGUAGES, type Language } from './languages.ts';
 import { apiJson, render, type ResponseFormat } from './formats/responses.ts';
 import type { CueOptions } from './formats/subtitles.ts';
 import type { Upload } from './uploads.ts';
@@ -20,20 +19,25 @@ export interface TranscriptionRequest {
   words: boolean;
 }
 
-export function resolveModel(name: string, config: Config): string {
+/**
+ * An alias or a model name, checked against the names the workers reported.
+ * Before any worker has answered there is nothing to check against: the
+ * worker will judge the name itself.
+ */
+export function resolveModel(name: string, config: Config, known: readonly string[]): string {
   const model = config.modelAliases[name] ?? name;
-  if (!isModelName(model)) {
-    const accepted = [...MODEL_NAMES, ...Object.keys(config.modelAliases)].join(', ');
-    throw new ApiError('unknown_model', `'${name}' is not a model this server knows. Accepted: ${accepted}.`, 'model');
+  if (known.length > 0 && !known.includes(model)) {
+    const accepted = [...Object.keys(config.modelAliases), ...known].join(', ');
+    throw new ApiError('unknown_model', `field 'model': '${name}' is not a model the workers know. Accepted: ${accepted}.`, 'model');
   }
   return model;
 }
 
-export function checkLanguage(language: string | undefined): string | null {
+export function checkLanguage(language: string | undefined): Language | null {
   if (!language || language === 'auto') return null;
   const code = language.toLowerCase();
   if (!isLanguage(code)) {
-    throw new ApiError('unknown_language', `'${language}' is not a language Whisper knows. Use an ISO-639-1 code: ${LANGUAGE_CODES.join(', ')}.`, 'language');
+    throw new ApiError('unknown_language', `field 'language': '${language}' is not a language Whisper knows. Use 'auto' or an ISO-639-1 code: ${LANGUAGES.join(', ')}.`, 'language');
   }
   return code;
 }

@@ -16,6 +16,20 @@ export interface Upload {
   remove(): Promise<void>;
 }
 
+/** Why a multipart body could not be read, as the client's mistake it is. */
+function uploadError(e: unknown, tooLarge: () => ApiError): ApiError {
+  if (e instanceof ApiError) return e;
+  const { code, message } = e as { code?: string; message?: string };
+  if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge();
+  if (code === 'FST_FILES_LIMIT') return new ApiError('invalid_parameter', "field 'file': send exactly one file; this request has more than one.", 'file');
+  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return new ApiError('invalid_parameter', 'The form has too many fields.');
+  const reason = (message ?? String(e)).replace(/^Multipart: /, '');
+  return new ApiError(
+    'bad_request',
+    `The multipart/form-data body could not be read (${reason}). Send the form with its boundary, as curl -F or a browser's FormData does.`,
+  );
+}
+
 export async function receiveUpload(request: FastifyRequest, limit: number): Promise<Upload> {
   const tooLarge = () => new ApiError('file_too_large', `The file is larger than this server accepts (${limit} bytes; the setting is MAX_UPLOAD_BYTES).`, 'file');
   if (!request.isMultipart()) throw new ApiError('file_missing', "Send the request as multipart/form-data with the audio in the field 'file'.");
@@ -41,8 +55,7 @@ export async function receiveUpload(request: FastifyRequest, limit: number): Pro
     }
   } catch (e) {
     await remove();
-    if ((e as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
-    throw e;
+    throw uploadError(e, tooLarge);
   }
   if (!file) {
     await remove();

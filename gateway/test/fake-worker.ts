@@ -20,6 +20,17 @@ export interface FakeWorker {
   close(): Promise<void>;
 }
 
+/** A status reply complete by the protocol schema (the gateway checks every reply). */
+function fakeStatus(options: FakeOptions, running: number) {
+  const now = Date.now() / 1000;
+  return {
+    version: '0.0.0', protocol: 1, device: 'fake', compute_type: 'int8', cpu_threads: 1, slots: options.slots ?? 1, running, queued: 0, queue_limit: 4,
+    models: (options.loaded ?? []).map((name) => ({ name, in_use: 0, loaded_at: now, last_used: now })),
+    memory: { rss_bytes: 1, gpu_used_bytes: null, gpu_total_bytes: null },
+    limits: { max_json_frame: 1 << 20, max_audio_frame: 1 << 30 },
+  };
+}
+
 export async function startFakeWorker(options: FakeOptions = {}, port = 0): Promise<FakeWorker> {
   const fake: Omit<FakeWorker, 'address' | 'port' | 'close'> = { transcriptions: [], audioBytes: [], cancelled: [] };
   const sockets = new Set<net.Socket>();
@@ -53,9 +64,9 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
           pending = request;
           audioNext = true;
         } else if (request.command === 'status') {
-          reply({ id: request.id, type: 'result', result: { slots: options.slots ?? 1, running: timers.size, queued: 0, device: 'fake', models: (options.loaded ?? []).map((name) => ({ name })) } });
+          reply({ id: request.id, type: 'result', result: fakeStatus(options, timers.size) });
         } else if (request.command === 'list_models') {
-          reply({ id: request.id, type: 'result', result: { models: [{ name: 'tiny.en', available: true }, { name: 'base', available: true }] } });
+          reply({ id: request.id, type: 'result', result: { default: 'base', models: ['tiny.en', 'base'].map((name) => ({ name, available: true, loaded: false, path: `/models/${name}` })) } });
         } else if (request.command === 'cancel') {
           const target = String(request.target);
           const timer = timers.get(target);

@@ -6,8 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startWorker, CLIP, SHORT_CLIP, type RunningWorker } from './real-worker.ts';
-import { startGateway, form, readSse, type Gateway } from './harness.ts';
+import { startWorker, CLIP, SHORT_CLIP, type RunningWorker } from '../../test-support/worker.ts';
+import { startGateway, form, readSse, type Gateway } from '../../test-support/gateway.ts';
+import SPEECH from '../../test-support/speech.json' with { type: 'json' };
 
 let worker: RunningWorker;
 let gw: Gateway;
@@ -73,10 +74,11 @@ test('every response format', async () => {
 test('translate: German speech comes back in English', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'speech-'));
   const wav = path.join(dir, 'de.wav');
-  execFileSync('espeak-ng', ['-v', 'de', '-w', wav, 'Guten Morgen. Ich trinke gern Kaffee mit Milch.']);
+  execFileSync('espeak-ng', ['-v', 'de', '-w', wav, SPEECH.de.text]);
   const body = await (await post({ model: 'base', task: 'translate' }, await openAsBlob(wav))).json();
   assert.equal(body.language, 'de');
-  assert.match(body.text.toLowerCase(), /coffee/);
+  const words = new Set(body.text.toLowerCase().match(/[a-z]+/g));
+  assert.ok(SPEECH.de.english.some((w) => words.has(w)), body.text); // one content word: the rest varies by CPU
 });
 
 test('stream=true: progress and segments arrive before the result', async () => {

@@ -3,8 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import OpenAI from 'openai';
-import { startWorker, CLIP, type RunningWorker } from './real-worker.ts';
-import { startGateway, type Gateway } from './harness.ts';
+import { startWorker, CLIP, type RunningWorker } from '../../test-support/worker.ts';
+import { startGateway, type Gateway } from '../../test-support/gateway.ts';
 
 let worker: RunningWorker;
 let gw: Gateway;
@@ -49,7 +49,7 @@ test('verbose_json with word and segment timestamps', async () => {
     assert.ok(key in segment, key);
   }
   assert.ok(result.words!.length > 5);
-  assert.equal(result.words![0]!.word.toLowerCase(), 'and');
+  assert.ok(result.words!.some((w) => /dashwood/i.test(w.word)), 'the clip\'s one clear name is among the words');
 });
 
 test('streaming: text deltas, then done', async () => {

@@ -7,8 +7,8 @@ import { truncate, writeFile } from 'node:fs/promises';
 import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, startWorker, CLIP, SHORT_CLIP, ROOT } from './real-worker.ts';
-import { startGateway, form } from './harness.ts';
+import { freePort, startWorker, CLIP, SHORT_CLIP, ROOT } from '../../test-support/worker.ts';
+import { startGateway, form } from '../../test-support/gateway.ts';
 
 async function longClip(): Promise<string> {
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'long-')), 'long.wav');
@@ -35,7 +35,7 @@ test('a short job goes to the idle worker, and a killed worker\'s job finishes o
 
     const short = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(SHORT_CLIP), { model: 'tiny.en' }) });
     assert.equal(short.status, 200);
-    assert.match((await short.json()).text.toLowerCase(), /young man/);
+    assert.match((await short.json()).text.toLowerCase(), /\bman\b/);
     assert.ok(!buffer.text.includes('event: result'), 'the short job did not wait behind the long one');
 
     const started = JSON.parse(/event: started\ndata: (.*)/.exec(buffer.text)![1]!);

@@ -1,11 +1,13 @@
 // A transcription result in each response format the API offers.
 import type { TranscriptionResult } from '../jobs/types.ts';
 import { languageName } from '../languages.ts';
-import { toSrt, toTsv, toText, toVtt, type CueOptions } from './subtitles.ts';
+import { toSrt, toTsv, toText, toVtt, type CueOptions, type Segment } from './subtitles.ts';
 
 export const API_FORMATS = ['json', 'verbose_json', 'text', 'srt', 'vtt', 'tsv'] as const;
 export const OPENAI_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt'] as const;
+export const SUBTITLE_FORMATS = ['srt', 'vtt', 'tsv', 'text'] as const;
 export type ResponseFormat = (typeof API_FORMATS)[number];
+export type SubtitleFormat = (typeof SUBTITLE_FORMATS)[number];
 
 /** Our own JSON: everything a person or the UI needs, segments kept short. */
 export function apiJson(result: TranscriptionResult, totalSeconds: number) {
@@ -31,7 +33,7 @@ export function apiJson(result: TranscriptionResult, totalSeconds: number) {
 export function verboseJson(result: TranscriptionResult, withWords: boolean) {
   const body: Record<string, unknown> = {
     task: result.task,
-    language: languageName(result.language),
+    language: languageName(result.language).toLowerCase(),
     duration: result.duration,
     text: result.text,
     segments: result.segments.map(({ words: _words, ...s }) => s),
@@ -47,19 +49,21 @@ export interface Rendered {
   body: string | object;
 }
 
+const SUBTITLES: Record<SubtitleFormat, { contentType: string; write: (segments: Segment[], cue: CueOptions) => string }> = {
+  srt: { contentType: 'application/x-subrip; charset=utf-8', write: toSrt },
+  vtt: { contentType: 'text/vtt; charset=utf-8', write: toVtt },
+  tsv: { contentType: 'text/tab-separated-values; charset=utf-8', write: toTsv },
+  text: { contentType: 'text/plain; charset=utf-8', write: toText },
+};
+
+/** Subtitles or text from segments: the same for a finished job and for segments a client posts. */
+export function renderSubtitles(format: SubtitleFormat, segments: Segment[], cue: CueOptions): Rendered {
+  const { contentType, write } = SUBTITLES[format];
+  return { contentType, body: write(segments, cue) };
+}
+
 export function render(format: ResponseFormat, result: TranscriptionResult, cue: CueOptions, totalSeconds: number, words: boolean): Rendered {
-  switch (format) {
-    case 'json':
-      return { contentType: 'application/json', body: apiJson(result, totalSeconds) };
-    case 'verbose_json':
-      return { contentType: 'application/json', body: verboseJson(result, words) };
-    case 'text':
-      return { contentType: 'text/plain; charset=utf-8', body: toText(result.segments) };
-    case 'srt':
-      return { contentType: 'application/x-subrip; charset=utf-8', body: toSrt(result.segments, cue) };
-    case 'vtt':
-      return { contentType: 'text/vtt; charset=utf-8', body: toVtt(result.segments, cue) };
-    case 'tsv':
-      return { contentType: 'text/tab-separated-values; charset=utf-8', body: toTsv(result.segments) };
-  }
+  if (format === 'json') return { contentType: 'application/json', body: apiJson(result, totalSeconds) };
+  if (format === 'verbose_json') return { contentType: 'application/json', body: verboseJson(result, words) };
+  return renderSubtitles(format, result.segments, cue);
 }

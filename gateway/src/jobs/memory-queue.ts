@@ -3,7 +3,7 @@
 // preferring one that already holds the model, so nothing waits behind a long
 // file while another worker idles. Storage (this array) and scheduling are
 // apart so that a durable queue can reuse the scheduling.
-import type { JobQueue, JobSpec, JobEvent, Segment, TranscriptionResult } from './types.ts';
+import type { JobQueue, JobSpec, JobEvent, TranscriptionResult } from './types.ts';
 import { Job } from './job.ts';
 import type { Worker, WorkerPool } from '../workers/pool.ts';
 import type { Reply } from '../workers/connection.ts';
@@ -112,7 +112,8 @@ export class MemoryQueue implements JobQueue {
       job.emit({ type: 'done', result: reply.result as TranscriptionResult });
       return;
     }
-    const error = reply.error as { code: string; message: string };
+    if (reply.type !== 'error') return;
+    const error = reply.error;
     if (job.cancelRequested) {
       job.fail({ code: 'cancelled', message: 'the job was cancelled' });
     } else if (RETRYABLE.has(error.code) && job.attempts < this.options.maxAttempts) {
@@ -140,22 +141,17 @@ export class MemoryQueue implements JobQueue {
   }
 }
 
+/** A worker's event as a job event: the reply was checked against the protocol schema on arrival. */
 function toEvent(reply: Reply): JobEvent | null {
   switch (reply.type) {
     case 'queued':
-      return { type: 'queued', position: Number(reply.position) };
+      return { type: 'queued', position: reply.position };
     case 'info':
-      return {
-        type: 'info',
-        language: String(reply.language),
-        language_probability: Number(reply.language_probability),
-        duration: Number(reply.duration),
-        model: String(reply.model),
-      };
+      return { type: 'info', language: reply.language, language_probability: reply.language_probability, duration: reply.duration, model: reply.model };
     case 'progress':
-      return { type: 'progress', processed: Number(reply.processed), duration: Number(reply.duration) };
+      return { type: 'progress', processed: reply.processed, duration: reply.duration };
     case 'segment':
-      return { type: 'segment', segment: reply.segment as Segment };
+      return { type: 'segment', segment: reply.segment };
     default:
       return null;
   }

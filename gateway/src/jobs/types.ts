@@ -2,58 +2,9 @@
 // these types; the queue (in memory today, SQLite or BullMQ later) and the
 // worker pool stay behind them.
 
-/** Decoding options, as the worker protocol names them (protocol/PROTOCOL.md §4). */
-export interface TranscribeOptions {
-  language?: string | null;
-  task?: 'transcribe' | 'translate';
-  beam_size?: number;
-  best_of?: number;
-  patience?: number;
-  temperature?: number | number[];
-  initial_prompt?: string | null;
-  hotwords?: string | null;
-  prefix?: string | null;
-  vad_filter?: boolean;
-  vad_parameters?: Record<string, number>;
-  word_timestamps?: boolean;
-  condition_on_previous_text?: boolean;
-  no_speech_threshold?: number | null;
-  log_prob_threshold?: number | null;
-  compression_ratio_threshold?: number | null;
-  batch_size?: number;
-}
-
-export interface Word {
-  start: number;
-  end: number;
-  word: string;
-  probability: number;
-}
-
-export interface Segment {
-  id: number;
-  seek: number;
-  start: number;
-  end: number;
-  text: string;
-  tokens: number[];
-  temperature: number;
-  avg_logprob: number;
-  compression_ratio: number;
-  no_speech_prob: number;
-  words?: Word[];
-}
-
-export interface TranscriptionResult {
-  text: string;
-  language: string;
-  language_probability: number;
-  duration: number;
-  task: 'transcribe' | 'translate';
-  model: string;
-  segments: Segment[];
-  timing: { queued_seconds: number; load_seconds: number; decode_seconds: number };
-}
+/** Decoding options, segments, words and results: the protocol schema's types (protocol/schema/). */
+export type { TranscribeOptions, Word, Segment, TranscribeResult as TranscriptionResult } from '../protocol/messages.ts';
+import type { TranscribeOptions, Segment, TranscribeResult as TranscriptionResult } from '../protocol/messages.ts';
 
 /** What a job asks for. The audio is a file on disk that the job does not own. */
 export interface JobSpec {
@@ -129,6 +80,8 @@ export interface ModelView {
 /** The workers behind the gateway, as last seen (kept fresh in the background). */
 export interface WorkerDirectory {
   workers(): WorkerView[];
+  /** Every model name the workers accept, as they reported it (empty until one has answered). */
+  modelNames(): string[];
   models(): ModelView[];
   /** Resolves once every configured worker has answered or failed its first status call. */
   ready(): Promise<void>;

@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import type { JobSystem } from '../jobs/types.ts';
-import { ApiTranscribeForm, ErrorBody, Health, ModelList, parseFields } from '../schemas.ts';
+import { ApiTranscribeForm, ErrorBody, Health, LanguageList, ModelList, parseFields } from '../schemas.ts';
+import { LANGUAGES, languageName } from '../languages.ts';
 import { receiveUpload } from '../uploads.ts';
-import { MODEL_NAMES } from '../models.ts';
 import { checkLanguage, resolveModel, transcribe, type TranscriptionRequest } from '../transcription.ts';
 import type { ResponseFormat } from '../formats/responses.ts';
 import { DEFAULT_CUE_OPTIONS } from '../formats/subtitles.ts';
@@ -13,13 +13,12 @@ export const skipBodyValidation = () => () => true; // multipart forms are check
 
 export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem): void {
   app.get('/api/models', { schema: { tags: ['api'], summary: 'Models: which are available and which loaded, on which workers', response: { 200: ModelList } } }, async () => {
-    const seen = new Map(jobs.directory.models().map((m) => [m.name, m]));
-    const names = [...new Set([...MODEL_NAMES, ...seen.keys()])];
-    return {
-      default: config.defaultModel,
-      models: names.map((name) => seen.get(name) ?? { name, available: false, loaded: false, workers: [] }),
-    };
+    return { default: config.defaultModel, models: jobs.directory.models() };
   });
+
+  app.get('/api/languages', { schema: { tags: ['api'], summary: 'The languages Whisper knows', response: { 200: LanguageList } } }, async () => ({
+    languages: LANGUAGES.map((code) => ({ code, name: languageName(code) })),
+  }));
 
   app.get('/api/health', { schema: { tags: ['api'], summary: 'The gateway and each worker', response: { 200: Health, 503: Health } } }, async (_request, reply) => {
     const workers = jobs.directory.workers();
@@ -53,7 +52,7 @@ export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem)
         const f = parseFields(ApiTranscribeForm, upload.fields);
         const words = f.word_timestamps ?? false;
         const what: TranscriptionRequest = {
-          model: resolveModel(f.model ?? config.defaultModel, config),
+          model: resolveModel(f.model ?? config.defaultModel, config, jobs.directory.modelNames()),
           options: {
             language: checkLanguage(f.language),
             task: (f.task ?? 'transcribe') as 'transcribe' | 'translate',

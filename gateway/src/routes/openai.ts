@@ -4,7 +4,6 @@ import type { Config } from '../config.ts';
 import type { JobSystem } from '../jobs/types.ts';
 import { ErrorBody, OpenAIModelList, OpenAITranscriptionForm, OpenAITranslationForm, parseFields } from '../schemas.ts';
 import { receiveUpload } from '../uploads.ts';
-import { MODEL_NAMES } from '../models.ts';
 import { checkLanguage, resolveModel, transcribe } from '../transcription.ts';
 import { DEFAULT_CUE_OPTIONS } from '../formats/subtitles.ts';
 import type { ResponseFormat } from '../formats/responses.ts';
@@ -15,7 +14,7 @@ const started = Math.floor(Date.now() / 1000);
 export function openaiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem): void {
   app.get('/v1/models', { schema: { tags: ['openai'], summary: 'Models, OpenAI style (aliases included)', response: { 200: OpenAIModelList } } }, async () => ({
     object: 'list' as const,
-    data: [...Object.keys(config.modelAliases), ...MODEL_NAMES].map((id) => ({ id, object: 'model' as const, created: started, owned_by: 'whisper-service' })),
+    data: [...Object.keys(config.modelAliases), ...jobs.directory.modelNames()].map((id) => ({ id, object: 'model' as const, created: started, owned_by: 'whisper-service' })),
   }));
 
   const schema = (summary: string, body: typeof OpenAITranscriptionForm | typeof OpenAITranslationForm) => ({
@@ -40,7 +39,7 @@ export function openaiRoutes(app: FastifyInstance, config: Config, jobs: JobSyst
       const granularities = (('timestamp_granularities[]' in f ? f['timestamp_granularities[]'] : undefined) ?? []) as string[];
       const words = granularities.includes('word');
       await transcribe(jobs, config, request, reply, upload, {
-        model: resolveModel(f.model, config),
+        model: resolveModel(f.model, config, jobs.directory.modelNames()),
         options: {
           task,
           language: 'language' in f ? checkLanguage(f.language as string | undefined) : null,

@@ -5,9 +5,15 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { open, type FileHandle } from 'node:fs/promises';
 import { encodeJson, frameHeader, FrameDecoder, FrameError } from '../protocol/frames.ts';
+import { checkReply, ProtocolError, type AnyReply, type Command, type Outgoing, type ResultOf } from '../protocol/messages.ts';
 
-export type Reply = Record<string, unknown> & { id: string | null; type: string };
+export type Reply = AnyReply;
 export type ReplyListener = (reply: Reply) => void;
+
+interface Pending {
+  command: Command;
+  listener: ReplyListener;
+}
 
 export interface ConnectionOptions {
   host: string;
@@ -30,7 +36,7 @@ export class WorkerConnection {
   closeReason = '';
   private readonly socket: net.Socket;
   private readonly options: ConnectionOptions;
-  private readonly listeners = new Map<string, ReplyListener>();
+  private readonly pending = new Map<string, Pending>();
   private readonly decoder: FrameDecoder;
   private writes: Promise<void> = Promise.resolve();
   private nextId = 0;
@@ -63,7 +69,7 @@ export class WorkerConnection {
   }
 
   get inFlight(): number {
-    return this.listeners.size;
+    return this.pending.size;
   }
 
   onClose(handler: (reason: string) => void): void {
@@ -71,13 +77,13 @@ export class WorkerConnection {
   }
 
   /** Sends a request; `listener` gets every reply with its id until the final one. */
-  send(message: Record<string, unknown>, listener: ReplyListener, audioPath?: string, audioBytes?: number): string {
-    const id = typeof message.id === 'string' ? message.id : `g${++this.nextId}`;
+  send(message: Outgoing, listener: ReplyListener, audioPath?: string, audioBytes?: number): string {
+    const id = message.id ?? `g${++this.nextId}`;
     if (this.state !== 'open') {
       listener(lostReply(id, this.closeReason || 'the connection is closed'));
       return id;
     }
-    this.listeners.set(id, listener);
+    this.pending.set(id, { command: message.command, listener });
     const frame = encodeJson({ ...message, id });
     this.writes = this.writes.then(async () => {
       // The file is opened before the request is written: a file that is gone fails
@@ -86,7 +92,7 @@ export class WorkerConnection {
       try {
         if (audioPath !== undefined) file = await open(audioPath, 'r');
       } catch (e) {
-        this.listeners.delete(id);
+        this.pending.delete(id);
         listener({ id, type: 'error', error: { code: 'internal', message: `the upload could not be read: ${(e as Error).message}` } });
         return;
       }
@@ -103,21 +109,18 @@ export class WorkerConnection {
   }
 
   /** A request with exactly one reply (status, list_models, cancel…). */
-  call(message: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+  call<C extends Command>(message: Outgoing & { command: C }, timeoutMs: number): Promise<ResultOf[C]> {
     return new Promise((resolve, reject) => {
       let id = '';
       const timer = setTimeout(() => {
-        this.listeners.delete(id);
+        this.pending.delete(id);
         reject(new WorkerRequestError('timeout', `the worker did not answer '${String(message.command)}' within ${timeoutMs} ms`));
       }, timeoutMs);
       id = this.send(message, (reply) => {
         if (reply.type !== 'result' && reply.type !== 'error') return;
         clearTimeout(timer);
-        if (reply.type === 'result') resolve(reply.result as Record<string, unknown>);
-        else {
-          const error = reply.error as { code: string; message: string };
-          reject(new WorkerRequestError(error.code, error.message));
-        }
+        if (reply.type === 'result') resolve(reply.result as ResultOf[C]);
+        else reject(new WorkerRequestError(reply.error.code, reply.error.message));
       });
     });
   }
@@ -127,30 +130,40 @@ export class WorkerConnection {
     this.state = 'closed';
     this.closeReason = reason;
     this.socket.destroy();
-    const pending = [...this.listeners];
-    this.listeners.clear();
-    for (const [id, listener] of pending) listener(lostReply(id, reason));
+    const pending = [...this.pending];
+    this.pending.clear();
+    for (const [id, { listener }] of pending) listener(lostReply(id, reason));
     for (const handler of this.closeHandlers) handler(reason);
   }
 
   private onData(chunk: Buffer): void {
     try {
-      for (const frame of this.decoder.feed(chunk, () => 'json')) this.dispatch(frame as Reply);
+      for (const frame of this.decoder.feed(chunk, () => 'json')) this.dispatch(frame as { id?: unknown; type?: unknown; error?: unknown });
     } catch (e) {
       this.close(e instanceof FrameError ? `bad frame from the worker: ${e.message}` : String(e));
     }
   }
 
-  private dispatch(reply: Reply): void {
-    if (reply.id === null) {
+  private dispatch(frame: { id?: unknown; type?: unknown; error?: unknown }): void {
+    if (frame.id === null) {
       // A reply with no id is the worker saying our framing broke: nothing can be trusted after it.
-      this.close(`the worker refused a frame: ${JSON.stringify(reply.error)}`);
+      this.close(`the worker refused a frame: ${JSON.stringify(frame.error)}`);
       return;
     }
-    const listener = this.listeners.get(reply.id);
-    if (!listener) return;
-    if (reply.type === 'result' || reply.type === 'error') this.listeners.delete(reply.id);
-    listener(reply);
+    const pending = typeof frame.id === 'string' ? this.pending.get(frame.id) : undefined;
+    if (!pending) return;
+    const id = frame.id as string;
+    let reply: Reply;
+    try {
+      reply = checkReply(pending.command, frame);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      // A worker of another protocol version, or a bug: this request cannot go on, the others can.
+      reply = { id, type: 'error', error: { code: 'internal', message: `the worker's reply broke the protocol: ${e.message}` } };
+      if (pending.command === 'transcribe') this.send({ command: 'cancel', target: id }, () => {});
+    }
+    if (reply.type === 'result' || reply.type === 'error') this.pending.delete(id);
+    pending.listener(reply);
   }
 
   private async write(data: Buffer): Promise<void> {

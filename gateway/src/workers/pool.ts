@@ -5,6 +5,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { WorkerConnection, type ConnectionOptions } from './connection.ts';
 import type { ModelView, WorkerDirectory, WorkerView } from '../jobs/types.ts';
+import type { StatusResult } from '../protocol/messages.ts';
 
 export interface PoolOptions {
   workers: string[]; // host:port; a name with several addresses is several workers
@@ -24,8 +25,9 @@ export class Worker {
   connection: WorkerConnection | null = null;
   up = false;
   error: string | null = 'not contacted yet';
-  status: Record<string, any> | null = null;
-  availableModels: string[] = [];
+  status: StatusResult | null = null;
+  knownModels: string[] = []; // every name the worker accepts (list_models)
+  availableModels: string[] = []; // those whose weights it has
   inFlight = 0; // jobs this gateway has running there
   failures = 0;
   nextTry = 0;
@@ -37,11 +39,11 @@ export class Worker {
   }
 
   get slots(): number {
-    return Number(this.status?.slots ?? 1);
+    return this.status?.slots ?? 1;
   }
 
   get loadedModels(): string[] {
-    return ((this.status?.models ?? []) as Array<{ name: string }>).map((m) => m.name);
+    return (this.status?.models ?? []).map((m) => m.name);
   }
 
   get freeSlots(): number {
@@ -79,18 +81,21 @@ export class WorkerPool implements WorkerDirectory {
       address: w.address,
       up: w.up,
       error: w.error,
-      device: (w.status?.device as string) ?? null,
+      device: w.status?.device ?? null,
       slots: w.slots,
-      running: Number(w.status?.running ?? 0),
-      queued: Number(w.status?.queued ?? 0),
+      running: w.status?.running ?? 0,
+      queued: w.status?.queued ?? 0,
       loadedModels: w.loadedModels,
       availableModels: w.availableModels,
     }));
   }
 
+  modelNames(): string[] {
+    return [...new Set(this.list().flatMap((w) => w.knownModels))];
+  }
+
   models(): ModelView[] {
-    const names = new Set<string>();
-    for (const w of this.list()) for (const m of w.availableModels) names.add(m);
+    const names = this.modelNames();
     const up = this.list().filter((w) => w.up);
     return [...names].map((name) => {
       const loadedOn = up.filter((w) => w.loadedModels.includes(name)).map((w) => w.address);
@@ -104,9 +109,10 @@ export class WorkerPool implements WorkerDirectory {
     try {
       const connection = await this.connect(worker);
       worker.status = await connection.call({ command: 'status' }, this.options.statusTimeoutMs);
-      if (!worker.up || worker.availableModels.length === 0) {
+      if (!worker.up || worker.knownModels.length === 0) {
         const listing = await connection.call({ command: 'list_models' }, this.options.statusTimeoutMs);
-        worker.availableModels = (listing.models as Array<{ name: string; available: boolean }>).filter((m) => m.available).map((m) => m.name);
+        worker.knownModels = listing.models.map((m) => m.name);
+        worker.availableModels = listing.models.filter((m) => m.available).map((m) => m.name);
       }
       worker.up = true;
       worker.error = null;

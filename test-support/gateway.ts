@@ -1,12 +1,13 @@
-// A real gateway (build() on a free port) in front of real workers.
-import type { FastifyInstance } from 'fastify';
-import { build } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { createJobSystem } from '../src/jobs/index.ts';
-import type { JobSystem } from '../src/jobs/types.ts';
+// A real gateway (build() on a free port, in this process) in front of real workers,
+// and the small HTTP helpers every suite uses. Only node: imports and the gateway's
+// own modules here: this folder has no node_modules of its own.
+import { build } from '../gateway/src/app.ts';
+import { loadConfig } from '../gateway/src/config.ts';
+import { createJobSystem } from '../gateway/src/jobs/index.ts';
+import type { JobSystem } from '../gateway/src/jobs/types.ts';
 
 export interface Gateway {
-  app: FastifyInstance;
+  app: Awaited<ReturnType<typeof build>>;
   jobs: JobSystem;
   url: string;
   close(): Promise<void>;

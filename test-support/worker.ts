@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
 export const CLIP = `${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-0870.wav`; // "… John Dashwood …", 7 s
 export const SHORT_CLIP = `${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-0880.wav`; // 3 s
@@ -27,8 +27,11 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Run
   const lines = createInterface({ input: child.stderr! });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the worker did not start within 60 s')), 60_000);
-    child.once('exit', (code) => reject(new Error(`the worker exited with ${code}`)));
+    const said: string[] = [];
+    child.once('exit', (code) => reject(new Error(`the worker exited with ${code}:\n${said.slice(-20).join('\n')}`)));
     lines.on('line', (line) => {
+      said.push(line);
+      if (said.length > 50) said.shift();
       if (line.includes('"listening"')) {
         clearTimeout(timer);
         resolve(JSON.parse(line).port);
