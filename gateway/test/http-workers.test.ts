@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, startWorker, CLIP, SHORT_CLIP, ROOT } from '../../test-support/worker.ts';
 import { startGateway, form } from '../../test-support/gateway.ts';
+import { waitFor } from '../../test-support/wait.ts';
 
 async function longClip(): Promise<string> {
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'long-')), 'long.wav');
@@ -51,9 +52,7 @@ test('a short job goes to the idle worker, and a killed worker\'s job finishes o
     assert.equal((await degraded.json()).status, 'degraded');
 
     for (const w of workers) await w.stop();
-    await new Promise((r) => setTimeout(r, 1500));
-    const down = await fetch(`${gw.url}/api/health`);
-    assert.equal(down.status, 503);
+    await waitFor('health to say no worker is up', async () => (await fetch(`${gw.url}/api/health`)).status === 503);
     const refused = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(SHORT_CLIP), { model: 'tiny.en' }) });
     assert.equal(refused.status, 503);
     const body = await refused.json();
@@ -80,10 +79,7 @@ test('a 500 MB upload leaves the gateway\'s memory flat', async () => {
   });
   try {
     const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      if ((await fetch(`${url}/api/health`).catch(() => null))?.status === 200) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor('the gateway to be healthy', async () => (await fetch(`${url}/api/health`)).status === 200);
     // Warm up: one real request, so that what is measured is the upload alone.
     assert.equal((await fetch(`${url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(SHORT_CLIP), { model: 'tiny.en' }) })).status, 200);
     const before = memoryKb(gateway.pid!, 'VmRSS');

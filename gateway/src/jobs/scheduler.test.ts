@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createJobSystem } from './index.ts';
 import { JobFailure, type JobSpec } from './types.ts';
 import { startFakeWorker } from '../../test/fake-worker.ts';
+import { waitFor } from '../../../test-support/wait.ts';
 
 const audio = path.join(mkdtempSync(path.join(tmpdir(), 'fake-')), 'a.bin');
 writeFileSync(audio, Buffer.alloc(3 << 20, 7)); // 3 MiB: several socket writes, so backpressure is exercised
@@ -19,7 +20,7 @@ test('jobs wait in the gateway and go to a worker only when it has a free slot',
   await system.directory.ready();
   try {
     const jobs = [system.queue.submit(spec()), system.queue.submit(spec()), system.queue.submit(spec())];
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the first job to start', () => worker.transcriptions.length === 1);
     assert.deepEqual(system.queue.counts(), { waiting: 2, running: 1 });
     const results = await Promise.all(jobs.map((j) => j.result()));
     assert.equal(results.length, 3);
@@ -54,7 +55,7 @@ test('cancel: a waiting job leaves the queue, a running one is cancelled on the 
     const running = system.queue.submit(spec());
     const controller = new AbortController();
     const waiting = system.queue.submit(spec(), controller.signal);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the first job to run on the worker', () => worker.transcriptions.length === 1);
     controller.abort();
     await assert.rejects(waiting.result(), (e: JobFailure) => e.code === 'cancelled');
     running.cancel();
@@ -90,12 +91,10 @@ test('a worker that comes back is taken back', async () => {
   try {
     assert.equal(system.directory.workers()[0]!.up, true);
     await first.close();
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(system.directory.workers()[0]!.up, false);
+    await waitFor('the worker to be marked down', () => !system.directory.workers()[0]!.up);
     const again = await startFakeWorker({}, port);
     try {
-      for (let i = 0; i < 50 && !system.directory.workers()[0]!.up; i++) await new Promise((r) => setTimeout(r, 100));
-      assert.equal(system.directory.workers()[0]!.up, true);
+      await waitFor('the worker to be taken back', () => system.directory.workers()[0]!.up);
       assert.match((await system.queue.submit(spec()).result()).text, /^done /);
     } finally {
       await again.close();

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkerPool, splitAddress } from './pool.ts';
 import { startFakeWorker } from '../../test/fake-worker.ts';
+import { waitFor } from '../../../test-support/wait.ts';
 
 const options = { connectTimeoutMs: 500, statusTimeoutMs: 500, pollIntervalMs: 100, resolveIntervalMs: 60_000, maxBackoffMs: 500 };
 
@@ -16,7 +17,7 @@ test('each address of a name is its own worker, and is looked up again', async (
     assert.deepEqual(views.map((w) => w.address).sort(), [`workers.internal(127.0.0.1):${fake.port}`, `workers.internal(127.0.0.2):${fake.port}`]);
     assert.deepEqual(views.map((w) => w.up).sort(), [false, true]);
     answer = ['127.0.0.1'];
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('the second address to leave the pool', () => pool.workers().length === 1 && pool.workers()[0]!.up);
     assert.deepEqual(pool.workers().map((w) => [w.address, w.up]), [[`workers.internal:${fake.port}`, true]]);
   } finally {
     pool.close();
