@@ -13,6 +13,8 @@ export interface Transcript {
   timing: { total_seconds: number; decode_seconds: number };
 }
 export interface ModelInfo { name: string; available: boolean; loaded: boolean }
+export interface Language { code: string; name: string }
+export type SubtitleFormat = 'srt' | 'vtt' | 'tsv' | 'text';
 export class ApiError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
@@ -31,8 +33,35 @@ export interface Handlers {
 
 export async function listModels(): Promise<{ default: string; models: ModelInfo[] }> {
   const response = await fetch('/api/models');
-  if (!response.ok) throw new ApiError('network', `GET /api/models: ${response.status}`);
+  if (!response.ok) throw await failure(response);
   return response.json();
+}
+
+export async function listLanguages(): Promise<Language[]> {
+  const response = await fetch('/api/languages');
+  if (!response.ok) throw await failure(response);
+  return (await response.json()).languages;
+}
+
+/** The server renders subtitles, so a download wraps lines exactly like response_format=srt. */
+export async function subtitles(format: SubtitleFormat, segments: Segment[]): Promise<Blob> {
+  // Only the fields the endpoint takes: a transcript from history may carry more.
+  const body = {
+    format,
+    segments: segments.map(({ start, end, text, words }) => ({
+      start, end, text,
+      ...(words && { words: words.map(({ word, start, end, probability }) => ({ word, start, end, probability })) }),
+    })),
+  };
+  const response = await fetch('/api/subtitles', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw await failure(response);
+  return response.blob();
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  const body = await response.json().catch(() => null);
+  const error = body?.error;
+  return error?.code ? new ApiError(error.code, error.message) : new ApiError('network', `${response.url}: HTTP ${response.status}`);
 }
 
 export function transcribe(form: FormData, on: Handlers): { done: Promise<Transcript>; cancel(): void } {

@@ -1,21 +1,13 @@
-// Downloads rendered in the browser from the segments the page already has.
-import type { Segment, Transcript } from './api.ts';
+// Downloads. Subtitles come from the server (one renderer for the API and the
+// page); plain text and JSON are built here from the segments the page has.
+import { subtitles, type Segment, type Transcript } from './api.ts';
 
-function stamp(seconds: number, separator: string): string {
-  const ms = Math.max(0, Math.round(seconds * 1000));
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}${separator}${pad(ms % 1000, 3)}`;
-}
+export type DownloadKind = 'txt' | 'srt' | 'vtt' | 'json';
 
-const spoken = (segments: Segment[]) => segments.filter((s) => s.text.trim());
+/** Segments that hold words: Whisper may return some with empty text, or only those. */
+export const spoken = (segments: Segment[]) => segments.filter((s) => s.text.trim());
 
-export const toSrt = (segments: Segment[]) =>
-  spoken(segments).map((s, i) => `${i + 1}\n${stamp(s.start, ',')} --> ${stamp(s.end, ',')}\n${s.text.trim()}\n`).join('\n');
-
-export const toVtt = (segments: Segment[]) =>
-  'WEBVTT\n\n' + spoken(segments).map((s) => `${stamp(s.start, '.')} --> ${stamp(s.end, '.')}\n${s.text.trim()}\n`).join('\n');
-
-export const toTxt = (segments: Segment[]) => spoken(segments).map((s) => s.text.trim()).join('\n') + '\n';
+const toTxt = (segments: Segment[]) => spoken(segments).map((s) => s.text.trim()).join('\n') + '\n';
 
 export function clock(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -24,12 +16,17 @@ export function clock(seconds: number): string {
   return `${h ? `${h}:` : ''}${mm}:${String(s % 60).padStart(2, '0')}`;
 }
 
-export function download(name: string, kind: 'txt' | 'srt' | 'vtt' | 'json', transcript: Transcript): void {
-  const body = kind === 'json' ? JSON.stringify(transcript, null, 2) : kind === 'srt' ? toSrt(transcript.segments) : kind === 'vtt' ? toVtt(transcript.segments) : toTxt(transcript.segments);
-  const type = { txt: 'text/plain', srt: 'application/x-subrip', vtt: 'text/vtt', json: 'application/json' }[kind];
+async function render(kind: DownloadKind, transcript: Transcript): Promise<Blob> {
+  if (kind === 'srt' || kind === 'vtt') return subtitles(kind, transcript.segments);
+  const body = kind === 'json' ? JSON.stringify(transcript, null, 2) : toTxt(transcript.segments);
+  return new Blob([body], { type: `${kind === 'json' ? 'application/json' : 'text/plain'};charset=utf-8` });
+}
+
+export async function download(name: string, kind: DownloadKind, transcript: Transcript): Promise<void> {
   const link = document.createElement('a');
-  link.href = URL.createObjectURL(new Blob([body], { type: `${type};charset=utf-8` }));
+  link.href = URL.createObjectURL(await render(kind, transcript));
   link.download = `${name.replace(/\.[^.]+$/, '') || 'transcript'}.${kind}`;
   link.click();
+  // The browser reads the blob after click() returns; revoking at once can cancel the download.
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }

@@ -28,6 +28,7 @@ const en = {
   loaded: 'loaded',
   notAvailable: 'not available offline',
   result: 'Transcript',
+  noSpeech: 'No speech was found in this file. It may be silent, or the voice too quiet to hear.',
   detected: 'Language',
   duration: 'Duration',
   speed: 'Speed',
@@ -78,6 +79,7 @@ const ru: Record<Key, string> = {
   loaded: 'загружена',
   notAvailable: 'нет в офлайне',
   result: 'Текст',
+  noSpeech: 'В этом файле не найдено речи. Возможно, в нём тишина или голос слишком тихий.',
   detected: 'Язык',
   duration: 'Длительность',
   speed: 'Скорость',
@@ -128,6 +130,19 @@ export function applyLocale(locale: Locale): void {
   for (const el of document.querySelectorAll<HTMLElement>('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel as Key));
 }
 
-export function languageNames(locale: Locale): Intl.DisplayNames {
-  return new Intl.DisplayNames([locale], { type: 'language' });
+const displayNames = new Map<Locale, Intl.DisplayNames>();
+
+/** A language's name in the interface's language, or `fallback` where the browser knows none. */
+export function languageName(code: string, fallback = code): string {
+  let names = displayNames.get(current);
+  if (!names) displayNames.set(current, (names = new Intl.DisplayNames([current], { type: 'language', fallback: 'none' })));
+  let name: string | undefined;
+  try {
+    name = names.of(code);
+  } catch {
+    // RangeError: not a well-formed code
+  }
+  if (!name) return fallback;
+  // CLDR gives Russian names in lower case, for use inside a sentence; menus and labels start with a capital.
+  return name.charAt(0).toLocaleUpperCase(current) + name.slice(1);
 }

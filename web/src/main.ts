@@ -1,16 +1,16 @@
 // The page: pick or record audio, watch it transcribe live, read, play and export.
-import { ApiError, listModels, transcribe, type ModelInfo, type Segment, type Transcript } from './api.ts';
-import { applyLocale, errorText, initialLocale, languageNames, t, type Locale } from './i18n.ts';
-import { clock, download } from './exports.ts';
+import { ApiError, listLanguages, listModels, transcribe, type Language, type ModelInfo, type Segment, type Transcript } from './api.ts';
+import { applyLocale, errorText, initialLocale, languageName, t, type Locale } from './i18n.ts';
+import { clock, download, spoken, type DownloadKind } from './exports.ts';
 import { entries, remember } from './history.ts';
 import { record, type Recording } from './recorder.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const LANGUAGES = ['en', 'ru', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'pl', 'uk', 'tr', 'ar', 'zh', 'ja', 'ko', 'hi', 'sv', 'fi', 'cs', 'el', 'he'];
 
 let locale: Locale = initialLocale();
 let file: File | null = null;
 let models: ModelInfo[] = [];
+let languages: Language[] = [];
 let defaultModel = 'base';
 let current: { name: string; transcript: Transcript } | null = null;
 let running: { cancel(): void } | null = null;
@@ -44,8 +44,7 @@ function fillModels(): void {
 function fillLanguages(): void {
   const select = $<HTMLSelectElement>('language');
   const chosen = select.value;
-  const names = languageNames(locale);
-  const options = LANGUAGES.map((code) => [code, names.of(code) ?? code] as const).sort((a, b) => a[1].localeCompare(b[1], locale));
+  const options = languages.map(({ code, name }) => [code, languageName(code, name)] as const).sort((a, b) => a[1].localeCompare(b[1], locale));
   select.replaceChildren(new Option(t('auto'), 'auto'), ...options.map(([code, name]) => new Option(name, code, false, code === chosen)));
 }
 
@@ -86,6 +85,8 @@ async function start(event: SubmitEvent): Promise<void> {
   showMedia(file);
   const list = $('segments');
   list.replaceChildren();
+  list.hidden = false;
+  $('no-speech').hidden = true;
   $('result').hidden = false;
   $('facts').replaceChildren();
   let began = 0;
@@ -148,12 +149,18 @@ function segmentItem(segment: Segment): HTMLLIElement {
 
 function showTranscript(transcript: Transcript): void {
   $('result').hidden = false;
+  // Silence, or noise that decodes as audio, gives no segments or only empty ones: say so rather than show nothing.
+  const silent = spoken(transcript.segments).length === 0;
+  $('no-speech').hidden = !silent;
+  $('segments').hidden = silent;
+  $('actions').hidden = silent;
   $('segments').replaceChildren(...transcript.segments.map(segmentItem));
   renderFacts(transcript);
 }
 
 function renderFacts(transcript: Transcript): void {
-  const language = `${languageNames(locale).of(transcript.language) ?? transcript.language} (${Math.round(transcript.language_probability * 100)}%)`;
+  const known = languages.find((l) => l.code === transcript.language)?.name;
+  const language = `${languageName(transcript.language, known)} (${Math.round(transcript.language_probability * 100)}%)`;
   const speed = transcript.timing.total_seconds > 0 ? `${(transcript.duration / transcript.timing.total_seconds).toFixed(1)}${t('realtime')}` : '—';
   const facts: Array<[string, string]> = [[t('detected'), language], [t('duration'), clock(transcript.duration)], [t('speed'), speed]];
   $('facts').replaceChildren(
@@ -215,10 +222,12 @@ function renderHistory(): void {
       const item = document.createElement('li');
       const button = document.createElement('button');
       button.type = 'button';
-      button.textContent = entry.name;
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = entry.name;
       const when = document.createElement('small');
       when.textContent = `${new Date(entry.at).toLocaleString(locale)} · ${clock(entry.transcript.duration)}`;
-      button.append(when);
+      button.append(name, when);
       button.addEventListener('click', () => {
         current = { name: entry.name, transcript: entry.transcript };
         showMedia(null);
@@ -284,7 +293,11 @@ function wire(): void {
     setTimeout(() => ($('copy').textContent = t('copy')), 1500);
   });
   for (const button of document.querySelectorAll<HTMLButtonElement>('[data-download]')) {
-    button.addEventListener('click', () => current && download(current.name, button.dataset.download as 'srt', current.transcript));
+    button.addEventListener('click', () => {
+      if (!current) return;
+      $('error').hidden = true;
+      download(current.name, button.dataset.download as DownloadKind, current.transcript).catch(showError);
+    });
   }
   $('audio').addEventListener('timeupdate', highlight);
   $('video').addEventListener('timeupdate', highlight);
@@ -299,5 +312,12 @@ listModels()
     models = list.models;
     defaultModel = list.default;
     fillModels();
+  })
+  .catch(showError);
+listLanguages()
+  .then((list) => {
+    languages = list;
+    fillLanguages();
+    if (current) renderFacts(current.transcript);
   })
   .catch(showError);
