@@ -59,8 +59,13 @@ def inprocess_main(model: str, path: str, concurrency: int, rounds: int) -> None
     import resource
 
     from faster_whisper import WhisperModel
+    from whisper_worker.loader import pick_device
+    from whisper_worker.settings import Settings
 
-    whisper = WhisperModel(str(ROOT / "models" / model), device="cpu", compute_type="int8")
+    # The worker's own choices for this many slots: CPU threads per transcription, one replica per slot.
+    device = pick_device(Settings(device="cpu", slots=concurrency))
+    whisper = WhisperModel(str(ROOT / "models" / model), device="cpu", compute_type="int8",
+                           cpu_threads=device.cpu_threads, num_workers=device.workers_per_gpu)
     audio = Path(path).read_bytes()
     tmp = Path(tempfile.mkdtemp()) / "a.wav"
     tmp.write_bytes(audio)
@@ -112,9 +117,10 @@ def over_tcp(model: str, path: Path, concurrency: int, rounds: int) -> dict:
 
 def row(label: str, mode: str, n: int, audio_seconds: float, tcp: dict, local: dict) -> str:
     t, l = statistics.mean(tcp["latencies"]), statistics.mean(local["latencies"])
+    t50, l50 = statistics.median(tcp["latencies"]), statistics.median(local["latencies"])
     overhead = (f"{(t - l) * 1000:+.0f} ms" if audio_seconds < 60 else f"{(t / l - 1) * 100:+.1f} %")
-    return (f"| {label} | {mode} | {n} | {l:.2f} | {t:.2f} | {overhead} | {tcp['server_ms']:.0f} ms | {audio_seconds / l:.1f}× | {audio_seconds / t:.1f}× "
-            f"| {local['peak_rss'] / 2**20:.0f} | {tcp['peak_rss'] / 2**20:.0f} |")
+    return (f"| {label} | {mode} | {n} | {l:.2f} / {l50:.2f} | {t:.2f} / {t50:.2f} | {overhead} | {tcp['server_ms']:.0f} ms "
+            f"| {l / audio_seconds:.3f} | {t / audio_seconds:.3f} | {local['peak_rss'] / 2**20:.0f} | {tcp['peak_rss'] / 2**20:.0f} |")
 
 
 def main() -> None:
@@ -145,13 +151,14 @@ def main() -> None:
         "## Worker: server over TCP vs faster-whisper in-process",
         "",
         f"Machine: {machine()}. Model `{args.model}`, int8 on CPU, beam 5, VAD on, language en; both sides warm "
-        f"(model loaded, one request before timing). The worker runs with `WHISPER_SLOTS` = the concurrency; in-process, "
-        f"threads share one model. Latency is the mean per request in seconds; speed is audio seconds per wall second "
-        f"per request; peak RSS in MiB of the process doing the work. *worker − in-process* compares two separate runs, so it "
+        f"(model loaded, one request before timing). The worker runs with `WHISPER_SLOTS` = the concurrency and its automatic "
+        f"`WHISPER_CPU_THREADS` (the cores shared out between the slots); in-process, threads share one `WhisperModel` built with "
+        f"the same threads and one replica per thread. Latency is mean / p50 per request in seconds; RTF (real-time factor) is "
+        f"wall seconds per audio second per request (lower is faster); peak RSS in MiB of the process doing the work. *worker − in-process* compares two separate runs, so it "
         f"carries their run-to-run noise; *server's own time* is measured inside the same requests: the client's latency minus "
         f"the worker's own queue + load + decode time (framing, writing the audio frame to disk and decoding it, replies). Command: `{command}`.",
         "",
-        "| audio | mode | requests at once | in-process s | worker s | worker − in-process | server's own time per request | in-process speed | worker speed | in-process peak MiB | worker peak MiB |",
+        "| audio | mode | requests at once | in-process s (mean / p50) | worker s (mean / p50) | worker − in-process | server's own time per request | in-process RTF | worker RTF | in-process peak MiB | worker peak MiB |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ])

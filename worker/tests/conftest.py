@@ -1,17 +1,45 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = Path(os.environ.get("WHISPER_MODELS_DIR", ROOT / "models"))
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+T = TypeVar("T")
+
+
+def words(text: str) -> list[str]:
+    """The words of a transcript, lower case: tests look for one clear word, never a phrase."""
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def wait_until(condition: Callable[[], T | None], timeout: float = 10, what: str = "") -> T:
+    """Polls `condition` until it returns something true, and returns that; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what or condition}"
+        time.sleep(0.02)
+    return value
+
+
+async def async_wait_until(condition: Callable[[], T | None], timeout: float = 10, what: str = "") -> T:
+    """wait_until for coroutines: the event loop keeps running while it polls."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what or condition}"
+        await asyncio.sleep(0.01)
+    return value
 
 
 class RunningWorker:
@@ -26,18 +54,21 @@ class RunningWorker:
         self.port = self._wait_listening()
 
     def _wait_listening(self) -> int:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def port() -> int | None:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited: {self.log.read_text()}")
-            for line in self.log.read_text().splitlines():
-                if line.startswith("{") and '"listening"' in line:
-                    return json.loads(line)["port"]
-            time.sleep(0.05)
-        raise RuntimeError("worker did not start listening")
+            listening = [line["port"] for line in self.lines() if line.get("event") == "listening"]
+            return listening[0] if listening else None
+
+        return wait_until(port, timeout=60, what="the worker to listen")
 
     def lines(self) -> list[dict]:
-        return [json.loads(l) for l in self.log.read_text().splitlines() if l.startswith("{")]
+        """The JSON lines of its log: `listening`, then one per request (a line still being written is left out)."""
+        whole = self.log.read_text().split("\n")[:-1]
+        return [json.loads(line) for line in whole if line.startswith("{")]
+
+    def requests(self, command: str) -> list[dict]:
+        return [line for line in self.lines() if line.get("event") == "request" and line["command"] == command]
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -20,7 +20,7 @@ def test_librivox_wer_with_base(worker, clips, references):
     wer = jiwer.wer(truths, hypotheses)
     print(f"\nLibriVox WER with base over {len(clips)} clips: {wer:.2%}")
     assert len(clips) == 5
-    assert wer <= MAX_WER, list(zip(truths, hypotheses))
+    assert wer <= MAX_WER, list(zip(truths, hypotheses, strict=True))
 
 
 def test_result_shape_and_streamed_events(worker, clips):
@@ -38,8 +38,8 @@ def test_result_shape_and_streamed_events(worker, clips):
     assert "dashwood" in result["text"].lower()
     assert abs(result["duration"] - 7.1) < 0.1
     segment = result["segments"][0]
-    for key in ("id", "seek", "start", "end", "text", "tokens", "temperature", "avg_logprob", "compression_ratio", "no_speech_prob", "words"):
-        assert key in segment
+    # Beyond the schema, which the client checks for every reply: `words` is there because it was asked for.
+    assert "words" in segment
     assert segment["words"] and segment["words"][0]["end"] >= segment["words"][0]["start"]
     assert set(result["timing"]) == {"queued_seconds", "load_seconds", "decode_seconds"}
     progress = [e for e in events if e["type"] == "progress"]

@@ -1,16 +1,18 @@
 """Model names, offline errors and the cache, on the real worker with real weights."""
 
 import asyncio
-import time
 
 import pytest
+from faster_whisper import WhisperModel
 
-from client import Client
-from conftest import MODELS
 from whisper_worker.errors import WorkerError
 from whisper_worker.loader import make_loader, pick_device
 from whisper_worker.models import ModelCache, canonical
+from whisper_worker.schema import LANGUAGES
 from whisper_worker.settings import Settings
+
+from client import Client
+from conftest import MODELS, async_wait_until, wait_until
 
 
 def test_unknown_model_lists_accepted_names(worker):
@@ -36,6 +38,11 @@ def test_list_models(worker):
     assert {"tiny", "small", "large", "large-v3", "turbo"} <= set(models)
 
 
+def test_the_schemas_languages_are_those_of_a_multilingual_model():
+    model = WhisperModel(str(MODELS / "base"), device="cpu", compute_type="int8", cpu_threads=1)
+    assert model.model.is_multilingual and list(LANGUAGES) == model.supported_languages
+
+
 def test_large_means_the_newest_large():
     assert canonical("large") == "large-v3"
     with pytest.raises(WorkerError):
@@ -58,6 +65,23 @@ def test_concurrent_first_requests_load_once():
     assert cache.loads == 1 and len(distinct) == 1
 
 
+def test_a_cancelled_first_caller_does_not_abort_the_load_for_others():
+    async def scenario():
+        cache = _real_cache()
+        first = asyncio.create_task(cache.load("tiny.en"))
+        second = asyncio.create_task(cache.load("tiny.en"))
+        await async_wait_until(lambda: cache.loads == 1, what="the one load to start")  # both callers wait on it now
+        first.cancel()
+        entry, _ = await second
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        return cache, entry
+
+    cache, entry = asyncio.run(scenario())
+    assert entry.model is not None and cache.loads == 1
+    assert [e.name for e in cache.loaded()] == ["tiny.en"]
+
+
 def test_lru_eviction_keeps_models_in_use():
     async def scenario():
         cache = _real_cache(max_loaded=1)
@@ -77,7 +101,8 @@ def test_lru_eviction_keeps_models_in_use():
 def test_lru_eviction_on_the_server(make_worker, clips):
     w = make_worker(WHISPER_MAX_LOADED_MODELS="1")
     with Client(w.port) as client:
-        assert client.call({"command": "transcribe", "model": "tiny.en"}, clips["sense_and_sensibility_01_austen_64kb-0880"])["type"] == "result"
+        audio = clips["sense_and_sensibility_01_austen_64kb-0880"]
+        assert client.call({"command": "transcribe", "model": "tiny.en"}, audio)["type"] == "result"
         assert client.call({"command": "load_model", "model": "base"})["result"]["loaded"]
         loaded = [m["name"] for m in client.call({"command": "status"})["result"]["models"]]
     assert loaded == ["base"]
@@ -88,12 +113,7 @@ def test_idle_model_is_unloaded(make_worker):
     with Client(w.port) as client:
         client.call({"command": "load_model", "model": "tiny.en"})
         assert [m["name"] for m in client.call({"command": "status"})["result"]["models"]] == ["tiny.en"]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if not client.call({"command": "status"})["result"]["models"]:
-                break
-            time.sleep(0.2)
-        assert client.call({"command": "status"})["result"]["models"] == []
+        wait_until(lambda: client.call({"command": "status"})["result"]["models"] == [], timeout=20, what="the idle unload")
 
 
 def test_unload_and_preload(make_worker):
@@ -107,10 +127,10 @@ def test_unload_and_preload(make_worker):
 
 def test_status_answers_while_a_model_loads(make_worker):
     w = make_worker()
-    with Client(w.port) as loading, Client(w.port) as asking:
-        load_id = loading.send({"command": "load_model", "model": "base"})
-        time.sleep(0.05)
-        status = asking.call({"command": "status"})["result"]
-        # The status reply came back while the load was still going: no model was loaded yet.
-        assert status["models"] == []
-        assert loading.until_final(load_id)[0]["result"]["loaded"]
+    with Client(w.port) as client:
+        # On one connection requests start in the order they were sent: the load is under way when status runs.
+        load_id = client.send({"command": "load_model", "model": "base"})
+        status_id = client.send({"command": "status"})
+        first = client.recv()
+        assert (first["id"], first["result"]["models"]) == (status_id, [])
+        assert client.until_final(load_id)[0]["result"]["loaded"]

@@ -3,10 +3,13 @@
 import socket
 import struct
 import threading
-import time
+
+import pytest
+
+from whisper_worker.protocol import encode_frame, encode_json
 
 from client import Client
-from whisper_worker.protocol import encode_frame, encode_json
+from conftest import wait_until, words
 
 SHORT = "sense_and_sensibility_01_austen_64kb-0880"
 
@@ -18,6 +21,18 @@ def assert_closed(client: Client) -> None:
 def assert_alive(worker) -> None:
     with Client(worker.port) as other:
         assert other.call({"command": "status"})["type"] == "result"
+
+
+def test_status_shape(worker):
+    with Client(worker.port) as client:
+        status = client.call({"command": "status"})["result"]
+    assert (status["version"], status["protocol"], status["slots"], status["queue_limit"]) == ("0.1.0", 1, 2, 4)
+    assert status["device"] in ("cpu", "cuda") and status["cpu_threads"] >= 1
+    assert status["running"] == 0 and status["queued"] == 0
+    assert status["memory"]["rss_bytes"] > 50 << 20
+    if status["device"] == "cpu":
+        assert status["memory"]["gpu_used_bytes"] is None and status["memory"]["gpu_total_bytes"] is None
+    assert status["limits"] == {"max_json_frame": 1 << 20, "max_audio_frame": 2 << 30}
 
 
 def test_not_json_closes_only_that_connection(worker):
@@ -34,6 +49,19 @@ def test_json_that_is_not_an_object(worker):
         client.send_raw(encode_frame(b"[1,2,3]"))
         assert client.recv()["error"]["code"] == "bad_frame"
         assert_closed(client)
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000],
+                         ids=["lists", "objects"])
+def test_json_nested_too_deeply_is_a_bad_frame_not_a_dropped_connection(worker, body):
+    with Client(worker.port) as client:
+        client.send_raw(encode_frame(body))
+        reply = client.recv()
+        assert reply is not None, "the worker dropped the connection without a reply"
+        assert reply["id"] is None and reply["error"]["code"] == "bad_frame"
+        assert "nested too deeply" in reply["error"]["message"]
+        assert_closed(client)
+    assert_alive(worker)
 
 
 def test_oversized_json_frame_is_refused_before_the_body(worker):
@@ -57,27 +85,48 @@ def test_oversized_audio_frame(make_worker):
 
 
 def test_truncated_frame_then_close(worker):
-    sock = socket.create_connection(("127.0.0.1", worker.port))
-    sock.sendall(struct.pack(">Q", 100) + b'{"id":')
-    sock.shutdown(socket.SHUT_WR)
-    sock.settimeout(30)
-    data = b""
-    while chunk := sock.recv(4096):
-        data += chunk
-    sock.close()
-    assert b"truncated" in data
+    with Client(worker.port, timeout=30) as client:
+        client.send_raw(struct.pack(">Q", 100) + b'{"id":')
+        client.sock.shutdown(socket.SHUT_WR)
+        reply = client.recv()
+        # `truncated` is no error code of the protocol: the client hears a bad frame, and why.
+        assert reply["error"]["code"] == "bad_frame" and "truncated" in reply["error"]["message"]
+        assert_closed(client)
     assert_alive(worker)
 
 
 def test_request_errors_keep_the_connection(worker, clips):
     with Client(worker.port) as client:
-        assert client.call({"command": "dance"})["error"]["code"] == "unknown_command"
-        assert client.call({"command": "transcribe"}, b"abc")["error"]["code"] == "bad_request"
-        assert client.call({"id": "", "command": "status"})["error"]["code"] == "bad_request"
-        assert client.call({"command": "transcribe", "model": "tiny.en", "options": {"beam_size": 0}}, b"x")["error"]["code"] == "bad_request"
-        assert client.call({"command": "transcribe", "model": "tiny.en", "options": {"language": "xx"}}, b"x")["error"]["code"] == "bad_request"
-        assert client.call({"command": "status", "extra": 1})["error"]["code"] == "bad_request"
+        unknown = client.call({"command": "dance"})["error"]
+        assert unknown["code"] == "unknown_command" and "transcribe, detect_language" in unknown["message"]
+        assert client.call({"command": "transcribe"}, b"abc")["error"] == {"code": "bad_request", "message": "'model' is required"}
+        client.send({"id": "", "command": "status"})
+        empty_id = client.recv()  # no id that could be read: the schema's ErrorReply wants null, not ""
+        assert (empty_id["id"], empty_id["error"]["code"]) == (None, "bad_request")
+        beam = client.call({"command": "transcribe", "model": "tiny.en", "options": {"beam_size": 0}}, b"x")["error"]
+        assert beam == {"code": "bad_request", "message": "'options.beam_size' must be at least 1 (got 0)"}
+        language = client.call({"command": "transcribe", "model": "tiny.en", "options": {"language": "xx"}}, b"x")["error"]
+        assert language["code"] == "bad_request" and language["message"].startswith("'options.language': 'xx' is not a language")
+        extra = client.call({"command": "status", "extra": 1})["error"]
+        assert extra == {"code": "bad_request", "message": "unknown field 'extra' for status; accepted: id, command"}
         assert client.call({"command": "status"})["type"] == "result"
+
+
+def test_a_refused_request_with_a_large_audio_frame_keeps_the_connection_in_step(worker):
+    with Client(worker.port) as client:
+        refused = client.call({"command": "transcribe", "model": "tiny.en", "options": {"beam": 1}}, b"\1" * (5 << 20))
+        assert refused["error"]["code"] == "bad_request" and "'options.beam'" in refused["error"]["message"]
+        assert client.call({"command": "status"})["type"] == "result"
+
+
+def test_status_polls_are_not_logged_at_info(worker):
+    with Client(worker.port) as client:
+        client.call({"id": "poll-status", "command": "status"})
+        client.call({"id": "poll-models", "command": "list_models"})
+        client.call({"id": "after-polls", "command": "unload_model", "model": "medium"})
+    wait_until(lambda: worker.requests("unload_model"), what="the unload_model log line")
+    logged = {line["id"] for line in worker.lines() if line.get("event") == "request"}
+    assert "after-polls" in logged and not {"poll-status", "poll-models"} & logged
 
 
 def test_undecodable_audio(worker, clips):
@@ -99,14 +148,14 @@ def test_two_requests_multiplexed_on_one_connection(worker, clips):
             assert reply["id"] in (first, second)
             if reply["type"] == "result":
                 finals[reply["id"]] = reply["result"]["text"].lower()
-    assert "dashwood" in finals["a"] and "young man" in finals["b"]
+    assert "dashwood" in words(finals["a"]) and "man" in words(finals["b"])  # one clear word each
 
 
 def test_cancel_running_and_queued(make_worker, long_clip):
     w = make_worker(WHISPER_SLOTS="1")
     with Client(w.port) as client:
-        running = client.send({"id": "run", "command": "transcribe", "model": "tiny.en"}, long_clip)
-        queued = client.send({"id": "wait", "command": "transcribe", "model": "tiny.en"}, long_clip)
+        client.send({"id": "run", "command": "transcribe", "model": "tiny.en"}, long_clip)
+        client.send({"id": "wait", "command": "transcribe", "model": "tiny.en"}, long_clip)
         seen = {}
         while "run" not in seen or "wait" not in seen:
             reply = client.recv()
@@ -137,13 +186,9 @@ def test_disconnect_mid_transcription_frees_the_slot(make_worker, long_clip, cli
     with Client(w.port) as next_client:
         reply = next_client.call({"id": "next", "command": "transcribe", "model": "tiny.en"}, clips[SHORT])
         assert reply["type"] == "result"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # the log line is written just after the reply
-        outcomes = {l["id"]: l["outcome"] for l in w.lines() if l.get("command") == "transcribe"}
-        if len(outcomes) == 2:
-            break
-        time.sleep(0.05)
-    assert outcomes == {"gone": "cancelled", "next": "ok"}
+    # The log line is written just after the reply.
+    lines = wait_until(lambda: len(w.requests("transcribe")) == 2 and w.requests("transcribe"), what="two log lines")
+    assert {line["id"]: line["outcome"] for line in lines} == {"gone": "cancelled", "next": "ok"}
 
 
 def test_many_clients_at_once(worker, clips):
@@ -169,4 +214,21 @@ def test_many_clients_at_once(worker, clips):
     assert len(codes) == 8 and set(codes) <= {"result", "overloaded"} and codes.count("result") >= 6
     for reply in results.values():
         if reply["type"] == "result":
-            assert "young man" in reply["result"]["text"].lower()
+            assert "man" in words(reply["result"]["text"])
+
+
+def test_audio_files_are_always_deleted(make_worker, tmp_path, clips, long_clip):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    w = make_worker(TMPDIR=str(spool), WHISPER_SLOTS="1")
+    with Client(w.port) as client:
+        assert client.call({"command": "transcribe", "model": "tiny.en"}, clips[SHORT])["type"] == "result"
+        assert client.call({"command": "transcribe", "model": "tiny.en"}, b"not audio")["error"]["code"] == "undecodable_audio"
+        assert client.call({"command": "transcribe"}, b"no model named")["error"]["code"] == "bad_request"
+    for n in range(3):  # closed right after the request: one running, two queued
+        gone = Client(w.port)
+        gone.send({"id": f"gone{n}", "command": "transcribe", "model": "tiny.en"}, long_clip)
+        gone.close()
+    lines = wait_until(lambda: len(w.requests("transcribe")) == 5 and w.requests("transcribe"), timeout=120, what="five log lines")
+    assert sorted(line["outcome"] for line in lines) == ["cancelled"] * 3 + ["ok", "undecodable_audio"]
+    assert [p.name for p in spool.iterdir() if p.name.startswith("whisper-audio-")] == []

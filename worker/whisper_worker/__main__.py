@@ -1,24 +1,32 @@
 """python -m whisper_worker: serve on WHISPER_HOST:WHISPER_PORT until stopped."""
 
 import asyncio
+import contextlib
 import logging
 import sys
 
-from whisper_worker.server import serve
+from whisper_worker.server import request_log, serve
 from whisper_worker.service import Worker
 from whisper_worker.settings import Settings, SettingsError
 
 
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Request lines are JSON, one per line, so that they stay machine-readable.
+    bare = logging.StreamHandler(sys.stderr)
+    bare.setFormatter(logging.Formatter("%(message)s"))
+    request_log.addHandler(bare)
+    request_log.propagate = False
+
+
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
     except SettingsError as e:
         sys.exit(f"whisper_worker: {e}")
-    try:
+    configure_logging(settings.log_level)
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(Worker(settings)))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -1,11 +1,27 @@
-"""The one error type that becomes an `error` reply (protocol §6)."""
+"""The one error type of the worker: every failure the client hears of is a WorkerError (protocol §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# After these the byte stream can no longer be trusted to be in step, so the connection ends.
+CLOSING_CODES = frozenset({"bad_frame", "too_large", "truncated"})
+# `truncated` is the frame readers' verdict (protocol §7), not a code of §6: on the wire it is a bad frame.
+WIRE_CODES = {"truncated": "bad_frame"}
 
 
 class WorkerError(Exception):
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, request_id: str | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.request_id = request_id
 
-    def reply(self, request_id: str | None) -> dict:
-        return {"id": request_id, "type": "error", "error": {"code": self.code, "message": self.message}}
+    @property
+    def closes_connection(self) -> bool:
+        return self.code in CLOSING_CODES
+
+    def reply(self, request_id: str | None = None) -> dict[str, Any]:
+        """The `error` reply; `request_id` is the request's, or the one this error was raised with."""
+        code = WIRE_CODES.get(self.code, self.code)
+        return {"id": request_id or self.request_id, "type": "error", "error": {"code": code, "message": self.message}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import ctranslate2
@@ -9,7 +10,7 @@ from faster_whisper import WhisperModel
 from faster_whisper.utils import download_model
 
 from whisper_worker.errors import WorkerError
-from whisper_worker.models import canonical, local_path
+from whisper_worker.models import Loader, canonical, local_path
 from whisper_worker.settings import Settings
 
 
@@ -17,28 +18,50 @@ from whisper_worker.settings import Settings
 class Device:
     name: str  # cpu or cuda
     compute_type: str
+    gpus: tuple[int, ...]  # CUDA device indices a model is spread over; empty on CPU
+    slots: int  # transcriptions run at once
+    cpu_threads: int  # CTranslate2 threads per running transcription
+
+    @property
+    def workers_per_gpu(self) -> int:
+        return max(1, self.slots // len(self.gpus)) if self.gpus else self.slots
+
+
+def _cuda_devices() -> int:
+    try:
+        return int(ctranslate2.get_cuda_device_count())
+    except Exception:  # a CTranslate2 build without CUDA, or a broken driver: CPU it is
+        return 0
 
 
 def pick_device(settings: Settings) -> Device:
     """cuda when asked for or seen; CPU otherwise, so the same build runs on both."""
-    gpus = ctranslate2.get_cuda_device_count()
+    gpus = _cuda_devices()
     if settings.device == "cuda" and gpus == 0:
         raise WorkerError("internal", "WHISPER_DEVICE=cuda but CTranslate2 sees no CUDA device")
-    name = "cuda" if settings.device == "cuda" or (settings.device == "auto" and gpus > 0) else "cpu"
+    on_gpu = settings.device == "cuda" or (settings.device == "auto" and gpus > 0)
     compute = settings.compute_type
     if compute == "auto":
-        compute = "float16" if name == "cuda" else "int8"
-    return Device(name, compute)
+        compute = "float16" if on_gpu else "int8"
+    slots = settings.slots or (gpus if on_gpu else 1)
+    # CTranslate2's own default is 4 threads whatever the machine: more than the cores
+    # oversubscribes them as soon as two transcriptions run, so share the cores out.
+    threads = settings.cpu_threads or max(1, (os.cpu_count() or 1) // slots)
+    return Device("cuda" if on_gpu else "cpu", compute, tuple(range(gpus)) if on_gpu else (), slots, threads)
 
 
-def make_loader(settings: Settings, device: Device):
+def make_loader(settings: Settings, device: Device) -> Loader:
     def load(name: str) -> WhisperModel:
         path = local_path(name, settings.models_dir) or _download(name, settings)
         return WhisperModel(
             str(path),
             device=device.name,
+            device_index=list(device.gpus) or 0,
             compute_type=device.compute_type,
-            cpu_threads=settings.cpu_threads,
+            cpu_threads=device.cpu_threads,
+            # One CTranslate2 replica per slot (weights shared on a device): without it,
+            # concurrent transcriptions take turns inside the model.
+            num_workers=device.workers_per_gpu,
         )
 
     return load
@@ -51,9 +74,10 @@ def _download(name: str, settings: Settings) -> str:
         f"in {folder}/, or let the worker reach the Hugging Face hub."
     )
     if not settings.allow_download:
-        raise WorkerError("model_unavailable", f"Model '{name}' is not on disk and downloads are off (WHISPER_ALLOW_DOWNLOAD=false). {hint}")
+        off = "downloads are off (WHISPER_ALLOW_DOWNLOAD=false)"
+        raise WorkerError("model_unavailable", f"Model '{name}' is not on disk and {off}. {hint}")
     try:
-        return download_model(canonical(name))
+        return str(download_model(canonical(name)))
     except Exception as e:
         reason = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
         raise WorkerError("model_unavailable", f"Model '{name}' is not on disk and could not be downloaded ({reason}). {hint}") from None

@@ -9,14 +9,16 @@ loop keeps serving `status` and requests for models already loaded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import faster_whisper
 from faster_whisper.utils import download_model
@@ -73,7 +75,7 @@ class ModelCache:
         self._max_loaded = max_loaded
         self._idle_seconds = idle_seconds
         self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()
-        self._loading: dict[str, asyncio.Future[LoadedModel]] = {}
+        self._loading: dict[str, asyncio.Task[LoadedModel]] = {}
         self._doomed: set[str] = set()  # unload asked while in use
         self.loads = 0  # how many times a loader ran: tests check single-flight loading
 
@@ -87,30 +89,37 @@ class ModelCache:
             self._loaded.move_to_end(name)
             return self._loaded[name], 0.0
         started = time.monotonic()
-        future = self._loading.get(name)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._loading[name] = future
-            try:
-                self.loads += 1
-                model = await asyncio.to_thread(self._loader, name)
-                entry = LoadedModel(name, model)
-                self._loaded[name] = entry
-                self._evict(keep=name)
-                future.set_result(entry)
-            except BaseException as e:
-                future.set_exception(e)
-                future.exception()  # retrieved here so nobody waiting is not an 'unretrieved' warning
-                raise
-            finally:
-                del self._loading[name]
-        entry = await asyncio.shield(future)
+        task = self._loading.get(name)
+        if task is None:
+            # A task of its own, not the first caller's: a caller that is cancelled or
+            # disconnects must not abort the load for everyone else waiting on it.
+            task = asyncio.create_task(self._load_once(name))
+            self._loading[name] = task
+            task.add_done_callback(lambda t: self._loaded_or_failed(name, t))
+        entry = await asyncio.shield(task)
         return entry, time.monotonic() - started
+
+    async def _load_once(self, name: str) -> LoadedModel:
+        self.loads += 1
+        model = await asyncio.to_thread(self._loader, name)
+        entry = LoadedModel(name, model)
+        self._loaded[name] = entry
+        self._evict(keep=name)
+        return entry
+
+    def _loaded_or_failed(self, name: str, task: asyncio.Task[LoadedModel]) -> None:
+        self._loading.pop(name, None)
+        if not task.cancelled():
+            task.exception()  # retrieved, so a failure nobody waits for any more is no 'never retrieved' warning
 
     @asynccontextmanager
     async def use(self, name: str) -> AsyncIterator[tuple[LoadedModel, float]]:
         """Holds a model for one job: it cannot be unloaded until the job ends."""
         entry, waited = await self.load(name)
+        while self._loaded.get(entry.name) is not entry:
+            # Evicted between its load and this caller resuming (another load pushed it out).
+            entry, more = await self.load(name)
+            waited += more
         entry.in_use += 1
         try:
             yield entry, waited
@@ -164,9 +173,7 @@ class ModelCache:
         # CTranslate2 frees its weights only when asked; dropping the Python object is not enough on GPU.
         inner = getattr(entry.model, "model", None)
         if inner is not None and hasattr(inner, "unload_model"):
-            try:
+            with contextlib.suppress(Exception):  # already freed, or an engine without it
                 inner.unload_model()
-            except Exception:  # already freed, or an engine without it
-                pass
         entry.model = None
         gc.collect()

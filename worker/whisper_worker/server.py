@@ -15,25 +15,18 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from whisper_worker.commands import Call, Command, audio_follows, reply_id, validate_request
 from whisper_worker.errors import WorkerError
-from whisper_worker.protocol import FrameError, Limits, encode_json, read_audio_into, read_json
+from whisper_worker.protocol import Discard, Limits, Sink, encode_json, read_audio_into, read_json
 from whisper_worker.service import Job, Worker
 from whisper_worker.transcriber import Cancelled
 
 log = logging.getLogger("whisper_worker")
-AUDIO_COMMANDS = {"transcribe", "detect_language"}
-COMMANDS = AUDIO_COMMANDS | {"list_models", "status", "load_model", "unload_model", "cancel"}
-ALLOWED_FIELDS = {
-    "transcribe": {"model", "options"},
-    "detect_language": {"model"},
-    "list_models": set(),
-    "status": set(),
-    "load_model": {"model"},
-    "unload_model": {"model"},
-    "cancel": {"target"},
-}
+# One JSON line per request; __main__ gives it a bare format so that tools can parse it.
+request_log = logging.getLogger("whisper_worker.requests")
 
 
 class Connection:
@@ -54,17 +47,20 @@ class Connection:
 
     async def serve(self) -> None:
         try:
-            while True:
-                message = await read_json(self.reader, self.limits)
-                if message is None:
-                    break
-                await self._accept(message)
-        except FrameError as e:
+            while (message := await read_json(self.reader, self.limits)) is not None:
+                try:
+                    await self._accept(message)
+                except WorkerError as refused:
+                    if refused.closes_connection:
+                        raise
+                    await self.send(refused.reply())
+        except WorkerError as e:  # the stream is out of step: say why, then close
             with contextlib.suppress(Exception):
-                await self.send(WorkerError(e.code, e.message).reply(getattr(e, "request_id", None)))
+                await self.send(e.reply())
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            await asyncio.sleep(0)  # lets requests accepted just now start, so each ends (and logs) as cancelled
             for job in list(self.jobs.values()):
                 job.cancel()
             self.writer.close()
@@ -72,57 +68,45 @@ class Connection:
                 await self.writer.wait_closed()
 
     async def _accept(self, message: dict[str, Any]) -> None:
-        request_id = message.get("id")
-        command = message.get("command")
-        audio_path = await self._receive_audio(request_id) if command in AUDIO_COMMANDS else None
+        request_id = reply_id(message)
         try:
-            self._validate(request_id, command, message)
-        except WorkerError as e:
-            _remove(audio_path)
-            valid_id = request_id if isinstance(request_id, str) else None
-            await self.send(e.reply(valid_id))
-            return
-        job = Job(request_id)
-        self.jobs[request_id] = job
+            command = validate_request(message, self.jobs)
+        except WorkerError as refused:
+            # Its audio frame is read all the same, so the connection stays in step, but never stored.
+            if audio_follows(message):
+                await self._read_audio(request_id, Discard())
+            refused.request_id = request_id
+            raise
+        audio_path = await self._spool_audio(request_id) if command.audio else None
+        job = Job(message["id"])
+        self.jobs[job.id] = job
         job.task = asyncio.create_task(self._run(job, command, message, audio_path))
+        # A task cancelled before its first step never enters _run's `finally` (a connection
+        # closed right after its request): the audio file must go all the same.
+        job.task.add_done_callback(lambda _: _remove(audio_path))
 
-    async def _receive_audio(self, request_id: Any) -> str:
+    async def _read_audio(self, request_id: str | None, sink: Sink) -> None:
+        try:
+            await read_audio_into(self.reader, self.limits, sink)
+        except WorkerError as e:
+            e.request_id = request_id
+            raise
+
+    async def _spool_audio(self, request_id: str | None) -> str:
         fd, path = tempfile.mkstemp(prefix="whisper-audio-")
         try:
             with os.fdopen(fd, "wb") as sink:
-                await read_audio_into(self.reader, self.limits, sink)
-        except FrameError as e:
-            _remove(path)
-            e.request_id = request_id if isinstance(request_id, str) else None
-            raise
+                await self._read_audio(request_id, sink)
         except BaseException:
             _remove(path)
             raise
         return path
 
-    def _validate(self, request_id: Any, command: Any, message: dict[str, Any]) -> None:
-        if not isinstance(request_id, str) or not 1 <= len(request_id) <= 128:
-            raise WorkerError("bad_request", "'id' must be a string of 1 to 128 characters")
-        if request_id in self.jobs:
-            raise WorkerError("bad_request", f"id '{request_id}' is already in flight on this connection")
-        if not isinstance(command, str):
-            raise WorkerError("bad_request", "'command' is missing")
-        if command not in COMMANDS:
-            raise WorkerError("unknown_command", f"unknown command '{command}'; commands: {', '.join(sorted(COMMANDS))}")
-        extra = set(message) - {"id", "command"} - ALLOWED_FIELDS[command]
-        if extra:
-            raise WorkerError("bad_request", f"unknown field(s) for {command}: {', '.join(sorted(extra))}")
-        needs = {"transcribe": "model", "load_model": "model", "unload_model": "model", "cancel": "target"}.get(command)
-        if needs and not isinstance(message.get(needs), str):
-            raise WorkerError("bad_request", f"'{needs}' (a string) is required for {command}")
-        if command == "detect_language" and not isinstance(message.get("model", ""), str):
-            raise WorkerError("bad_request", "'model' must be a string")
-
-    async def _run(self, job: Job, command: str, message: dict[str, Any], audio_path: str | None) -> None:
+    async def _run(self, job: Job, command: Command, message: dict[str, Any], audio_path: str | None) -> None:
         started = time.monotonic()
         outcome = "ok"
         try:
-            result = await self._execute(job, command, message, audio_path)
+            result = await command.handler(Call(self.worker, job, message, audio_path, self.send, self.jobs))
             await self.send({"id": job.id, "type": "result", "result": result})
         except (Cancelled, asyncio.CancelledError):
             outcome = "cancelled"
@@ -134,31 +118,12 @@ class Connection:
             outcome = "cancelled" if job.cancelled.is_set() else "disconnected"
         except Exception:
             outcome = "internal"
-            log.exception("request %s (%s) failed", job.id, command)
+            log.exception("request %s (%s) failed", job.id, command.name)
             await self._reply_quietly(WorkerError("internal", "the worker failed on this request; its log has the details").reply(job.id))
         finally:
             self.jobs.pop(job.id, None)
             _remove(audio_path)
-            _log_request(job, command, time.monotonic() - started, outcome)
-
-    async def _execute(self, job: Job, command: str, message: dict[str, Any], audio_path: str | None) -> dict[str, Any]:
-        worker = self.worker
-        if command == "transcribe":
-            return await worker.transcribe(job, message["model"], message.get("options"), audio_path, self.send)
-        if command == "detect_language":
-            return await worker.detect_language(job, message.get("model") or worker.settings.default_model, audio_path)
-        if command == "status":
-            return worker.status()
-        if command == "list_models":
-            return await worker.list_models()
-        if command == "load_model":
-            return await worker.load_model(message["model"])
-        if command == "unload_model":
-            return worker.unload_model(message["model"])
-        target = self.jobs.get(message["target"])
-        if target is not None and target is not job:
-            target.cancel()
-        return {"cancelled": target is not None and target is not job}
+            log_request(job, command, time.monotonic() - started, outcome)
 
     async def _reply_quietly(self, reply: dict[str, Any]) -> None:
         with contextlib.suppress(ConnectionError, OSError):
@@ -171,31 +136,47 @@ def _remove(path: str | None) -> None:
             os.unlink(path)
 
 
-def _log_request(job: Job, command: str, wall: float, outcome: str) -> None:
+def log_request(job: Job, command: Command, wall: float, outcome: str) -> None:
+    if not request_log.isEnabledFor(command.log_level):
+        return
     audio = job.audio_seconds
     line = {
-        "event": "request", "id": job.id, "command": command, "model": job.model,
-        "audio_seconds": round(audio, 3) if audio else None, "wall_seconds": round(wall, 3),
-        "rtf": round(wall / audio, 4) if audio else None, "outcome": outcome,
+        "event": "request",
+        "id": job.id,
+        "command": command.name,
+        "model": job.model,
+        "audio_seconds": round(audio, 3) if audio else None,
+        "wall_seconds": round(wall, 3),
+        "rtf": round(wall / audio, 4) if audio else None,
+        "outcome": outcome,
     }
-    print(json.dumps(line), file=sys.stderr, flush=True)
+    request_log.log(command.log_level, json.dumps(line))
 
 
-async def serve(worker: Worker, ready: asyncio.Event | None = None) -> None:
+async def listen(worker: Worker) -> asyncio.Server:
+    """Starts accepting connections on the worker's host and port."""
+
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await Connection(worker, reader, writer).serve()
 
-    server = await asyncio.start_server(on_connect, worker.settings.host, worker.settings.port, limit=1 << 20)
+    # Every slot holds a thread for its whole transcription; the rest is for loads, decoding
+    # audio and listing models, so those never wait behind running transcriptions.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(worker.slots.slots + 8, thread_name_prefix="whisper"))
+    return await asyncio.start_server(on_connect, worker.settings.host, worker.settings.port, limit=1 << 20)
+
+
+async def serve(worker: Worker) -> None:
+    server = await listen(worker)
     for name in worker.settings.preload:
         await worker.cache.load(name)
     port = server.sockets[0].getsockname()[1]
-    print(json.dumps({"event": "listening", "host": worker.settings.host, "port": port,
-                      "device": worker.device.name, "compute_type": worker.device.compute_type}), file=sys.stderr, flush=True)
+    device, host = worker.device, worker.settings.host
+    listening = {"event": "listening", "host": host, "port": port, "device": device.name, "compute_type": device.compute_type}
+    # Printed whatever the log level: the tests and tools that start a worker wait for this line.
+    print(json.dumps(listening), file=sys.stderr, flush=True)
     sweeper = asyncio.create_task(worker.cache.run_idle_sweeper())
     try:
         async with server:
-            if ready is not None:
-                ready.set()
             await server.serve_forever()
     finally:
         sweeper.cancel()

@@ -5,21 +5,19 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Literal
 
-import psutil
-
-from whisper_worker import PROTOCOL_VERSION, __version__
-from whisper_worker.errors import WorkerError
+from whisper_worker import PROTOCOL_VERSION, __version__, transcriber
 from whisper_worker.loader import Device, make_loader, pick_device
-from whisper_worker.models import ModelCache, canonical, known_models, local_path
+from whisper_worker.memory import MemoryProbe
+from whisper_worker.models import Loader, ModelCache, canonical, known_models, local_path
 from whisper_worker.options import transcribe_kwargs
 from whisper_worker.scheduler import Slots
 from whisper_worker.settings import Settings
-from whisper_worker import transcriber
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -28,8 +26,8 @@ class Job:
 
     id: str
     cancelled: threading.Event = field(default_factory=threading.Event)
-    stage: str = "waiting"  # waiting -> running
-    task: asyncio.Task | None = None
+    stage: Literal["waiting", "running"] = "waiting"
+    task: asyncio.Task[None] | None = None
     audio_seconds: float | None = None
     model: str | None = None
 
@@ -42,19 +40,22 @@ class Job:
 
 
 class Worker:
-    def __init__(self, settings: Settings, loader: Callable[[str], Any] | None = None):
+    def __init__(self, settings: Settings, loader: Loader | None = None):
         self.settings = settings
         self.device: Device = pick_device(settings)
         self.cache = ModelCache(loader or make_loader(settings, self.device), settings.max_loaded_models, settings.model_idle_seconds)
-        self.slots = Slots(settings.slots, settings.queue_limit)
+        self.slots = Slots(self.device.slots, settings.queue_limit)
+        self.memory = MemoryProbe(self.device.gpus)
 
-    def status(self) -> dict[str, Any]:
+    async def status(self) -> dict[str, Any]:
+        # Off the loop only when nvidia-smi may run: the thread pool can be busy with transcriptions.
+        memory = await asyncio.to_thread(self.memory.snapshot) if self.device.gpus else self.memory.snapshot()
         return {
             "version": __version__,
             "protocol": PROTOCOL_VERSION,
             "device": self.device.name,
             "compute_type": self.device.compute_type,
-            "cpu_threads": self.settings.cpu_threads,
+            "cpu_threads": self.device.cpu_threads,
             "slots": self.slots.slots,
             "running": self.slots.running,
             "queued": self.slots.queued,
@@ -63,7 +64,7 @@ class Worker:
                 {"name": e.name, "in_use": e.in_use, "loaded_at": round(e.loaded_at, 3), "last_used": round(e.last_used, 3)}
                 for e in self.cache.loaded()
             ],
-            "memory": {"rss_bytes": psutil.Process().memory_info().rss, "gpu_used_bytes": None, "gpu_total_bytes": None},
+            "memory": memory,
             "limits": {"max_json_frame": self.settings.max_json_frame, "max_audio_frame": self.settings.max_audio_frame},
         }
 
@@ -71,10 +72,11 @@ class Worker:
         loaded = {e.name for e in self.cache.loaded()}
 
         def scan() -> list[dict[str, Any]]:
-            rows = []
+            rows: list[dict[str, Any]] = []
             for name in known_models():
                 path = local_path(name, self.settings.models_dir)
-                rows.append({"name": name, "available": path is not None, "loaded": canonical(name) in loaded, "path": str(path) if path else None})
+                where = str(path) if path else None
+                rows.append({"name": name, "available": path is not None, "loaded": canonical(name) in loaded, "path": where})
             return rows
 
         return {"models": await asyncio.to_thread(scan), "default": self.settings.default_model}
@@ -94,9 +96,12 @@ class Worker:
             audio = await asyncio.to_thread(transcriber.load_audio, audio_path)
             job.audio_seconds = len(audio) / transcriber.SAMPLE_RATE
             async with self.cache.use(model) as (entry, _):
-                return await asyncio.to_thread(transcriber.detect_language, entry.model, audio)
+                _start_running(job)
+                result = await asyncio.to_thread(transcriber.detect_language, entry.model, audio)
+        _raise_if_cancelled(job)
+        return result
 
-    async def transcribe(self, job: Job, model: str, options: Any, audio_path: str, send: Send) -> dict[str, Any]:
+    async def transcribe(self, job: Job, model: str, options: Mapping[str, Any], audio_path: str, send: Send) -> dict[str, Any]:
         kwargs, batch_size = transcribe_kwargs(options)
         canonical(model)
         job.model = model
@@ -121,14 +126,30 @@ class Worker:
                     # Waiting for the send keeps a slow client from piling up frames in memory.
                     asyncio.run_coroutine_threadsafe(send({"id": job.id, **event}), loop).result()
 
-                job.stage = "running"
-                if job.cancelled.is_set():
-                    raise transcriber.Cancelled()
+                _start_running(job)
                 result = await asyncio.to_thread(transcriber.transcribe, entry.model, audio, kwargs, batch_size, emit, job.cancelled)
+        _raise_if_cancelled(job)
         decode_seconds = result.pop("decode_seconds")
         result["model"] = model
-        result["timing"] = {"queued_seconds": round(queued_seconds, 3), "load_seconds": round(load_seconds, 3), "decode_seconds": decode_seconds}
+        result["timing"] = {
+            "queued_seconds": round(queued_seconds, 3),
+            "load_seconds": round(load_seconds, 3),
+            "decode_seconds": decode_seconds,
+        }
         return result
+
+
+def _start_running(job: Job) -> None:
+    # From here a cancel only asks the thread to stop: the task, and so the slot, stay
+    # until the thread has ended, or two threads would share one slot's cores.
+    job.stage = "running"
+    _raise_if_cancelled(job)
+
+
+def _raise_if_cancelled(job: Job) -> None:
+    # Also after the thread: a cancel that answered {"cancelled": true} must end in `cancelled` (§4).
+    if job.cancelled.is_set():
+        raise transcriber.Cancelled()
 
 
 async def _no_queued_event(position: int) -> None:

@@ -3,40 +3,56 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Any, TypeVar
 
 MiB = 1 << 20
 GiB = 1 << 30
+LOG_LEVELS = ("debug", "info", "warning", "error")
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
     pass
 
 
+def setting(default: T, env: str, doc: str) -> T:
+    """A field read from the environment variable `env`; `doc` is its line in the README's table."""
+    value: T = field(default=default, metadata={"env": env, "doc": doc})
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
-    host: str = field(default="127.0.0.1", metadata={"env": "WHISPER_HOST", "doc": "address to listen on"})
-    port: int = field(default=9000, metadata={"env": "WHISPER_PORT", "doc": "TCP port (0 = any free port)"})
-    device: str = field(default="auto", metadata={"env": "WHISPER_DEVICE", "doc": "auto, cpu or cuda; auto picks cuda when CTranslate2 sees a GPU"})
-    compute_type: str = field(default="auto", metadata={"env": "WHISPER_COMPUTE_TYPE", "doc": "auto = float16 on GPU, int8 on CPU; or any CTranslate2 type"})
-    cpu_threads: int = field(default=0, metadata={"env": "WHISPER_CPU_THREADS", "doc": "threads per transcription on CPU (0 = CTranslate2's default)"})
-    models_dir: Path = field(default=Path("models"), metadata={"env": "WHISPER_MODELS_DIR", "doc": "folder searched first for <name>/model.bin"})
-    default_model: str = field(default="base", metadata={"env": "WHISPER_DEFAULT_MODEL", "doc": "model for requests that name none"})
-    allow_download: bool = field(default=True, metadata={"env": "WHISPER_ALLOW_DOWNLOAD", "doc": "download models that are not on disk"})
-    max_loaded_models: int = field(default=2, metadata={"env": "WHISPER_MAX_LOADED_MODELS", "doc": "beyond this, the least recently used idle model is unloaded"})
-    model_idle_seconds: float = field(default=600.0, metadata={"env": "WHISPER_MODEL_IDLE_SECONDS", "doc": "unload a model unused this long (<= 0: never)"})
-    preload: tuple[str, ...] = field(default=(), metadata={"env": "WHISPER_PRELOAD", "doc": "comma-separated models loaded into memory at start"})
-    slots: int = field(default=1, metadata={"env": "WHISPER_SLOTS", "doc": "transcriptions run at once"})
-    queue_limit: int = field(default=16, metadata={"env": "WHISPER_QUEUE_LIMIT", "doc": "transcriptions waiting for a slot before 'overloaded'"})
-    max_json_frame: int = field(default=1 * MiB, metadata={"env": "WHISPER_MAX_JSON_FRAME", "doc": "largest JSON frame in bytes"})
-    max_audio_frame: int = field(default=2 * GiB, metadata={"env": "WHISPER_MAX_AUDIO_FRAME", "doc": "largest audio frame in bytes"})
+    host: str = setting("127.0.0.1", "WHISPER_HOST", "address to listen on")
+    port: int = setting(9000, "WHISPER_PORT", "TCP port (0 = any free port)")
+    device: str = setting("auto", "WHISPER_DEVICE", "auto, cpu or cuda; auto picks cuda when CTranslate2 sees a GPU")
+    compute_type: str = setting("auto", "WHISPER_COMPUTE_TYPE", "auto = float16 on GPU, int8 on CPU; or any CTranslate2 type")
+    cpu_threads: int = setting(
+        0, "WHISPER_CPU_THREADS", "CTranslate2 threads per running transcription (0 = the CPU cores shared out between the slots)",
+    )
+    models_dir: Path = setting(Path("models"), "WHISPER_MODELS_DIR", "folder searched first for <name>/model.bin")
+    default_model: str = setting("base", "WHISPER_DEFAULT_MODEL", "model for requests that name none")
+    allow_download: bool = setting(True, "WHISPER_ALLOW_DOWNLOAD", "download models that are not on disk")
+    max_loaded_models: int = setting(2, "WHISPER_MAX_LOADED_MODELS", "beyond this, the least recently used idle model is unloaded")
+    model_idle_seconds: float = setting(600.0, "WHISPER_MODEL_IDLE_SECONDS", "unload a model unused this long (<= 0: never)")
+    preload: tuple[str, ...] = setting((), "WHISPER_PRELOAD", "comma-separated models loaded into memory at start")
+    slots: int = setting(0, "WHISPER_SLOTS", "transcriptions run at once (0 = 1 on CPU, 1 per GPU)")
+    queue_limit: int = setting(16, "WHISPER_QUEUE_LIMIT", "transcriptions waiting for a slot before 'overloaded'")
+    max_json_frame: int = setting(1 * MiB, "WHISPER_MAX_JSON_FRAME", "largest JSON frame in bytes")
+    max_audio_frame: int = setting(2 * GiB, "WHISPER_MAX_AUDIO_FRAME", "largest audio frame in bytes")
+    log_level: str = setting(
+        "info",
+        "WHISPER_LOG_LEVEL",
+        "debug, info, warning or error; at info one line per request, except `status` and `list_models` (polled), logged at debug",
+    )
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        values = {}
+        values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f.metadata["env"])
             if raw is None or raw == "":
@@ -49,11 +65,14 @@ class Settings:
     def validate(self) -> None:
         if self.device not in ("auto", "cpu", "cuda"):
             raise SettingsError(f"WHISPER_DEVICE must be auto, cpu or cuda, not {self.device!r}")
-        for name in ("slots", "max_loaded_models"):
-            if getattr(self, name) < 1:
-                raise SettingsError(f"{name} must be at least 1")
+        if self.max_loaded_models < 1:
+            raise SettingsError("WHISPER_MAX_LOADED_MODELS must be at least 1")
+        if self.slots < 0 or self.cpu_threads < 0:
+            raise SettingsError("WHISPER_SLOTS and WHISPER_CPU_THREADS must be 0 (automatic) or more")
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise SettingsError(f"WHISPER_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         if self.queue_limit < 0 or self.max_json_frame < 64 or self.max_audio_frame < 1:
-            raise SettingsError("queue_limit must be >= 0, max_json_frame >= 64, max_audio_frame >= 1")
+            raise SettingsError("WHISPER_QUEUE_LIMIT must be >= 0, WHISPER_MAX_JSON_FRAME >= 64, WHISPER_MAX_AUDIO_FRAME >= 1")
 
 
 def _parse(name: str, env_name: str, raw: str, default: object) -> object:

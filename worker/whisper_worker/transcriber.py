@@ -11,7 +11,8 @@ import inspect
 import re
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
@@ -29,14 +30,21 @@ class Cancelled(Exception):
 
 def load_audio(path: str) -> np.ndarray:
     try:
-        audio = decode_audio(path, sampling_rate=SAMPLE_RATE)
+        audio: np.ndarray = decode_audio(path, sampling_rate=SAMPLE_RATE)
     except Exception as e:
         # FFmpeg's message names our temporary file, which means nothing to the client.
         reason = re.sub(r":\s*'[^']*'", "", str(e).splitlines()[0])[:200] if str(e) else type(e).__name__
         reason = re.sub(r"^\[Errno -?\d+\]\s*", "", reason)
-        raise WorkerError("undecodable_audio", f"The file could not be decoded as audio or video ({reason}). Send a file FFmpeg can read, such as WAV, MP3, FLAC, OGG, M4A or MP4.") from None
+        raise WorkerError(
+            "undecodable_audio",
+            f"The file could not be decoded as audio or video ({reason}). "
+            "Send a file FFmpeg can read, such as WAV, MP3, FLAC, OGG, M4A or MP4.",
+        ) from None
     if audio.size < MIN_SAMPLES:
-        raise WorkerError("undecodable_audio", f"The file holds {audio.size / SAMPLE_RATE:.2f} s of audio: it is empty or truncated. Send a file with sound in it.")
+        raise WorkerError(
+            "undecodable_audio",
+            f"The file holds {audio.size / SAMPLE_RATE:.2f} s of audio: it is empty or truncated. Send a file with sound in it.",
+        )
     return audio
 
 
@@ -58,20 +66,21 @@ def transcribe(
         segments, info = BatchedInferencePipeline(model).transcribe(audio, batch_size=batch_size, **_batched_kwargs(kwargs))
     else:
         segments, info = model.transcribe(audio, **kwargs)
-    emit({"type": "info", "language": info.language, "language_probability": round(info.language_probability, 4), "duration": round(info.duration, 3)})
-    out = []
+    duration = round(info.duration, 3)
+    emit({"type": "info", "language": info.language, "language_probability": round(info.language_probability, 4), "duration": duration})
+    out: list[dict[str, Any]] = []
     for segment in segments:
         if cancelled.is_set():
             raise Cancelled()
         item = segment_dict(segment, len(out), kwargs.get("word_timestamps", False))
         out.append(item)
         emit({"type": "segment", "segment": item})
-        emit({"type": "progress", "processed": round(min(segment.end, info.duration), 3), "duration": round(info.duration, 3)})
+        emit({"type": "progress", "processed": round(min(segment.end, info.duration), 3), "duration": duration})
     return {
         "text": "".join(s["text"] for s in out).strip(),
         "language": info.language,
         "language_probability": round(info.language_probability, 4),
-        "duration": round(info.duration, 3),
+        "duration": duration,
         "task": kwargs.get("task", "transcribe"),
         "segments": out,
         "decode_seconds": round(time.monotonic() - started, 3),

@@ -1,0 +1,181 @@
+"""The production server and commands in the test's event loop, on fake models: transcription
+events, cancels, refused requests and their audio. No weights, no subprocess."""
+
+import asyncio
+import logging
+import tempfile
+
+from whisper_worker import server
+from whisper_worker.commands import COMMANDS
+from whisper_worker.options import transcribe_kwargs
+from whisper_worker.service import Job
+
+from client import AsyncClient
+from conftest import async_wait_until
+from fakes import FakeLoader, fake_worker, served, wav
+
+
+def run_served(scenario, loader: FakeLoader | None = None, **settings):
+    """Runs `scenario(client, worker, loader)` against a served fake worker."""
+    loader = loader or FakeLoader()
+
+    async def main():
+        worker = fake_worker(loader, **settings)
+        async with served(worker) as port, await AsyncClient.connect(port) as client:
+            return await scenario(client, worker, loader)
+
+    return asyncio.run(main())
+
+
+def test_transcribe_streams_events_and_hands_the_options_to_the_model():
+    options = {"language": "de", "beam_size": 2, "temperature": 0, "word_timestamps": True}
+
+    async def scenario(client, worker, loader):
+        return await client.until_final(await client.send({"command": "transcribe", "model": "base", "options": options}, wav(1.5)))
+
+    loader = FakeLoader()
+    final, events = run_served(scenario, loader)
+    assert [e["type"] for e in events] == ["info"] + ["segment", "progress"] * 3
+    assert events[0]["model"] == "base" and events[0]["language"] == "de"
+    result = final["result"]
+    assert result["text"] == "part 0 part 1 part 2" and result["duration"] == 1.5
+    assert [e["segment"] for e in events if e["type"] == "segment"] == result["segments"]
+    assert loader.model("base").calls == [transcribe_kwargs(options)[0]]
+
+
+def test_cancel_of_a_running_transcription_frees_its_slot_when_the_thread_stops():
+    async def scenario(client, worker, loader):
+        gate = loader.model("base").gate.close()
+        request = await client.send({"command": "transcribe", "model": "base"}, wav(1))
+        await async_wait_until(gate.reached.is_set)
+        cancel = await client.call({"command": "cancel", "target": request})
+        running_while_the_thread_works = (await client.call({"command": "status"}))["result"]["running"]
+        gate.open()
+        final, _ = await client.until_final(request)
+        status = (await client.call({"command": "status"}))["result"]
+        return cancel, running_while_the_thread_works, final, status
+
+    cancel, running, final, status = run_served(scenario)
+    assert cancel["result"] == {"cancelled": True} and running == 1
+    assert final["error"]["code"] == "cancelled"
+    assert (status["running"], status["queued"]) == (0, 0)
+
+
+def test_cancel_during_detect_language_keeps_the_slot_until_the_thread_ends():
+    async def scenario(client, worker, loader):
+        gate = loader.model("base").gate.close()
+        request = await client.send({"command": "detect_language", "model": "base"}, wav(1))
+        await async_wait_until(gate.reached.is_set)
+        cancel = await client.call({"command": "cancel", "target": request})
+        # CTranslate2 still works on it: its slot must not go to anyone else yet.
+        running_while_the_thread_works = (await client.call({"command": "status"}))["result"]["running"]
+        gate.open()
+        final, _ = await client.until_final(request)
+        running_after = (await client.call({"command": "status"}))["result"]["running"]
+        return cancel, running_while_the_thread_works, final, running_after
+
+    cancel, running, final, running_after = run_served(scenario)
+    assert cancel["result"] == {"cancelled": True} and running == 1
+    # Protocol §4: a request the cancel reached ends as `cancelled`, even though the detection finished.
+    assert final["error"]["code"] == "cancelled"
+    assert running_after == 0
+
+
+def test_detect_language_result():
+    async def scenario(client, worker, loader):
+        return await client.call({"command": "detect_language"}, wav(1))
+
+    result = run_served(scenario)["result"]
+    assert result == {"language": "de", "language_probability": 0.9, "languages": [["de", 0.9], ["en", 0.05]]}
+
+
+def test_cancel_of_a_queued_transcription_and_of_nothing():
+    async def scenario(client, worker, loader):
+        gate = loader.model("base").gate.close()
+        running = await client.send({"id": "running", "command": "transcribe", "model": "base"}, wav(1))
+        waiting = await client.send({"id": "waiting", "command": "transcribe", "model": "base"}, wav(1))
+        await async_wait_until(lambda: worker.slots.queued == 1)
+        cancelled = await client.call({"command": "cancel", "target": waiting})
+        waiting_final, _ = await client.until_final(waiting)
+        nothing = await client.call({"command": "cancel", "target": "no-such-request"})
+        itself = await client.call({"id": "me", "command": "cancel", "target": "me"})
+        gate.open()
+        running_final, _ = await client.until_final(running)
+        return cancelled, waiting_final, nothing, itself, running_final
+
+    cancelled, waiting_final, nothing, itself, running_final = run_served(scenario)
+    assert cancelled["result"] == {"cancelled": True} and waiting_final["error"]["code"] == "cancelled"
+    assert nothing["result"] == {"cancelled": False} and itself["result"] == {"cancelled": False}
+    assert running_final["type"] == "result"
+
+
+def test_job_cancel_stops_a_waiting_task_but_only_asks_a_running_thread():
+    async def scenario():
+        waiting, running = Job("w"), Job("r")
+        for job in (waiting, running):
+            job.task = asyncio.create_task(asyncio.Event().wait())
+        running.stage = "running"
+        waiting.cancel()
+        running.cancel()
+        await asyncio.sleep(0)
+        states = waiting.task.cancelled(), running.task.done(), waiting.cancelled.is_set(), running.cancelled.is_set()
+        running.task.cancel()
+        return states
+
+    assert asyncio.run(scenario()) == (True, False, True, True)
+
+
+def test_a_refused_request_never_spools_its_audio_and_the_connection_stays_in_step(monkeypatch):
+    spooled = []
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):
+        spooled.append(kwargs.get("prefix"))
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(server.tempfile, "mkstemp", mkstemp)
+    big = b"\0" * (3 << 20)  # several reads' worth: all of it must be read past
+
+    async def scenario(client, worker, loader):
+        refused = [
+            await client.call({"command": "transcribe", "model": "base", "options": {"beam_size": 99}}, big),
+            await client.call({"command": "transcribe"}, big),
+            await client.call({"command": "detect_language", "model": 7}, b"x"),
+        ]
+        refused_spooled = list(spooled)
+        accepted = await client.call({"command": "transcribe", "model": "base"}, wav(1))
+        return refused, refused_spooled, accepted
+
+    refused, refused_spooled, accepted = run_served(scenario)
+    assert [r["error"]["code"] for r in refused] == ["bad_request"] * 3
+    assert "'options.beam_size' must be at most 20 (got 99)" in refused[0]["error"]["message"]
+    assert refused_spooled == []
+    assert accepted["type"] == "result" and spooled == ["whisper-audio-"]
+
+
+def test_an_id_already_in_flight_is_refused():
+    async def scenario(client, worker, loader):
+        gate = loader.model("base").gate.close()
+        first = await client.send({"id": "same", "command": "transcribe", "model": "base"}, wav(1))
+        await async_wait_until(gate.reached.is_set)
+        await client.send({"id": "same", "command": "transcribe", "model": "base"}, wav(1))
+        duplicate, _ = await client.until_final("same")  # the first cannot end while its gate is closed
+        gate.open()
+        final, _ = await client.until_final(first)
+        return duplicate, final
+
+    duplicate, final = run_served(scenario)
+    assert duplicate["error"]["code"] == "bad_request" and "already in flight" in duplicate["error"]["message"]
+    assert final["type"] == "result"
+
+
+def test_polls_are_logged_only_at_debug(caplog):
+    job = Job("s")
+    with caplog.at_level(logging.INFO, logger="whisper_worker.requests"):
+        for name in ("status", "list_models", "load_model"):
+            server.log_request(job, COMMANDS[name], 0.01, "ok")
+    assert [r.getMessage().count('"command": "load_model"') for r in caplog.records] == [1]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="whisper_worker.requests"):
+        server.log_request(job, COMMANDS["status"], 0.01, "ok")
+    assert len(caplog.records) == 1 and caplog.records[0].levelno == logging.DEBUG

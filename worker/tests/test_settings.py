@@ -1,0 +1,50 @@
+"""Settings from the environment, and the device, slots and threads they lead to."""
+
+import os
+
+import ctranslate2
+import pytest
+
+from whisper_worker.loader import pick_device
+from whisper_worker.settings import Settings, SettingsError, describe
+
+
+def test_defaults_and_parsing():
+    s = Settings.from_env({"WHISPER_PORT": "0", "WHISPER_PRELOAD": "tiny.en, base", "WHISPER_ALLOW_DOWNLOAD": "false",
+                           "WHISPER_MODEL_IDLE_SECONDS": "-1", "WHISPER_MAX_AUDIO_FRAME": "1000"})
+    assert (s.port, s.preload, s.allow_download, s.model_idle_seconds, s.max_audio_frame) == (0, ("tiny.en", "base"), False, -1.0, 1000)
+    assert (s.host, s.default_model, s.max_json_frame, s.queue_limit, s.log_level) == ("127.0.0.1", "base", 1 << 20, 16, "info")
+    assert Settings.from_env({"WHISPER_LOG_LEVEL": "DEBUG"}).log_level == "DEBUG"
+
+
+@pytest.mark.parametrize("env", [{"WHISPER_PORT": "nine"}, {"WHISPER_DEVICE": "tpu"}, {"WHISPER_SLOTS": "-1"},
+                                 {"WHISPER_ALLOW_DOWNLOAD": "maybe"}, {"WHISPER_MAX_LOADED_MODELS": "0"},
+                                 {"WHISPER_LOG_LEVEL": "chatty"}])
+def test_bad_values_are_refused_by_name(env):
+    with pytest.raises(SettingsError, match="WHISPER_"):
+        Settings.from_env(env)
+
+
+def test_every_setting_is_documented():
+    table = describe()
+    for name in ("WHISPER_HOST", "WHISPER_PORT", "WHISPER_DEVICE", "WHISPER_COMPUTE_TYPE", "WHISPER_CPU_THREADS",
+                 "WHISPER_MODELS_DIR", "WHISPER_MAX_LOADED_MODELS", "WHISPER_MODEL_IDLE_SECONDS", "WHISPER_PRELOAD",
+                 "WHISPER_SLOTS", "WHISPER_QUEUE_LIMIT", "WHISPER_MAX_JSON_FRAME", "WHISPER_MAX_AUDIO_FRAME",
+                 "WHISPER_DEFAULT_MODEL", "WHISPER_ALLOW_DOWNLOAD", "WHISPER_LOG_LEVEL"):
+        assert f"`{name}`" in table
+
+
+def test_auto_device_slots_and_threads():
+    gpus = ctranslate2.get_cuda_device_count()
+    device = pick_device(Settings())
+    assert device.name == ("cuda" if gpus else "cpu")
+    assert device.compute_type == ("float16" if gpus else "int8")
+    assert device.slots == (gpus or 1)
+    assert device.cpu_threads == max(1, os.cpu_count() // device.slots)
+
+
+def test_cores_are_shared_out_between_slots():
+    device = pick_device(Settings(device="cpu", slots=2 * os.cpu_count()))
+    assert device.name == "cpu" and device.slots == 2 * os.cpu_count()
+    assert device.cpu_threads == 1 and device.workers_per_gpu == device.slots
+    assert pick_device(Settings(device="cpu", cpu_threads=3)).cpu_threads == 3

@@ -1,0 +1,140 @@
+"""The commands of protocol §4 as one table: name -> the schema definition of its request
+(which also says whether an audio frame follows it) and the handler that runs it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Container, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from whisper_worker import schema
+from whisper_worker.errors import WorkerError
+from whisper_worker.service import Job, Send, Worker
+
+
+@dataclass(frozen=True)
+class Call:
+    """One accepted request, as its handler sees it."""
+
+    worker: Worker
+    job: Job
+    message: dict[str, Any]
+    audio_path: str | None  # the audio frame, spooled to disk, for commands that have one
+    send: Send
+    in_flight: Mapping[str, Job]  # the connection's requests, for cancel
+
+
+Handler = Callable[[Call], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    definition: str  # of the request, in the schema's $defs
+    handler: Handler
+    events: bool = False  # sends queued/info/progress/segment replies before its final one
+    log_level: int = logging.INFO  # the per-request log line; polls go at debug
+
+    @property
+    def audio(self) -> bool:
+        """Whether an audio frame follows the request (the schema's x-audio-frame)."""
+        return bool(schema.DEFINITIONS[self.definition]["x-audio-frame"])
+
+    @property
+    def reply_definition(self) -> str:
+        return self.definition.removesuffix("Request") + "Reply"
+
+
+def _audio(call: Call) -> str:
+    assert call.audio_path is not None, "the server spools the audio frame of every command with one"
+    return call.audio_path
+
+
+async def _transcribe(call: Call) -> dict[str, Any]:
+    m = call.message
+    return await call.worker.transcribe(call.job, m["model"], m.get("options", {}), _audio(call), call.send)
+
+
+async def _detect_language(call: Call) -> dict[str, Any]:
+    model = call.message.get("model", call.worker.settings.default_model)
+    return await call.worker.detect_language(call.job, model, _audio(call))
+
+
+async def _list_models(call: Call) -> dict[str, Any]:
+    return await call.worker.list_models()
+
+
+async def _status(call: Call) -> dict[str, Any]:
+    return await call.worker.status()
+
+
+async def _load_model(call: Call) -> dict[str, Any]:
+    return await call.worker.load_model(call.message["model"])
+
+
+async def _unload_model(call: Call) -> dict[str, Any]:
+    return call.worker.unload_model(call.message["model"])
+
+
+async def _cancel(call: Call) -> dict[str, Any]:
+    target = call.in_flight.get(call.message["target"])
+    if target is None or target is call.job:
+        return {"cancelled": False}
+    target.cancel()
+    return {"cancelled": True}
+
+
+COMMANDS: dict[str, Command] = {
+    command.name: command
+    for command in (
+        Command("transcribe", "TranscribeRequest", _transcribe, events=True),
+        Command("detect_language", "DetectLanguageRequest", _detect_language),
+        Command("list_models", "ListModelsRequest", _list_models, log_level=logging.DEBUG),
+        Command("status", "StatusRequest", _status, log_level=logging.DEBUG),
+        Command("load_model", "LoadModelRequest", _load_model),
+        Command("unload_model", "UnloadModelRequest", _unload_model),
+        Command("cancel", "CancelRequest", _cancel),
+    )
+}
+
+
+def validate_request(message: dict[str, Any], in_flight: Container[str] = ()) -> Command:
+    """The command of a request the schema accepts; else a bad_request or unknown_command WorkerError."""
+    name = message.get("command")
+    commands = ", ".join(COMMANDS)
+    if name is None:
+        raise WorkerError("bad_request", f"'command' is required; commands: {commands}")
+    if not isinstance(name, str):
+        raise WorkerError("bad_request", f"'command' must be a string, one of: {commands} (got {schema.shown(name)})")
+    command = COMMANDS.get(name)
+    if command is None:
+        raise WorkerError("unknown_command", f"unknown command {schema.shown(name)}; 'command' must be one of: {commands}")
+    problem = schema.problem(command.definition, message)
+    if problem is not None:
+        raise WorkerError("bad_request", problem)
+    if message["id"] in in_flight:
+        raise WorkerError("bad_request", f"'id' {schema.shown(message['id'])} is already in flight on this connection")
+    return command
+
+
+def audio_follows(message: dict[str, Any]) -> bool:
+    """Whether an audio frame follows this request, valid or not: decided by its command alone."""
+    name = message.get("command")
+    return isinstance(name, str) and name in COMMANDS and COMMANDS[name].audio
+
+
+def reply_id(message: dict[str, Any]) -> str | None:
+    """The id an error reply carries: the request's when it is a valid id, else null."""
+    request_id = message.get("id")
+    return request_id if isinstance(request_id, str) and schema.problem("RequestId", request_id) is None else None
+
+
+def reply_definition(command: str, reply: Mapping[str, Any]) -> str | None:
+    """The schema definition a reply to `command` must match; None when that command never sends such a reply."""
+    kind = reply.get("type")
+    if kind == "error":
+        return "ErrorReply"
+    if kind == "result":
+        return COMMANDS[command].reply_definition
+    return "EventReply" if COMMANDS[command].events else None
