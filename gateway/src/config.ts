@@ -12,6 +12,13 @@ export interface Config {
   modelAliases: Record<string, string>;
   webDir: string;
   logLevel: string;
+  /** Job records, their events and uploaded audio (SQLite + files). */
+  dataDir: string;
+  jobRetentionHours: number;
+  shutdownGraceSeconds: number;
+  /** Standard Webhooks secret (whsec_…); callbacks are off unless allowed hosts are set. */
+  webhookSecret: string | null;
+  webhookAllowedHosts: string[];
 }
 
 export class ConfigError extends Error {}
@@ -36,6 +43,13 @@ function aliases(raw: string): Record<string, string> {
   return out;
 }
 
+function webhooks(env: NodeJS.ProcessEnv): Pick<Config, 'webhookSecret' | 'webhookAllowedHosts'> {
+  const hosts = (env.WEBHOOK_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const secret = env.WEBHOOK_SECRET || null;
+  if (hosts.length > 0 && !secret) throw new ConfigError('WEBHOOK_ALLOWED_HOSTS is set but WEBHOOK_SECRET is not: callbacks are always signed (a whsec_… secret)');
+  return { webhookSecret: secret, webhookAllowedHosts: hosts };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const workerHost = env.WHISPER_HOST || '127.0.0.1';
   const workerPort = integer(env, 'WHISPER_PORT', 9000, 1);
@@ -51,5 +65,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     modelAliases: Object.freeze(aliases(env.OPENAI_MODEL_ALIASES ?? 'whisper-1=base')),
     webDir: path.resolve(here, '..', env.WEB_DIR || '../web/dist'),
     logLevel: env.LOG_LEVEL || 'info',
+    dataDir: path.resolve(env.DATA_DIR || 'data'),
+    jobRetentionHours: integer(env, 'JOB_RETENTION_HOURS', 168, 0),
+    shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 30, 0),
+    ...webhooks(env),
   });
 }

@@ -38,8 +38,10 @@ export function describeSchema(schema: object): string {
       return 'must be true or false';
     case 'string':
       return 'must be text';
-    case 'array':
-      return s.items ? `must be a list whose items ${describeSchema(s.items).replace(/^must /, '')}` : 'must be a list';
+    case 'array': {
+      const items = s.items && choices(s.items);
+      return items ? `must be one or more of: ${items.join(', ')}` : 'must be a list';
+    }
     default:
       return 'is invalid';
   }

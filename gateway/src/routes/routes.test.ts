@@ -137,6 +137,8 @@ test('OpenAI: json is {text}, a translation asks for task=translate, model is re
   assert.equal(r.jobs.submitted[0]!.model, 'base', 'whisper-1 is an alias of base');
   const t = await post('/v1/audio/translations', { model: 'base' });
   assert.equal(t.jobs.submitted[0]!.options.task, 'translate');
+  const granularity = await post('/v1/audio/transcriptions', { model: 'base', 'timestamp_granularities[]': 'sentence' });
+  assert.match(granularity.json().error.message, /field 'timestamp_granularities\[\]' must be one or more of: word, segment/);
   const missing = await post('/v1/audio/transcriptions', {});
   assert.equal(missing.status, 400);
   assert.match(missing.json().error.message, /field 'model'/);
