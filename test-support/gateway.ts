@@ -1,6 +1,9 @@
 // A real gateway (build() on a free port, in this process) in front of real workers,
 // and the small HTTP helpers every suite uses. Only node: imports and the gateway's
 // own modules here: this folder has no node_modules of its own.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { build } from '../gateway/src/app.ts';
 import { loadConfig } from '../gateway/src/config.ts';
 import { createJobSystem } from '../gateway/src/jobs/index.ts';
@@ -14,7 +17,9 @@ export interface Gateway {
 }
 
 export async function startGateway(workers: string[], env: Record<string, string> = {}): Promise<Gateway> {
-  const config = loadConfig({ WHISPER_WORKERS: workers.join(','), SERVER_PORT: '0', ...env });
+  // Each gateway its own DATA_DIR unless the test names one (to restart on the same store).
+  const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'gateway-data-'));
+  const config = loadConfig({ WHISPER_WORKERS: workers.join(','), SERVER_PORT: '0', DATA_DIR: dataDir, ...env });
   const jobs = createJobSystem({ workers: config.workers, pollIntervalMs: 500, noWorkerGraceMs: 1500 });
   await jobs.directory.ready();
   const app = await build({ config, jobs, logger: false });

@@ -3,6 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { freePort, ROOT } from './worker.ts';
 
 export interface Services {
@@ -30,7 +32,10 @@ export async function startServices(): Promise<Services> {
     }),
     spawn(process.execPath, ['src/server.ts'], {
       cwd: path.join(ROOT, 'gateway'),
-      env: { ...process.env, SERVER_PORT: String(gatewayPort), SERVER_HOST: '127.0.0.1', WHISPER_PORT: String(workerPort), WEB_DIR: path.join(ROOT, 'web/dist'), LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env, SERVER_PORT: String(gatewayPort), SERVER_HOST: '127.0.0.1', WHISPER_PORT: String(workerPort), WEB_DIR: path.join(ROOT, 'web/dist'), LOG_LEVEL: 'warn',
+        DATA_DIR: mkdtempSync(path.join(tmpdir(), 'services-data-')),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     }),
   );

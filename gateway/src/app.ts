@@ -5,13 +5,25 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Config } from './config.ts';
 import type { JobSystem } from './jobs/types.ts';
 import { ApiError, errorHandler } from './errors.ts';
 import { apiRoutes } from './routes/api.ts';
 import { openaiRoutes } from './routes/openai.ts';
 import { subtitleRoutes } from './routes/subtitles.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { JobService } from './jobs/service.ts';
+import { SqliteStore } from './jobs/sqlite-store.ts';
+import { AudioFiles } from './jobs/audio-files.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The durable jobs: server.ts drains it on SIGTERM. */
+    jobService: JobService;
+  }
+}
 
 export interface BuildOptions {
   config: Config;
@@ -27,16 +39,25 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
   await app.register(swagger, {
     openapi: {
       info: { title: 'Whisper service', version: '0.1.0', description: 'Speech to text with Whisper: the original REST API and an OpenAI-compatible audio API.' },
-      tags: [{ name: 'api', description: 'The original REST API' }, { name: 'openai', description: 'OpenAI audio API, drop-in' }],
+      tags: [
+        { name: 'api', description: 'The original REST API' },
+        { name: 'jobs', description: 'Durable jobs: submit, follow, fetch the result later' },
+        { name: 'openai', description: 'OpenAI audio API, drop-in' },
+      ],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.setErrorHandler(errorHandler);
+  const service = openJobs(config, jobs);
+  app.decorate('jobService', service);
+  app.addHook('preClose', async () => service.endLiveReaders()); // open event streams would hold the server open
+  app.addHook('onClose', async () => service.close());
   app.setNotFoundHandler((request) => {
     throw new ApiError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}. See /docs for the API.`);
   });
-  apiRoutes(app, config, jobs);
-  openaiRoutes(app, config, jobs);
+  apiRoutes(app, config, jobs, service);
+  openaiRoutes(app, config, jobs, service);
+  jobRoutes(app, config, jobs, service);
   subtitleRoutes(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (existsSync(config.webDir)) {
@@ -47,4 +68,23 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
     );
   }
   return app;
+}
+
+/** The job store in DATA_DIR (SQLite and the audio files) and the service over it; recovers what a crash left. */
+function openJobs(config: Config, jobs: JobSystem): JobService {
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = new SqliteStore(path.join(config.dataDir, 'jobs.sqlite'));
+  const service = new JobService({
+    store,
+    queue: jobs.queue,
+    audio: new AudioFiles(config.dataDir),
+    retentionHours: config.jobRetentionHours,
+    webhooks: { secret: config.webhookSecret, allowedHosts: config.webhookAllowedHosts },
+  });
+  const close = service.close.bind(service);
+  service.close = () => {
+    close();
+    store.close();
+  };
+  return service;
 }

@@ -18,6 +18,11 @@ const TABLE = {
   no_worker: { status: 503, message: 'No Whisper worker is reachable.' },
   timeout: { status: 504, message: 'The transcription took longer than this server waits.' },
   cancelled: { status: 499, message: 'The request was cancelled.' },
+  job_not_finished: { status: 409, message: 'The job has not finished.' },
+  job_failed: { status: 409, message: 'The job did not succeed: it has no result.' },
+  shutting_down: { status: 503, message: 'The gateway is shutting down; try again in a moment.' },
+  insufficient_storage: { status: 507, message: 'The server has no room left to store this upload.' },
+  storage_unavailable: { status: 503, message: 'The server could not store this upload.' },
   internal: { status: 500, message: 'Something went wrong in the gateway; its log has the details.' },
 } as const;
 
@@ -86,5 +91,6 @@ function fromValidation(issues: ValidationIssue[], context: string): ApiError {
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const api = toApiError(error);
   if (api.code === 'internal') request.log.error({ err: error }, 'request failed');
+  if (api.code === 'shutting_down' || api.code === 'storage_unavailable') void reply.header('retry-after', '5');
   void reply.status(api.status).send(errorBody(api));
 }

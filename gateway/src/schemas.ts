@@ -36,6 +36,50 @@ export const ApiTranscribeForm = Type.Object(
   { additionalProperties: false },
 );
 
+export const JobForm = Type.Object(
+  {
+    ...Type.Omit(ApiTranscribeForm, ['stream']).properties,
+    callback_url: Type.Optional(Type.String({ description: 'POSTed the job object, signed (Standard Webhooks), when the job finishes. Its host must be in WEBHOOK_ALLOWED_HOSTS.' })),
+  },
+  { additionalProperties: false },
+);
+export type JobFields = Static<typeof JobForm>;
+
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const jobError = Type.Object({ code: Type.String(), message: Type.String() });
+
+export const JobObject = Type.Object({
+  id: Type.String(),
+  status: literals(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  created_at: Type.String({ format: 'date-time' }),
+  started_at: nullable(Type.String({ format: 'date-time' })),
+  finished_at: nullable(Type.String({ format: 'date-time' })),
+  model: Type.String(),
+  task: Type.String(),
+  language: nullable(Type.String({ description: 'As asked, then as detected' })),
+  filename: Type.String(),
+  duration: nullable(Type.Number({ description: 'Seconds of audio, once known' })),
+  progress: nullable(Type.Object({ processed: Type.Number(), duration: Type.Number() })),
+  position: nullable(Type.Integer({ description: 'While queued: 1 = next' })),
+  attempts: Type.Integer(),
+  error: nullable(jobError),
+  result: nullable(Type.Unknown({ description: 'When succeeded: the json shape of /api/transcribe' })),
+  callback_url: nullable(Type.String()),
+  webhook: nullable(Type.Object({ attempts: Type.Integer(), delivered: Type.Boolean(), last_status: nullable(Type.Integer()), last_error: nullable(Type.String()), delivered_at: nullable(Type.String()) })),
+});
+
+export const JobList = Type.Object({ jobs: Type.Array(JobObject), next_cursor: nullable(Type.String()) });
+export const JobListQuery = Type.Object(
+  {
+    status: Type.Optional(literals(['queued', 'running', 'succeeded', 'failed', 'cancelled'])),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export const JobParams = Type.Object({ id: Type.String() });
+export const ResultQuery = Type.Object({ format: Type.Optional(literals(API_FORMATS)) }, { additionalProperties: false });
+
 const openaiCommon = {
   file,
   model: Type.String({ description: "'whisper-1' (an alias) or a Whisper model name." }),

@@ -15,11 +15,16 @@ try {
 }
 const jobs = createJobSystem({ workers: config.workers });
 const app = await build({ config, jobs });
-const close = async () => {
+// SIGTERM (a deploy, systemd, docker stop): refuse new work with 503 + Retry-After,
+// give running jobs SHUTDOWN_GRACE_SECONDS to finish, leave queued ones in the
+// store for the next start, and exit 0.
+const shutdown = async (signal: string) => {
+  app.log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down');
+  await app.jobService.drain(config.shutdownGraceSeconds * 1000);
   await app.close();
   await jobs.close();
   process.exit(0);
 };
-process.once('SIGINT', close);
-process.once('SIGTERM', close);
+process.once('SIGINT', () => void shutdown('SIGINT'));
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
 await app.listen({ host: config.host, port: config.port });

@@ -2,8 +2,11 @@
 // either wait for the result or stream its events; the upload is removed and
 // the job cancelled if the client goes away.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, errorBody, fromJobError } from './errors.ts';
-import { JobFailure, type JobEvent, type JobSystem, type TranscribeOptions, type TranscriptionResult } from './jobs/types.ts';
+import { ApiError, fromJobError } from './errors.ts';
+import type { TranscribeOptions, TranscriptionResult } from './jobs/types.ts';
+import type { JobService } from './jobs/service.ts';
+import type { JobRequest } from './jobs/store.ts';
+import { apiEvent, openaiEvent, openStream, type Flavour } from './sse.ts';
 import { isLanguage, LANGUAGES, type Language } from './languages.ts';
 import { apiJson, render, type ResponseFormat } from './formats/responses.ts';
 import type { CueOptions } from './formats/subtitles.ts';
@@ -42,94 +45,51 @@ export function checkLanguage(language: string | undefined): Language | null {
   return code;
 }
 
+/** Submits the upload as a job, then answers with its result, or streams its events as they happen. */
 export async function transcribe(
-  jobs: JobSystem,
+  service: JobService,
   config: Config,
   request: FastifyRequest,
   reply: FastifyReply,
   upload: Upload,
   what: TranscriptionRequest,
+  source: JobRequest['source'],
 ): Promise<void> {
   const started = performance.now();
+  const job = await service.submit(upload.path, {
+    model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: null, source,
+    max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,
+  });
+  request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');
   const controller = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
   });
+  controller.signal.addEventListener('abort', () => service.cancel(job.id), { once: true });
   const timer = config.requestTimeoutMs > 0 ? setTimeout(() => controller.abort('timeout'), config.requestTimeoutMs) : null;
-  const job = jobs.queue.submit({ model: what.model, options: what.options, audioPath: upload.path, audioBytes: upload.bytes }, controller.signal);
-  request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');
   try {
-    if (what.stream) {
-      await streamEvents(reply, job.events(), what.stream, (r) => apiJson(r, (performance.now() - started) / 1000), controller.signal);
-      return;
-    }
-    let result: TranscriptionResult;
-    try {
-      result = await job.result();
-    } catch (e) {
+    if (what.stream) return await stream(service, job.id, reply, what.stream, (r) => apiJson(r, (performance.now() - started) / 1000), controller.signal);
+    const done = await service.finished(job.id);
+    if (done.status !== 'succeeded') {
       if (controller.signal.reason === 'timeout') throw new ApiError('timeout', `The transcription took longer than REQUEST_TIMEOUT_MS=${config.requestTimeoutMs}.`);
-      throw e instanceof JobFailure ? fromJobError(e.code, e.message) : e;
+      throw fromJobError(done.error!.code, done.error!.message);
     }
-    const out = render(what.format, result, what.cue, (performance.now() - started) / 1000, what.words);
-    const body = what.stream === false && what.format === 'json' && request.url.startsWith('/v1/') ? { text: result.text } : out.body;
+    const out = render(what.format, done.result!, what.cue, (performance.now() - started) / 1000, what.words);
+    const body = what.format === 'json' && source === 'openai' ? { text: done.result!.text } : out.body;
     await reply.type(out.contentType).send(body);
   } finally {
     if (timer) clearTimeout(timer);
   }
 }
 
-/** Server-Sent Events: our events for /api, OpenAI's transcript.text.* for /v1. */
-async function streamEvents(
-  reply: FastifyReply,
-  events: AsyncIterable<JobEvent>,
-  flavour: 'api' | 'openai',
-  shape: (r: TranscriptionResult) => unknown,
-  signal: AbortSignal,
-): Promise<void> {
-  reply.hijack();
-  reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  const send = (event: string | null, data: unknown) => {
-    if (!reply.raw.writableEnded) reply.raw.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
-  };
-  let lastSegment = -1; // after a retry on another worker, segments come again from the start
-  for await (const event of events) {
-    if (signal.aborted) break;
-    if (event.type === 'segment') {
-      if (event.segment.id <= lastSegment) continue;
-      lastSegment = event.segment.id;
+async function stream(service: JobService, id: string, reply: FastifyReply, flavour: Flavour, shape: (r: TranscriptionResult) => unknown, signal: AbortSignal): Promise<void> {
+  const send = openStream(reply);
+  for await (const { event } of service.events(id, 0, signal)) {
+    if (flavour === 'api') send(...apiEvent(event, shape));
+    else {
+      const data = openaiEvent(event);
+      if (data) send(null, data);
     }
-    if (flavour === 'api') sendApiEvent(send, event, shape);
-    else sendOpenAIEvent(send, event);
   }
   reply.raw.end();
 }
-
-type Send = (event: string | null, data: unknown) => void;
-
-function sendApiEvent(send: Send, event: JobEvent, shape: (r: TranscriptionResult) => unknown): void {
-  switch (event.type) {
-    case 'queued':
-      return send('queued', { position: event.position });
-    case 'started':
-      return send('started', { worker: event.worker, attempt: event.attempt });
-    case 'info':
-      return send('info', { language: event.language, language_probability: event.language_probability, duration: event.duration, model: event.model });
-    case 'progress':
-      return send('progress', { processed: event.processed, duration: event.duration });
-    case 'segment': {
-      const { id, start, end, text, words } = event.segment;
-      return send('segment', { id, start, end, text, ...(words ? { words } : {}) });
-    }
-    case 'done':
-      return send('result', shape(event.result));
-    case 'failed':
-      return send('error', errorBody(fromJobError(event.error.code, event.error.message)));
-  }
-}
-
-function sendOpenAIEvent(send: Send, event: JobEvent): void {
-  if (event.type === 'segment') send(null, { type: 'transcript.text.delta', delta: event.segment.text });
-  else if (event.type === 'done') send(null, { type: 'transcript.text.done', text: event.result.text });
-  else if (event.type === 'failed') send(null, { type: 'error', ...errorBody(fromJobError(event.error.code, event.error.message)) });
-}
-

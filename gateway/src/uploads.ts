@@ -2,11 +2,11 @@
 // memory) and removed when the request is over, however it ends.
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from './errors.ts';
+import { storageError } from './jobs/audio-files.ts';
 
 export interface Upload {
   path: string;
@@ -30,10 +30,16 @@ function uploadError(e: unknown, tooLarge: () => ApiError): ApiError {
   );
 }
 
-export async function receiveUpload(request: FastifyRequest, limit: number): Promise<Upload> {
+/** Streams the multipart upload into a new folder under `root` (DATA_DIR's uploads/, on the disk that keeps it). */
+export async function receiveUpload(request: FastifyRequest, limit: number, root: string): Promise<Upload> {
   const tooLarge = () => new ApiError('file_too_large', `The file is larger than this server accepts (${limit} bytes; the setting is MAX_UPLOAD_BYTES).`, 'file');
   if (!request.isMultipart()) throw new ApiError('file_missing', "Send the request as multipart/form-data with the audio in the field 'file'.");
-  const dir = await mkdtemp(path.join(tmpdir(), 'whisper-upload-'));
+  let dir: string;
+  try {
+    dir = await mkdtemp(path.join(root, 'upload-'));
+  } catch (e) {
+    throw storageError(e);
+  }
   const remove = () => rm(dir, { recursive: true, force: true });
   const fields: Record<string, string | string[]> = {};
   let file: { path: string; filename: string } | null = null;
@@ -45,7 +51,9 @@ export async function receiveUpload(request: FastifyRequest, limit: number): Pro
           continue;
         }
         file = { path: path.join(dir, 'audio'), filename: part.filename };
-        await pipeline(part.file, createWriteStream(file.path));
+        await pipeline(part.file, createWriteStream(file.path)).catch((e: NodeJS.ErrnoException) => {
+          throw e.syscall ? storageError(e) : e; // a failed write is ours; a broken stream is the client's
+        });
         if (part.file.truncated) throw tooLarge();
       } else {
         const value = String(part.value);

@@ -29,6 +29,9 @@ export const succeeds: Script = (spec) => {
 
 export const fails = (code: string, message: string): Script => () => [{ type: 'failed', error: { code, message } }];
 
+/** Starts and never ends (until cancelled). */
+export const hangs: Script = () => [{ type: 'started', worker: 'fake:1', attempt: 1 }];
+
 export interface FakeJobs extends JobSystem {
   submitted: JobSpec[];
   script: Script;
@@ -46,6 +49,7 @@ export function fakeJobs(script: Script = succeeds): FakeJobs {
       submit(spec) {
         fake.submitted.push(spec);
         const job = new Job(spec);
+        job.onCancel = () => job.fail({ code: 'cancelled', message: 'the job was cancelled' });
         queueMicrotask(() => fake.script(spec).forEach((event) => job.emit(event)));
         return job;
       },

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { JobFailure, type JobError, type JobEvent, type JobHandle, type JobSpec, type TranscriptionResult } from './types.ts';
 
 export class Job implements JobHandle {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly spec: JobSpec;
   readonly submittedAt = Date.now();
   attempts = 0;
@@ -19,6 +19,7 @@ export class Job implements JobHandle {
   onCancel: () => void = () => {};
 
   constructor(spec: JobSpec) {
+    this.id = spec.id ?? randomUUID();
     this.spec = spec;
     this.settled = new Promise((resolve, reject) => {
       this.resolve = resolve;

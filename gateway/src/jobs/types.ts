@@ -8,6 +8,10 @@ import type { TranscribeOptions, Segment, TranscribeResult as TranscriptionResul
 
 /** What a job asks for. The audio is a file on disk that the job does not own. */
 export interface JobSpec {
+  /** The durable record's id: the running job's handle has the same. */
+  id?: string;
+  /** Attempts spent before a gateway restart: the limit of attempts counts them. */
+  previousAttempts?: number;
   model: string;
   options: TranscribeOptions;
   audioPath: string;

@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import type { JobSystem } from '../jobs/types.ts';
-import { ApiTranscribeForm, ErrorBody, Health, LanguageList, ModelList, parseFields } from '../schemas.ts';
+import { ApiTranscribeForm, ErrorBody, Health, LanguageList, ModelList, parseFields, type ApiTranscribeFields } from '../schemas.ts';
+import type { JobService } from '../jobs/service.ts';
 import { LANGUAGES, languageName } from '../languages.ts';
 import { receiveUpload } from '../uploads.ts';
 import { checkLanguage, resolveModel, transcribe, type TranscriptionRequest } from '../transcription.ts';
@@ -11,7 +12,7 @@ import { DEFAULT_CUE_OPTIONS } from '../formats/subtitles.ts';
 
 export const skipBodyValidation = () => () => true; // multipart forms are checked after streaming, by parseFields
 
-export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem): void {
+export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem, service: JobService): void {
   app.get('/api/models', { schema: { tags: ['api'], summary: 'Models: which are available and which loaded, on which workers', response: { 200: ModelList } } }, async () => {
     return { default: config.defaultModel, models: jobs.directory.models() };
   });
@@ -47,30 +48,35 @@ export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem)
       },
     },
     async (request, reply) => {
-      const upload = await receiveUpload(request, config.maxUploadBytes);
+      service.refuseWhenDraining();
+      const upload = await receiveUpload(request, config.maxUploadBytes, service.uploadsDir);
       try {
-        const f = parseFields(ApiTranscribeForm, upload.fields);
-        const words = f.word_timestamps ?? false;
-        const what: TranscriptionRequest = {
-          model: resolveModel(f.model ?? config.defaultModel, config, jobs.directory.modelNames()),
-          options: {
-            language: checkLanguage(f.language),
-            task: (f.task ?? 'transcribe') as 'transcribe' | 'translate',
-            word_timestamps: words,
-            ...(f.vad_filter !== undefined && { vad_filter: f.vad_filter }),
-            ...(f.beam_size !== undefined && { beam_size: f.beam_size }),
-            ...(f.temperature !== undefined && { temperature: f.temperature }),
-            ...(f.prompt && { initial_prompt: f.prompt }),
-          },
-          format: (f.response_format ?? 'json') as ResponseFormat,
-          stream: f.stream ? ('api' as const) : (false as const),
-          cue: { maxLineWidth: f.max_line_width ?? DEFAULT_CUE_OPTIONS.maxLineWidth, maxLineCount: f.max_line_count ?? DEFAULT_CUE_OPTIONS.maxLineCount },
-          words,
-        };
-        return await transcribe(jobs, config, request, reply, upload, what);
+        const what = apiRequest(parseFields(ApiTranscribeForm, upload.fields), config, jobs.directory.modelNames());
+        return await transcribe(service, config, request, reply, upload, what, 'api');
       } finally {
         await upload.remove();
       }
     },
   );
+}
+
+/** The original API's fields (of /api/transcribe and /api/jobs) as what to transcribe. */
+export function apiRequest(f: ApiTranscribeFields, config: Config, knownModels: readonly string[]): TranscriptionRequest {
+  const words = f.word_timestamps ?? false;
+  return {
+    model: resolveModel(f.model ?? config.defaultModel, config, knownModels),
+    options: {
+      language: checkLanguage(f.language),
+      task: f.task ?? 'transcribe',
+      word_timestamps: words,
+      ...(f.vad_filter !== undefined && { vad_filter: f.vad_filter }),
+      ...(f.beam_size !== undefined && { beam_size: f.beam_size }),
+      ...(f.temperature !== undefined && { temperature: f.temperature }),
+      ...(f.prompt && { initial_prompt: f.prompt }),
+    },
+    format: (f.response_format ?? 'json') as ResponseFormat,
+    stream: f.stream ? 'api' : false,
+    cue: { maxLineWidth: f.max_line_width ?? DEFAULT_CUE_OPTIONS.maxLineWidth, maxLineCount: f.max_line_count ?? DEFAULT_CUE_OPTIONS.maxLineCount },
+    words,
+  };
 }

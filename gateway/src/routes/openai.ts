@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { JobSystem } from '../jobs/types.ts';
+import type { JobService } from '../jobs/service.ts';
 import { ErrorBody, OpenAIModelList, OpenAITranscriptionForm, OpenAITranslationForm, parseFields } from '../schemas.ts';
 import { receiveUpload } from '../uploads.ts';
 import { checkLanguage, resolveModel, transcribe } from '../transcription.ts';
@@ -11,7 +12,7 @@ import { skipBodyValidation } from './api.ts';
 
 const started = Math.floor(Date.now() / 1000);
 
-export function openaiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem): void {
+export function openaiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem, service: JobService): void {
   app.get('/v1/models', { schema: { tags: ['openai'], summary: 'Models, OpenAI style (aliases included)', response: { 200: OpenAIModelList } } }, async () => ({
     object: 'list' as const,
     data: [...Object.keys(config.modelAliases), ...jobs.directory.modelNames()].map((id) => ({ id, object: 'model' as const, created: started, owned_by: 'whisper-service' })),
@@ -33,12 +34,13 @@ export function openaiRoutes(app: FastifyInstance, config: Config, jobs: JobSyst
   );
 
   async function handle(request: FastifyRequest, reply: FastifyReply, task: 'transcribe' | 'translate'): Promise<void> {
-    const upload = await receiveUpload(request, config.maxUploadBytes);
+    service.refuseWhenDraining();
+    const upload = await receiveUpload(request, config.maxUploadBytes, service.uploadsDir);
     try {
       const f = task === 'transcribe' ? parseFields(OpenAITranscriptionForm, upload.fields) : parseFields(OpenAITranslationForm, upload.fields);
       const granularities = (('timestamp_granularities[]' in f ? f['timestamp_granularities[]'] : undefined) ?? []) as string[];
       const words = granularities.includes('word');
-      await transcribe(jobs, config, request, reply, upload, {
+      await transcribe(service, config, request, reply, upload, {
         model: resolveModel(f.model, config, jobs.directory.modelNames()),
         options: {
           task,
@@ -51,7 +53,7 @@ export function openaiRoutes(app: FastifyInstance, config: Config, jobs: JobSyst
         stream: f.stream ? 'openai' : false,
         cue: DEFAULT_CUE_OPTIONS,
         words,
-      });
+      }, 'openai');
     } finally {
       await upload.remove();
     }

@@ -3,6 +3,9 @@
 // tested against the real worker in test/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { build } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { fails, fakeJobs, resultFor, type FakeJobs } from '../../test/fake-jobs.ts';
@@ -10,7 +13,8 @@ import { fails, fakeJobs, resultFor, type FakeJobs } from '../../test/fake-jobs.
 const WAV = new Blob([Buffer.from('RIFF....WAVEfmt fake audio bytes')]);
 
 async function app(jobs: FakeJobs = fakeJobs(), env: Record<string, string> = {}) {
-  const server = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', ...env }), jobs, logger: false });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'routes-data-'));
+  const server = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: dataDir, ...env }), jobs, logger: false });
   return Object.assign(server, { jobs });
 }
 

@@ -1,0 +1,174 @@
+// The default job store: SQLite in DATA_DIR, through Node's built-in
+// node:sqlite (measured as fast as better-sqlite3 for this load, and no native
+// module to build; see docs/benchmarks.md). WAL, so readers never wait for the
+// one writer, and synchronous=NORMAL: a power cut may lose the last few
+// events, never corrupt the file.
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { JobEvent } from './types.ts';
+import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, StoredEvent } from './store.ts';
+import type { WebhookDelivery } from './webhooks.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  n INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  request TEXT NOT NULL,
+  audio_path TEXT,
+  language TEXT,
+  duration REAL,
+  processed REAL,
+  error TEXT,
+  result TEXT,
+  webhook TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, n);
+CREATE TABLE IF NOT EXISTS events (
+  job_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+`;
+
+type Row = Record<string, unknown>;
+
+function parse<T>(text: unknown): T | null {
+  return typeof text === 'string' ? (JSON.parse(text) as T) : null;
+}
+
+function toRecord(row: Row): JobRecord {
+  return {
+    id: row.id as string,
+    status: row.status as JobStatus,
+    created_at: row.created_at as number,
+    started_at: (row.started_at as number | null) ?? null,
+    finished_at: (row.finished_at as number | null) ?? null,
+    attempts: row.attempts as number,
+    request: parse<JobRequest>(row.request)!,
+    audio_path: (row.audio_path as string | null) ?? null,
+    language: (row.language as string | null) ?? null,
+    duration: (row.duration as number | null) ?? null,
+    processed: (row.processed as number | null) ?? null,
+    error: parse(row.error),
+    result: parse(row.result),
+    webhook: parse(row.webhook),
+  };
+}
+
+export class SqliteStore implements JobStore {
+  private readonly db: DatabaseSync;
+  private readonly sql: Record<string, StatementSync>;
+
+  constructor(file: string) {
+    this.db = new DatabaseSync(file);
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    this.db.exec(SCHEMA);
+    const prepare = (text: string) => this.db.prepare(text);
+    this.sql = {
+      create: prepare('INSERT INTO jobs (id, status, created_at, request, audio_path) VALUES (?, ?, ?, ?, ?)'),
+      get: prepare('SELECT * FROM jobs WHERE id = ?'),
+      n: prepare('SELECT n FROM jobs WHERE id = ?'),
+      queued: prepare("SELECT * FROM jobs WHERE status = 'queued' ORDER BY n"),
+      position: prepare("SELECT COUNT(*) AS ahead FROM jobs WHERE status = 'queued' AND n <= ?"),
+      running: prepare("UPDATE jobs SET status = 'running', attempts = ?, started_at = COALESCE(started_at, ?) WHERE id = ?"),
+      requeue: prepare("UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'"),
+      lastSeq: prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events WHERE job_id = ?'),
+      append: prepare('INSERT INTO events (job_id, seq, event) VALUES (?, ?, ?)'),
+      events: prepare('SELECT seq, event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq'),
+      progress: prepare('UPDATE jobs SET language = COALESCE(?, language), duration = COALESCE(?, duration), processed = COALESCE(?, processed) WHERE id = ?'),
+      finish: prepare('UPDATE jobs SET status = ?, finished_at = ?, result = ?, error = ?, audio_path = NULL WHERE id = ?'),
+      webhook: prepare('UPDATE jobs SET webhook = ? WHERE id = ?'),
+      interrupted: prepare("SELECT * FROM jobs WHERE status = 'running' ORDER BY n"),
+      expired: prepare("SELECT * FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ? ORDER BY n"),
+      deleteJob: prepare('DELETE FROM jobs WHERE id = ?'),
+      deleteEvents: prepare('DELETE FROM events WHERE job_id = ?'),
+    };
+  }
+
+  create(id: string, request: JobRequest, audioPath: string): JobRecord {
+    this.sql.create!.run(id, 'queued', Date.now(), JSON.stringify(request), audioPath);
+    return this.get(id)!;
+  }
+
+  get(id: string): JobRecord | null {
+    const row = this.sql.get!.get(id) as Row | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  list({ status, limit, cursor }: { status?: JobStatus; limit: number; cursor?: string }): JobPage {
+    const before = cursor ? Number(Buffer.from(cursor, 'base64url').toString()) : Number.MAX_SAFE_INTEGER;
+    const where = status ? 'WHERE n < ? AND status = ?' : 'WHERE n < ?';
+    const params: Array<number | string> = status ? [before, status] : [before];
+    const rows = this.db.prepare(`SELECT * FROM jobs ${where} ORDER BY n DESC LIMIT ?`).all(...params, limit + 1) as Row[];
+    const page = rows.slice(0, limit);
+    const next = rows.length > limit ? Buffer.from(String(page[page.length - 1]!.n)).toString('base64url') : null;
+    return { jobs: page.map(toRecord), next_cursor: next };
+  }
+
+  queued(): JobRecord[] {
+    return (this.sql.queued!.all() as Row[]).map(toRecord);
+  }
+
+  position(id: string): number | null {
+    const job = this.get(id);
+    if (job?.status !== 'queued') return null;
+    const { n } = this.sql.n!.get(id) as { n: number };
+    return (this.sql.position!.get(n) as { ahead: number }).ahead;
+  }
+
+  markRunning(id: string, attempt: number): void {
+    this.sql.running!.run(attempt, Date.now(), id);
+  }
+
+  requeue(id: string): void {
+    this.sql.requeue!.run(id);
+  }
+
+  appendEvent(id: string, event: JobEvent): number {
+    // One writer (this process), and node:sqlite is synchronous: no other append can come in between.
+    const seq = (this.sql.lastSeq!.get(id) as { seq: number }).seq + 1;
+    this.sql.append!.run(id, seq, JSON.stringify(event));
+    return seq;
+  }
+
+  events(id: string, afterSeq: number): StoredEvent[] {
+    return (this.sql.events!.all(id, afterSeq) as Array<{ seq: number; event: string }>).map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as JobEvent }));
+  }
+
+  noteProgress(id: string, patch: { language?: string; duration?: number; processed?: number }): void {
+    this.sql.progress!.run(patch.language ?? null, patch.duration ?? null, patch.processed ?? null, id);
+  }
+
+  finish(id: string, outcome: Outcome): JobRecord {
+    const result = outcome.status === 'succeeded' ? JSON.stringify(outcome.result) : null;
+    const error = outcome.status === 'succeeded' ? null : JSON.stringify(outcome.error);
+    this.sql.finish!.run(outcome.status, Date.now(), result, error, id);
+    return this.get(id)!;
+  }
+
+  recordWebhook(id: string, delivery: WebhookDelivery): void {
+    this.sql.webhook!.run(JSON.stringify(delivery), id);
+  }
+
+  interrupted(): JobRecord[] {
+    return (this.sql.interrupted!.all() as Row[]).map(toRecord);
+  }
+
+  expired(beforeMs: number): JobRecord[] {
+    return (this.sql.expired!.all(beforeMs) as Row[]).map(toRecord);
+  }
+
+  delete(id: string): void {
+    this.sql.deleteEvents!.run(id);
+    this.sql.deleteJob!.run(id);
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}

@@ -1,0 +1,83 @@
+// The job store contract: durable records of jobs and their events. A store
+// only stores and hands out jobs; the scheduler decides where they run. SQLite
+// (./sqlite-store.ts) is the default; every implementation must pass
+// ./store.contract.ts.
+import type { JobError, JobEvent, TranscribeOptions, TranscriptionResult } from './types.ts';
+import type { WebhookDelivery } from './webhooks.ts';
+import type { ResponseFormat } from '../formats/responses.ts';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** What was asked, as submitted: enough to run the job again after a restart. */
+export interface JobRequest {
+  model: string;
+  options: TranscribeOptions;
+  filename: string;
+  audio_bytes: number;
+  callback_url: string | null;
+  /** Which API submitted it: the async jobs API, or a synchronous endpoint. */
+  source: 'jobs' | 'api' | 'openai';
+  /** The job's own response_format: what GET /api/jobs/{id}/result answers by default. */
+  response_format?: ResponseFormat;
+  max_line_width?: number;
+  max_line_count?: number;
+}
+
+export interface JobRecord {
+  id: string;
+  status: JobStatus;
+  created_at: number; // ms since the epoch
+  started_at: number | null;
+  finished_at: number | null;
+  attempts: number;
+  request: JobRequest;
+  audio_path: string | null; // null once the job is finished and its audio deleted
+  language: string | null; // detected
+  duration: number | null;
+  processed: number | null;
+  error: JobError | null;
+  result: TranscriptionResult | null;
+  webhook: WebhookDelivery | null;
+}
+
+export interface StoredEvent {
+  seq: number; // per job, from 1: the SSE id
+  event: JobEvent;
+}
+
+export interface JobPage {
+  jobs: JobRecord[];
+  next_cursor: string | null;
+}
+
+export type Outcome =
+  | { status: 'succeeded'; result: TranscriptionResult }
+  | { status: 'failed'; error: JobError }
+  | { status: 'cancelled'; error: JobError };
+
+export interface JobStore {
+  create(id: string, request: JobRequest, audioPath: string): JobRecord;
+  get(id: string): JobRecord | null;
+  /** Newest first; `cursor` is the previous page's next_cursor. */
+  list(query: { status?: JobStatus; limit: number; cursor?: string }): JobPage;
+  /** Queued jobs, oldest first: what the scheduler is handed at start. */
+  queued(): JobRecord[];
+  /** 1 = next to run; null when the job is not queued. */
+  position(id: string): number | null;
+  markRunning(id: string, attempt: number): void;
+  /** Back to queued, keeping its attempts (a retry, or a restart that found it running). */
+  requeue(id: string): void;
+  appendEvent(id: string, event: JobEvent): number;
+  events(id: string, afterSeq: number): StoredEvent[];
+  noteProgress(id: string, patch: { language?: string; duration?: number; processed?: number }): void;
+  finish(id: string, outcome: Outcome): JobRecord;
+  recordWebhook(id: string, delivery: WebhookDelivery): void;
+  /** Jobs that were running when the gateway stopped. */
+  interrupted(): JobRecord[];
+  /** Finished jobs older than `beforeMs` (by finished_at). */
+  expired(beforeMs: number): JobRecord[];
+  delete(id: string): void;
+  close(): void;
+}

@@ -1,0 +1,100 @@
+// The durable jobs API: submit and come back later, follow live (with resume),
+// fetch the result in any format, cancel or delete.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
+import type { JobSystem } from '../jobs/types.ts';
+import type { JobService } from '../jobs/service.ts';
+import { FINISHED, type JobRecord, type JobStatus } from '../jobs/store.ts';
+import { checkCallbackUrl } from '../jobs/webhooks.ts';
+import { ApiError } from '../errors.ts';
+import { ErrorBody, JobForm, JobList, JobListQuery, JobObject, JobParams, ResultQuery, parseFields } from '../schemas.ts';
+import { receiveUpload } from '../uploads.ts';
+import { apiJson, render, type ResponseFormat } from '../formats/responses.ts';
+import { apiEvent, openStream } from '../sse.ts';
+import { apiRequest, skipBodyValidation } from './api.ts';
+
+type WithId = FastifyRequest<{ Params: { id: string } }>;
+
+export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem, service: JobService): void {
+  const found = (request: WithId): JobRecord => {
+    const job = service.get(request.params.id);
+    if (!job) throw new ApiError('not_found', `No job '${request.params.id}': it never existed, or it was deleted or purged (finished jobs are kept JOB_RETENTION_HOURS=${config.jobRetentionHours}).`, 'id');
+    return job;
+  };
+  const tags = ['jobs'];
+
+  app.post('/api/jobs', {
+    validatorCompiler: skipBodyValidation,
+    schema: { tags, summary: 'Submit a transcription job; answers 202 once the upload is stored', consumes: ['multipart/form-data'], body: JobForm, response: { 202: JobObject, 400: ErrorBody, 413: ErrorBody, 503: ErrorBody, 507: ErrorBody } },
+  }, async (request, reply) => {
+    service.refuseWhenDraining();
+    const upload = await receiveUpload(request, config.maxUploadBytes, service.uploadsDir);
+    try {
+      const { callback_url, ...fields } = parseFields(JobForm, upload.fields);
+      const what = apiRequest(fields, config, jobs.directory.modelNames());
+      const callback = callback_url ? checkCallbackUrl(callback_url, { secret: config.webhookSecret, allowedHosts: config.webhookAllowedHosts }) : null;
+      const job = await service.submit(upload.path, {
+        model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: callback, source: 'jobs',
+        response_format: what.format, max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,
+      });
+      request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');
+      return reply.status(202).header('location', `/api/jobs/${job.id}`).send(service.view(job));
+    } finally {
+      await upload.remove();
+    }
+  });
+
+  app.get<{ Querystring: { status?: JobStatus; limit?: number; cursor?: string } }>('/api/jobs', {
+    schema: { tags, summary: 'Jobs, newest first', querystring: JobListQuery, response: { 200: JobList, 400: ErrorBody } },
+  }, async (request) => {
+    const page = service.list({ status: request.query.status, limit: request.query.limit ?? 20, cursor: request.query.cursor });
+    return { jobs: page.jobs.map((j) => service.view(j)), next_cursor: page.next_cursor };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id', {
+    schema: { tags, summary: 'One job: status, progress, and its result once succeeded', params: JobParams, response: { 200: JobObject, 404: ErrorBody } },
+  }, async (request) => service.view(found(request)));
+
+  app.get<{ Params: { id: string }; Querystring: { format?: ResponseFormat } }>('/api/jobs/:id/result', {
+    schema: { tags, summary: 'The result in any response format', params: JobParams, querystring: ResultQuery, response: { 404: ErrorBody, 409: ErrorBody } },
+  }, async (request, reply) => {
+    const job = found(request);
+    if (job.status === 'queued' || job.status === 'running') {
+      throw new ApiError('job_not_finished', `Job ${job.id} is ${job.status}: its result exists once it has succeeded. Follow GET /api/jobs/${job.id}/events, or poll GET /api/jobs/${job.id}.`);
+    }
+    if (job.status !== 'succeeded') throw new ApiError('job_failed', `Job ${job.id} ${job.status === 'cancelled' ? 'was cancelled' : `failed (${job.error?.code}: ${job.error?.message})`}: it has no result.`);
+    const format = request.query.format ?? job.request.response_format ?? 'json';
+    const cue = { maxLineWidth: job.request.max_line_width ?? 42, maxLineCount: job.request.max_line_count ?? 2 };
+    const out = render(format, job.result!, cue, (job.finished_at! - job.created_at) / 1000, job.request.options.word_timestamps ?? false);
+    return reply.type(out.contentType).send(out.body);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/events', {
+    schema: { tags, summary: 'Server-Sent Events of the job; resume with Last-Event-ID', params: JobParams, response: { 404: ErrorBody } },
+  }, async (request, reply) => followEvents(service, found(request), request, reply));
+
+  app.delete<{ Params: { id: string } }>('/api/jobs/:id', {
+    schema: { tags, summary: 'Cancel a queued or running job, or delete a finished one', params: JobParams, response: { 202: JobObject, 404: ErrorBody } },
+  }, async (request, reply) => {
+    const job = found(request);
+    if (!FINISHED.has(job.status)) {
+      service.cancel(job.id);
+      return reply.status(202).send(service.view(await service.finished(job.id)));
+    }
+    await service.remove(job.id);
+    return reply.status(204).send();
+  });
+}
+
+async function followEvents(service: JobService, job: JobRecord, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const header = request.headers['last-event-id'];
+  const after = Number.parseInt(String(Array.isArray(header) ? header[0] : (header ?? '0')), 10);
+  const closed = new AbortController();
+  reply.raw.once('close', () => closed.abort());
+  const send = openStream(reply);
+  const shape = (r: Parameters<typeof apiJson>[0]) => apiJson(r, 0);
+  for await (const { seq, event } of service.events(job.id, Number.isFinite(after) && after > 0 ? after : 0, closed.signal)) {
+    send(...apiEvent(event, shape), seq);
+  }
+  reply.raw.end();
+}

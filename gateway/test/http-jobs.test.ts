@@ -1,0 +1,183 @@
+// Durable jobs over real HTTP, with a real worker and real weights, and the
+// gateway as its own process: killed with SIGKILL and started again on the
+// same DATA_DIR, stopped with SIGTERM, cancelled, and calling a webhook.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, openAsBlob, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import { startWorker, CLIP, SHORT_CLIP, type RunningWorker } from '../../test-support/worker.ts';
+import { startGatewayProcess, type GatewayProcess } from '../../test-support/gateway-process.ts';
+import { form } from '../../test-support/gateway.ts';
+import { waitFor } from '../../test-support/wait.ts';
+
+let worker: RunningWorker;
+let longClip: string; // ~35 s: long enough to be killed mid-way
+const gateways: GatewayProcess[] = [];
+
+before(async () => {
+  worker = await startWorker({ WHISPER_SLOTS: '1' });
+  longClip = path.join(mkdtempSync(path.join(tmpdir(), 'long-')), 'long.wav');
+  execFileSync('sox', [CLIP, CLIP, CLIP, CLIP, CLIP, longClip]);
+});
+after(async () => {
+  for (const g of gateways) await g.kill();
+  await worker?.stop();
+});
+
+async function gateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const g = await startGatewayProcess({ WHISPER_WORKERS: worker.address, ...env });
+  gateways.push(g);
+  return g;
+}
+
+const newDataDir = () => mkdtempSync(path.join(tmpdir(), 'jobs-data-'));
+
+async function submit(g: GatewayProcess, file: string, fields: Record<string, string> = {}) {
+  const response = await fetch(`${g.url}/api/jobs`, { method: 'POST', body: form(await openAsBlob(file), { model: 'tiny.en', ...fields }) });
+  assert.equal(response.status, 202, await response.clone().text());
+  return (await response.json()) as { id: string; status: string };
+}
+
+const job = async (g: GatewayProcess, id: string) => (await fetch(`${g.url}/api/jobs/${id}`)).json();
+const until = (g: GatewayProcess, id: string, status: string, timeoutMs = 120_000) =>
+  waitFor(`job ${id} to be ${status}`, async () => ((await job(g, id)).status === status ? job(g, id) : null), timeoutMs, 100);
+
+/** Reads an SSE response; stops after `stop` returns true for an event. */
+async function readEvents(response: Response, stop: (e: { id: number; event: string; data: any }) => boolean = () => false) {
+  const events: Array<{ id: number; event: string; data: any }> = [];
+  const reader = response.body!.getReader();
+  let buffer = '';
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) return events;
+    buffer += new TextDecoder().decode(value);
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const e = { id: Number(/^id: (\d+)$/m.exec(block)?.[1]), event: /^event: (.*)$/m.exec(block)![1]!, data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) };
+      events.push(e);
+      if (stop(e)) {
+        await reader.cancel();
+        return events;
+      }
+    }
+  }
+}
+
+test('the jobs API end to end: submit, follow, result in any format, list, delete', async () => {
+  const g = await gateway({ DATA_DIR: newDataDir() });
+  const { id } = await submit(g, CLIP, { response_format: 'vtt' });
+  const events = await readEvents(await fetch(`${g.url}/api/jobs/${id}/events`));
+  assert.deepEqual(events.map((e) => e.id), events.map((_, i) => i + 1), 'every event has the next id');
+  assert.equal(events.at(-1)!.event, 'result');
+  assert.match(events.at(-1)!.data.text.toLowerCase(), /dashwood/);
+  const done = await job(g, id);
+  assert.equal(done.status, 'succeeded');
+  assert.equal(done.language, 'en');
+  assert.ok(done.duration > 7 && done.attempts === 1 && done.started_at && done.finished_at);
+  assert.match(await (await fetch(`${g.url}/api/jobs/${id}/result`)).text(), /^WEBVTT\n/);
+  assert.match((await (await fetch(`${g.url}/api/jobs/${id}/result?format=text`)).text()).toLowerCase(), /dashwood/);
+  const list = await (await fetch(`${g.url}/api/jobs`)).json();
+  assert.equal(list.jobs[0].id, id);
+  assert.equal((await fetch(`${g.url}/api/jobs/${id}`, { method: 'DELETE' })).status, 204);
+  assert.equal((await fetch(`${g.url}/api/jobs/${id}`)).status, 404);
+  await g.kill();
+});
+
+test('SIGKILL mid-job: after a restart the running job runs again, queued ones run, results survive, events resume', async () => {
+  const dataDir = newDataDir();
+  const first = await gateway({ DATA_DIR: dataDir });
+  const finished = await submit(first, SHORT_CLIP);
+  await until(first, finished.id, 'succeeded');
+  const long = await submit(first, longClip);
+  const queued = [await submit(first, SHORT_CLIP), await submit(first, CLIP)];
+  // Follow the long job until a segment has arrived, then kill the gateway under it.
+  const seen = await readEvents(await fetch(`${first.url}/api/jobs/${long.id}/events`), (e) => e.event === 'segment');
+  await first.kill('SIGKILL');
+
+  const second = await gateway({ DATA_DIR: dataDir });
+  assert.match(await (await fetch(`${second.url}/api/jobs/${finished.id}/result?format=text`)).text(), /\bman\b/i, 'a finished result survives');
+  const rest = await readEvents(await fetch(`${second.url}/api/jobs/${long.id}/events`, { headers: { 'last-event-id': String(seen.at(-1)!.id) } }));
+  assert.ok(rest[0]!.id === seen.at(-1)!.id + 1, 'resumed right after the last event seen');
+  const segmentIds = [...seen, ...rest].filter((e) => e.event === 'segment').map((e) => e.data.id);
+  assert.deepEqual(segmentIds, [...new Set(segmentIds)].sort((a, b) => a - b), 'no segment twice, none out of order');
+  assert.equal(rest.at(-1)!.event, 'result');
+  assert.ok(rest.some((e) => e.event === 'started' && e.data.attempt === 2), 'the second attempt is announced');
+  const done = await job(second, long.id);
+  assert.deepEqual([done.status, done.attempts], ['succeeded', 2]);
+  assert.match(done.result.text.toLowerCase(), /dashwood/);
+  assert.equal(done.result.segments.length, segmentIds.length, 'the result holds every segment once');
+  for (const q of queued) assert.equal((await until(second, q.id, 'succeeded')).attempts, 1);
+  assert.deepEqual(readdirSync(path.join(dataDir, 'audio')), [], 'finished jobs leave no audio behind');
+  await second.kill();
+});
+
+test('SIGTERM: new work gets 503 with Retry-After, the running job finishes, the queued one waits for the next start', async () => {
+  const dataDir = newDataDir();
+  const g = await gateway({ DATA_DIR: dataDir, SHUTDOWN_GRACE_SECONDS: '120' });
+  const running = await submit(g, longClip);
+  const waiting = await submit(g, SHORT_CLIP);
+  await until(g, running.id, 'running');
+  const exited = g.kill('SIGTERM');
+  const refused = await waitFor('new work to be refused', async () => {
+    const r = await fetch(`${g.url}/api/jobs`, { method: 'POST', body: form(await openAsBlob(SHORT_CLIP)) });
+    return r.status === 503 ? r : null;
+  });
+  assert.equal(refused.headers.get('retry-after'), '5');
+  assert.equal((await refused.json()).error.code, 'shutting_down');
+  assert.equal(await exited, 0, 'exits 0 once the running job is done');
+  const next = await gateway({ DATA_DIR: dataDir });
+  assert.equal((await job(next, running.id)).status, 'succeeded', 'the running job finished within the grace time');
+  assert.equal((await until(next, waiting.id, 'succeeded')).attempts, 1, 'the queued job ran after the restart, once');
+  await next.kill();
+});
+
+test('cancel: DELETE of a running and a queued job; the worker is told and its slot is free', async () => {
+  const g = await gateway({ DATA_DIR: newDataDir() });
+  const running = await submit(g, longClip);
+  const waiting = await submit(g, longClip);
+  await until(g, running.id, 'running');
+  for (const id of [waiting.id, running.id]) {
+    const r = await fetch(`${g.url}/api/jobs/${id}`, { method: 'DELETE' });
+    assert.equal(r.status, 202);
+    assert.equal((await r.json()).status, 'cancelled');
+  }
+  await waitFor('the worker\'s slot to be free', async () => {
+    const health = await (await fetch(`${g.url}/api/health`)).json();
+    return health.workers[0].running === 0 && health.queue.running === 0;
+  });
+  await g.kill();
+});
+
+test('a webhook is delivered, signed per Standard Webhooks, and recorded on the job', async () => {
+  const secret = 'whsec_' + Buffer.from('a test secret of thirty-two bytes!').toString('base64');
+  const received: Array<{ headers: Record<string, string>; body: string }> = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c)).on('end', () => {
+      received.push({ headers: req.headers as Record<string, string>, body });
+      res.writeHead(200).end();
+    });
+  }).listen(0, '127.0.0.1');
+  await once(receiver, 'listening');
+  const port = (receiver.address() as { port: number }).port;
+  try {
+    const g = await gateway({ DATA_DIR: newDataDir(), WEBHOOK_SECRET: secret, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
+    const { id } = await submit(g, SHORT_CLIP, { callback_url: `http://127.0.0.1:${port}/hooks/whisper` });
+    await waitFor('the webhook', () => received.length === 1, 120_000);
+    const payload = new Webhook(secret).verify(received[0]!.body, received[0]!.headers) as { id: string; status: string; result: { text: string } };
+    assert.deepEqual([payload.id, payload.status], [id, 'succeeded']);
+    assert.match(payload.result.text.toLowerCase(), /\bman\b/);
+    const recorded = await waitFor('the delivery to be recorded', async () => (await job(g, id)).webhook?.delivered && job(g, id));
+    assert.equal(recorded.webhook.last_status, 200);
+    await g.kill();
+  } finally {
+    receiver.close();
+  }
+});

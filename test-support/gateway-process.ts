@@ -1,0 +1,44 @@
+// The gateway as its own process (node gateway/src/server.ts), for what only a
+// process can show: SIGKILL and SIGTERM, restarts on the same DATA_DIR, memory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { freePort, ROOT } from './worker.ts';
+import { waitFor } from './wait.ts';
+
+export interface GatewayProcess {
+  url: string;
+  process: ChildProcess;
+  /** The end of its stderr, for failure messages. */
+  log(): string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['src/server.ts'], {
+    cwd: path.join(ROOT, 'gateway'),
+    env: { ...process.env, SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let tail = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (tail = (tail + chunk).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  const gateway: GatewayProcess = {
+    url,
+    process: child,
+    log: () => tail,
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+  await waitFor(`the gateway on ${url} to answer`, async () => {
+    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}: ${tail}`);
+    return (await fetch(`${url}/api/health`).catch(() => null))?.status === 200;
+  }, 30_000, 50);
+  return gateway;
+}
