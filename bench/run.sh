@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/node/node_modules/.bin:$PATH"
 .venv/bin/python bench/worker/run.py "$@"
 node bench/gateway/run.ts "$@"
+node bench/gateway/jobs.ts
