@@ -1,7 +1,9 @@
 // The page in a real browser (Debian's chromium), against the real gateway and worker.
-// Every test opens its own browser context and seeds what it needs, so any one runs alone
-// and in any order. Model output differs a little between CPUs (int8, temperature
-// fallback): tests check the detected language and one clear word, no more.
+// Every test opens its own browser context and makes the jobs it needs (through the
+// page or the API), so any one runs alone and in any order; all share one gateway, so
+// a test finds its own jobs by id or by a file name no other test uses. Model output
+// differs a little between CPUs (int8, temperature fallback): tests check the detected
+// language and one clear word, no more.
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,13 +12,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { startServices, type Services } from '../../test-support/services.ts';
-import { LIBRIVOX, ROOT } from '../../test-support/worker.ts';
-import type { Entry } from '../src/history.ts';
-import type { Segment } from '../src/api.ts';
+import { CLIP, LIBRIVOX, ROOT, SHORT_CLIP } from '../../test-support/worker.ts';
+import { waitFor } from '../../test-support/wait.ts';
+import type { Job } from '../src/jobs.ts';
 
-type Cue = Omit<Segment, 'id'>; // a segment as /api/subtitles takes it
 const SHOTS = path.join(ROOT, 'artifacts/screenshots');
 const work = mkdtempSync(path.join(tmpdir(), 'e2e-'));
+const CLIPS = ['0870', '0880', '0890', '0920', '0930'].map((n) => `${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-${n}.wav`);
 let services: Services;
 let browser: Browser;
 
@@ -31,51 +33,76 @@ after(async () => {
   await services?.stop();
 });
 
-/** A fresh context with `history` in its localStorage, on the loaded page; fails the test on console errors. */
-async function open(t: TestContext, options: BrowserContextOptions & { history?: Entry[] } = {}): Promise<Page> {
-  const { history, ...contextOptions } = options;
-  const context = await browser.newContext({ locale: 'en-US', acceptDownloads: true, ...contextOptions });
-  if (history) {
-    // Only when absent: a reload must keep what the page itself stored since.
-    await context.addInitScript((json) => localStorage.getItem('whisper.history') ?? localStorage.setItem('whisper.history', json), JSON.stringify(history));
-  }
+interface OpenOptions extends BrowserContextOptions {
+  /** Where to go, e.g. a job's link; the page's root by default. */
+  at?: string;
+  /** Console errors the test expects (the browser logs every 404 it fetches). */
+  expectErrors?: RegExp;
+  /** Runs in the page before its own scripts. */
+  init?: () => void;
+}
+
+/** A fresh context (another browser, as far as the page can tell) on the loaded page; fails the test on console errors. */
+async function open(t: TestContext, { at = '/', expectErrors, init, ...options }: OpenOptions = {}): Promise<Page> {
+  const context = await browser.newContext({ locale: 'en-US', acceptDownloads: true, ...options });
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const errors: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('console', (m) => m.type() === 'error' && !expectErrors?.test(m.text()) && errors.push(m.text()));
   page.on('pageerror', (e) => errors.push(e.message));
   t.after(async () => {
     await context.close();
     assert.deepEqual(errors, [], 'the page logged errors');
   });
-  await page.goto(services.url);
+  await page.goto(services.url + at);
   await page.waitForSelector('#model option[value="tiny.en"]', { state: 'attached' });
   await page.waitForSelector('#language option[value="de"]', { state: 'attached' });
   return page;
 }
 
-/** A Recent entry as the page stores it; words spread evenly over a segment where asked. */
-function entry(name: string, segments: Array<[number, number, string]>, withWords = false): Entry {
-  const timed: Segment[] = segments.map(([start, end, text], id) => {
-    if (!withWords) return { id, start, end, text };
-    const words = text.trim().split(' ');
-    const step = (end - start) / words.length;
-    return { id, start, end, text, words: words.map((word, i) => ({ word: ` ${word}`, start: start + i * step, end: start + (i + 1) * step, probability: 0.9 })) };
-  });
-  return {
-    id: crypto.randomUUID(),
-    name,
-    at: Date.now(),
-    transcript: {
-      text: segments.map((s) => s[2]).join(''), language: 'en', language_probability: 0.97, duration: segments.at(-1)?.[1] ?? 3,
-      model: 'base', task: 'transcribe', segments: timed, timing: { total_seconds: 1, decode_seconds: 1 },
-    },
-  };
+/** The LibriVox clips joined `times` over into one file ("… John Dashwood …", 25 s each time). */
+function librivox(name: string, times = 1): string {
+  const file = path.join(mkdtempSync(path.join(work, 'librivox-')), name);
+  execFileSync('sox', [...Array.from({ length: times }, () => CLIPS).flat(), file]);
+  return file;
 }
 
-const MEETING = entry('meeting.mp3', [
-  [0, 4.5, ' Good morning, and thank you all for coming to the annual meeting of the garden society.'],
-  [4.5, 8.25, ' Today we will talk about the roses, the library and the new roof over the shed.'],
-], true);
+/** Submits a job through the API, as a program would, not through the page. */
+async function apiJob(file: string, filename: string, fields: Record<string, string> = { model: 'tiny.en' }): Promise<Job> {
+  const body = new FormData();
+  for (const [k, v] of Object.entries(fields)) body.append(k, v);
+  body.append('file', new Blob([readFileSync(file)]), filename);
+  const response = await fetch(`${services.url}/api/jobs`, { method: 'POST', body });
+  assert.equal(response.status, 202, await response.clone().text());
+  return (await response.json()) as Job;
+}
+
+const getJob = async (id: string) => (await (await fetch(`${services.url}/api/jobs/${id}`)).json()) as Job;
+const finishedJob = (id: string) => waitFor(`job ${id} to finish`, async () => {
+  const job = await getJob(id);
+  return job.status !== 'queued' && job.status !== 'running' && job;
+}, 120_000, 100);
+
+/** The job the page's address names. */
+async function jobInHash(page: Page): Promise<string> {
+  const hash = await page.evaluate(() => location.hash);
+  const id = /^#\/jobs\/([\w-]+)$/.exec(hash)?.[1];
+  assert.ok(id, `the address names no job: '${hash}'`);
+  return id;
+}
+
+/** Waits until the shown job has finished, one way or another. */
+async function settled(page: Page, timeout = 300_000): Promise<string> {
+  await page.waitForSelector('#result[data-status="succeeded"], #result[data-status="failed"], #result[data-status="cancelled"], #error:not([hidden])', { timeout });
+  return (await page.getAttribute('#result', 'data-status')) ?? 'none';
+}
+
+async function assertSucceeded(page: Page): Promise<void> {
+  assert.equal(await settled(page), 'succeeded', (await page.textContent('#error')) ?? '');
+  assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
+  assert.match((await page.textContent('#facts'))!, /English/);
+  assert.match((await page.textContent('#segments'))!.toLowerCase(), /dashwood/);
+}
 
 /** Checks SubRip structure: numbered cues, HH:MM:SS,mmm times, non-empty text. */
 function assertSrt(srt: string): string[] {
@@ -90,28 +117,25 @@ function assertSrt(srt: string): string[] {
   return cues;
 }
 
-/** Clicks a download button; returns what the page posted to /api/subtitles and the saved file. */
-async function downloadSubtitles(page: Page, kind: 'srt' | 'vtt') {
+/** Clicks a download button; returns the URL the page fetched, the saved file's name and text. */
+async function downloadResult(page: Page, kind: 'txt' | 'srt' | 'vtt' | 'json') {
   const [request, download] = await Promise.all([
-    page.waitForRequest((r) => r.url().endsWith('/api/subtitles') && r.method() === 'POST'),
+    page.waitForRequest((r) => r.url().includes('/result?format=')),
     page.waitForEvent('download'),
     page.click(`[data-download="${kind}"]`),
   ]);
-  const body = request.postDataJSON() as { format: string; segments: Cue[] };
-  return { body, name: download.suggestedFilename(), text: readFileSync((await download.path())!, 'utf8') };
+  return { url: new URL(request.url()), name: download.suggestedFilename(), text: readFileSync((await download.path())!, 'utf8') };
 }
 
-async function apiSubtitles(format: string, segments: Cue[]): Promise<string> {
-  const response = await fetch(`${services.url}/api/subtitles`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ format, segments }) });
+async function apiResult(id: string, format: string): Promise<string> {
+  const response = await fetch(`${services.url}/api/jobs/${id}/result?format=${format}`);
   assert.equal(response.status, 200, await response.clone().text());
   return response.text();
 }
 
-test('a LibriVox recording: segments appear live, then the transcript, the player and an SRT from the API', async (t) => {
+test('a LibriVox recording becomes a job: segments appear live, then the transcript, the player and an SRT of the job', async (t) => {
   const page = await open(t);
-  const recording = path.join(work, 'librivox.wav');
-  execFileSync('sox', [...['0870', '0880', '0890', '0920', '0930'].map((n) => `${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-${n}.wav`), recording]);
-  await page.setInputFiles('#file', recording);
+  await page.setInputFiles('#file', librivox('librivox.wav'));
   await page.selectOption('#model', 'base');
   // Notes whether a segment was on screen while the progress bar still was: proof that
   // segments arrive live, however fast the machine.
@@ -123,56 +147,159 @@ test('a LibriVox recording: segments appear live, then the transcript, the playe
   });
   await page.click('#start');
   await page.waitForSelector('#segments li');
+  const id = await jobInHash(page);
   await page.screenshot({ path: `${SHOTS}/2-transcribing.png`, fullPage: true });
-  await page.waitForSelector('#facts div, #error:not([hidden])', { timeout: 300_000 });
-  assert.equal(await page.isHidden('#error'), true, await page.textContent('#error') ?? '');
+  await assertSucceeded(page); // detected: the language menu was left on automatic
   assert.equal(await page.getAttribute('body', 'data-live'), 'yes', 'segments appeared only after the transcription ended');
-  assert.match((await page.textContent('#facts'))!, /English/); // detected: the language menu was left on automatic
-  assert.match((await page.textContent('#segments'))!.toLowerCase(), /dashwood/);
-  assert.match((await page.textContent('#recent'))!, /librivox\.wav/);
+  await page.waitForSelector(`#recent button[data-id="${id}"][aria-current="true"]:has-text("librivox.wav")`);
   await page.screenshot({ path: `${SHOTS}/3-result.png`, fullPage: true });
 
+  // The tab still has the file it uploaded: the player works.
   const last = page.locator('#segments li').last();
   const start = Number(await last.getAttribute('data-start'));
   await last.locator('button').click();
   await page.waitForFunction((s) => Math.abs((document.getElementById('audio') as HTMLAudioElement).currentTime - s) < 1, start);
 
-  const srt = await downloadSubtitles(page, 'srt');
-  assert.equal(srt.body.format, 'srt');
-  assert.equal(srt.body.segments.length, await page.locator('#segments li').count());
+  const srt = await downloadResult(page, 'srt');
+  assert.equal(srt.url.pathname, `/api/jobs/${id}/result`);
+  assert.equal(srt.url.searchParams.get('format'), 'srt');
   assert.equal(srt.name, 'librivox.srt');
-  assertSrt(srt.text);
+  assert.ok(assertSrt(srt.text).length >= (await page.locator('#segments li').count())); // a long segment wraps into several cues
+  assert.equal(srt.text, await apiResult(id, 'srt'));
   assert.match(srt.text.toLowerCase(), /dashwood/);
 });
 
-test('a transcript reopened from Recent downloads SRT and VTT made by the API from its segments', async (t) => {
-  const page = await open(t, { history: [MEETING] });
-  await page.click('#recent button');
-  assert.match((await page.textContent('#segments'))!, /garden society/);
-  const posted: Cue[] = JSON.parse(JSON.stringify(MEETING.transcript.segments.map(({ start, end, text, words }) => ({ start, end, text, words }))));
+/** Notes in <body data-seen> each status the result card showed, and data-live="yes" once segments were on screen while it ran. */
+function noteStatuses(): void {
+  addEventListener('DOMContentLoaded', () => {
+    const card = document.getElementById('result')!;
+    const note = () => {
+      const seen = new Set((document.body.dataset.seen ?? '').split(',').filter(Boolean));
+      if (card.dataset.status) seen.add(card.dataset.status);
+      document.body.dataset.seen = [...seen].join(',');
+      if (card.dataset.status === 'running' && document.querySelector('#segments li')) document.body.dataset.live = 'yes';
+    };
+    new MutationObserver(note).observe(card, { attributes: true, attributeFilter: ['data-status'] });
+    new MutationObserver(note).observe(document.getElementById('segments')!, { childList: true });
+  });
+}
 
-  const srt = await downloadSubtitles(page, 'srt');
-  assert.deepEqual(srt.body.segments, posted);
-  assert.equal(srt.name, 'meeting.srt');
-  assert.ok(assertSrt(srt.text).length >= 2);
-  assert.equal(srt.text, await apiSubtitles('srt', posted)); // the API's line wrapping, not the page's
+test('a job\'s link opened in another browser, or after closing the tab, shows its progress and transcript, without a player', async (t) => {
+  const page = await open(t, { permissions: ['clipboard-read', 'clipboard-write'] });
+  await page.setInputFiles('#file', librivox('other-device.wav', 6));
+  await page.selectOption('#model', 'tiny.en');
+  await page.click('#start');
+  await page.waitForSelector('#segments li');
+  const id = await jobInHash(page);
+  await page.click('#copy-link');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${services.url}/#/jobs/${id}`);
+  await page.waitForSelector('#copy-link:has-text("Link copied")');
 
-  const vtt = await downloadSubtitles(page, 'vtt');
-  assert.equal(vtt.body.format, 'vtt');
-  assert.equal(vtt.name, 'meeting.vtt');
-  assert.match(vtt.text, /^WEBVTT\n\n\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}\n\S/);
+  const other = await open(t, { at: `/#/jobs/${id}`, init: noteStatuses }); // another context: no upload, no shared storage
+  await assertSucceeded(other);
+  const seen = (await other.getAttribute('body', 'data-seen'))!;
+  t.diagnostic(`the other browser saw the job ${seen}`);
+  // Whether it still ran when the link was opened depends on the machine's speed; when it did, it was followed live.
+  if (seen.startsWith('running')) assert.equal(await other.getAttribute('body', 'data-live'), 'yes', 'no segments while it ran');
+  assert.equal(await other.textContent('#job-name'), 'other-device.wav');
+  assert.equal(await other.isHidden('#audio'), true);
+  assert.equal(await other.isHidden('#video'), true);
+  await other.waitForSelector(`#recent button[data-id="${id}"][aria-current="true"]`);
+  await other.screenshot({ path: `${SHOTS}/9-other-device.png`, fullPage: true });
+
+  await page.reload(); // the tab closed and opened again: the job from its link, but the file is gone
+  await assertSucceeded(page);
+  assert.equal(await page.isHidden('#audio'), true);
 });
 
-test('a file that is not audio gets a clear error, also after switching to Russian', async (t) => {
-  const page = await open(t, { history: [MEETING] });
-  await page.click('#recent button');
+test('Recent lists the server\'s jobs, also those a program submitted; clicking one shows its transcript', async (t) => {
+  const name = `api-${crypto.randomUUID().slice(0, 8)}.wav`;
+  const job = await apiJob(CLIP, name);
+  await finishedJob(job.id);
+  const page = await open(t);
+  const item = page.locator(`#recent button:has-text("${name}")`);
+  await item.waitFor();
+  assert.match((await item.textContent())!, /0:07/); // its length
+  await item.click();
+  await page.waitForFunction((id) => location.hash === `#/jobs/${id}`, job.id);
+  await assertSucceeded(page);
+  assert.equal(await page.getAttribute(`#recent button[data-id="${job.id}"]`, 'aria-current'), 'true');
+  assert.equal(await page.isHidden('#audio'), true); // the server keeps no audio: no player
+  await page.screenshot({ path: `${SHOTS}/10-recent.png`, fullPage: true });
+});
+
+test('a job reopened from Recent downloads SRT, VTT, TXT and JSON from the job\'s result', async (t) => {
+  const name = `meeting-${crypto.randomUUID().slice(0, 8)}.wav`;
+  const job = await apiJob(CLIP, name, { model: 'tiny.en', word_timestamps: 'true' });
+  await finishedJob(job.id);
+  const page = await open(t);
+  await page.click(`#recent button[data-id="${job.id}"]`);
+  await assertSucceeded(page);
+  const base = name.replace(/\.wav$/, '');
+  for (const [kind, format] of [['srt', 'srt'], ['vtt', 'vtt'], ['txt', 'text'], ['json', 'json']] as const) {
+    const saved = await downloadResult(page, kind);
+    assert.equal(saved.url.pathname, `/api/jobs/${job.id}/result`);
+    assert.equal(saved.url.searchParams.get('format'), format);
+    assert.equal(saved.name, `${base}.${kind}`);
+    assert.equal(saved.text, await apiResult(job.id, format)); // the API's rendering, not the page's
+    assert.match(saved.text.toLowerCase(), /dashwood/);
+  }
+  assertSrt(await apiResult(job.id, 'srt'));
+  assert.match(await apiResult(job.id, 'vtt'), /^WEBVTT\n\n\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}\n\S/);
+});
+
+test('an unknown job link says the job does not exist, in English and Russian', async (t) => {
+  const page = await open(t, { at: `/#/jobs/${crypto.randomUUID()}`, expectErrors: /status of 404/ });
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match((await page.textContent('#error'))!, /This job does not exist \(or was deleted\)/);
+  assert.equal(await page.isHidden('#result'), true);
+  await page.screenshot({ path: `${SHOTS}/11-no-such-job.png`, fullPage: true });
+  await page.click('#lang-ru');
+  assert.match((await page.textContent('#error'))!, /Такого задания нет \(или оно было удалено\)/);
+});
+
+test('Cancel on a running job stops it: the page, Recent and the API say cancelled; a job waiting behind it says so, then runs', async (t) => {
+  const page = await open(t);
+  await page.setInputFiles('#file', librivox('long-talk.wav', 8)); // over 3 minutes: still running when cancelled
+  await page.selectOption('#model', 'base');
+  await page.click('#start');
+  await page.waitForSelector('#segments li', { timeout: 120_000 });
+  const id = await jobInHash(page);
+  await page.waitForSelector(`#recent button[data-id="${id}"][data-status="running"]:has-text("Transcribing")`);
+  assert.equal(await page.getAttribute('#result', 'data-status'), 'running');
+  // A job behind it waits, and says so, then runs once the long one is cancelled.
+  const next = await apiJob(CLIP, `next-${crypto.randomUUID().slice(0, 8)}.wav`);
+  const waiting = await open(t, { at: `/#/jobs/${next.id}` });
+  await waiting.waitForSelector('#result[data-status="queued"]');
+  assert.match((await waiting.textContent('#stage'))!, /Waiting for a worker · #1 in line/);
+  assert.match((await waiting.textContent('#facts'))!, /Queued/);
+  await waiting.screenshot({ path: `${SHOTS}/13-queued.png`, fullPage: true });
+  await page.click('#cancel');
+  assert.equal(await settled(page, 60_000), 'cancelled');
+  assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
+  assert.match((await page.textContent('#job-cancelled'))!, /This job was cancelled/);
+  assert.match((await page.textContent('#facts'))!, /Cancelled/);
+  assert.equal(await page.isHidden('#progress'), true);
+  await page.waitForSelector(`#recent button[data-id="${id}"][data-status="cancelled"]:has-text("Cancelled")`);
+  assert.equal((await getJob(id)).status, 'cancelled');
+  await page.screenshot({ path: `${SHOTS}/12-cancelled.png`, fullPage: true });
+  await assertSucceeded(waiting);
+  await page.click('#lang-ru');
+  assert.match((await page.textContent('#job-cancelled'))!, /Это задание отменено/);
+  assert.match((await page.textContent(`#recent button[data-id="${id}"]`))!, /Отменено/);
+});
+
+test('a file that is not audio gets a clear error, also after switching to Russian and reloading its link', async (t) => {
+  const page = await open(t);
   const notAudio = path.join(work, 'notes.txt');
   writeFileSync(notAudio, 'these are my notes, not a recording\n'.repeat(30));
   await page.setInputFiles('#file', notAudio);
   await page.selectOption('#model', 'tiny.en');
   await page.click('#start');
-  await page.waitForSelector('#error:not([hidden])');
+  assert.equal(await settled(page, 60_000), 'failed');
   assert.match((await page.textContent('#error'))!, /not audio or video/);
+  const id = await jobInHash(page);
+  await page.waitForSelector(`#recent button[data-id="${id}"]:has-text("Failed")`);
   await page.screenshot({ path: `${SHOTS}/4-error.png`, fullPage: true });
 
   await page.click('#lang-ru');
@@ -180,42 +307,45 @@ test('a file that is not audio gets a clear error, also after switching to Russi
   assert.equal(await page.getAttribute('html', 'lang'), 'ru');
   assert.match((await page.textContent('#recent-title'))!, /Недавние/);
   assert.match((await page.textContent('#error'))!, /не удаётся прочитать/); // the same error, now in Russian
-  assert.match((await page.textContent('#segments'))!, /garden society/); // the transcript shown before stays
+  assert.match((await page.textContent(`#recent button[data-id="${id}"]`))!, /Ошибка/);
   await page.screenshot({ path: `${SHOTS}/5-russian.png`, fullPage: true });
+
+  await page.reload(); // the job's link: the error comes back from the server
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match((await page.textContent('#error'))!, /не удаётся прочитать/);
 });
 
-test('a silent file: the page says no speech was found, in English and Russian', async (t) => {
-  const noise = entry('noise.bin', [[0, 2, ' '], [2, 4, '']]);
-  const page = await open(t, { history: [noise] });
+test('a silent file: the page says no speech was found, in English and Russian, also when reopened', async (t) => {
+  const page = await open(t);
   const silence = path.join(mkdtempSync(path.join(work, 'silence-')), 'silence.wav');
   execFileSync('sox', ['-n', '-r', '16000', '-c', '1', silence, 'trim', '0', '3']);
   await page.setInputFiles('#file', silence);
   await page.selectOption('#model', 'tiny.en');
   await page.click('#start');
-  await page.waitForSelector('#no-speech:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
-  assert.equal(await page.isHidden('#error'), true, await page.textContent('#error') ?? '');
+  assert.equal(await settled(page, 120_000), 'succeeded', (await page.textContent('#error')) ?? '');
   assert.match((await page.textContent('#no-speech'))!, /No speech was found in this file/);
   assert.equal(await page.isHidden('#segments'), true);
+  assert.equal(await page.isHidden('#actions'), true);
   await page.screenshot({ path: `${SHOTS}/8-no-speech.png`, fullPage: true });
   await page.click('#lang-ru');
   assert.match((await page.textContent('#no-speech'))!, /не найдено речи/);
-  await page.click('#lang-en');
 
-  // Segments with only empty text (noise that decodes as audio) read the same way.
-  await page.click('#recent li:has-text("noise.bin") button');
-  assert.equal(await page.isVisible('#no-speech'), true);
+  const again = await open(t, { at: `/#/jobs/${await jobInHash(page)}` });
+  await again.waitForSelector('#no-speech:not([hidden])');
 });
 
 test('a long file name wraps inside its Recent card at 1280 px', async (t) => {
   const name = `${'interview_with_the_head_gardener_'.repeat(4).slice(0, 116)}.wav`;
   assert.equal(name.length, 120);
-  const page = await open(t, { viewport: { width: 1280, height: 800 }, history: [entry(name, [[0, 3, ' Hello.']])] });
-  const layout = await page.evaluate(() => {
+  const job = await apiJob(SHORT_CLIP, name);
+  const page = await open(t, { viewport: { width: 1280, height: 800 } });
+  await page.waitForSelector(`#recent button[data-id="${job.id}"]`);
+  const layout = await page.evaluate((id) => {
     const card = document.querySelector<HTMLElement>('.history')!;
-    const label = card.querySelector('#recent .name')!;
+    const label = card.querySelector(`#recent button[data-id="${id}"] .name`)!;
     const box = (r: DOMRect) => ({ left: r.left, right: r.right, top: r.top, bottom: r.bottom });
     return { scrollWidth: card.scrollWidth, clientWidth: card.clientWidth, card: box(card.getBoundingClientRect()), name: box(label.getBoundingClientRect()), lines: label.getClientRects().length };
-  });
+  }, job.id);
   assert.ok(layout.scrollWidth <= layout.clientWidth, `the card scrolls: ${layout.scrollWidth} > ${layout.clientWidth}`);
   assert.ok(layout.name.left >= layout.card.left && layout.name.right <= layout.card.right, `name ${JSON.stringify(layout.name)} outside card ${JSON.stringify(layout.card)}`);
   assert.ok(layout.name.top >= layout.card.top && layout.name.bottom <= layout.card.bottom);
@@ -253,8 +383,13 @@ test('the language menu holds the API\'s languages, named and sorted in the inte
 });
 
 test('phone width in dark mode', async (t) => {
-  const page = await open(t, { viewport: { width: 390, height: 844 }, colorScheme: 'dark', history: [entry(`${'x'.repeat(116)}.wav`, [[0, 3, ' Hello.']]), MEETING] });
-  await page.click('#recent li:has-text("meeting.mp3") button');
+  const long = await apiJob(SHORT_CLIP, `${'x'.repeat(116)}.wav`);
+  const job = await apiJob(CLIP, 'phone.wav');
+  await finishedJob(job.id);
+  const page = await open(t, { viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+  await page.waitForSelector(`#recent button[data-id="${long.id}"]`);
+  await page.click(`#recent button[data-id="${job.id}"]`);
+  await assertSucceeded(page);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
   await page.screenshot({ path: `${SHOTS}/6-phone-dark.png`, fullPage: true });

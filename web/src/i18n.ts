@@ -37,8 +37,18 @@ const en = {
   copied: 'Copied',
   download: 'Download',
   recent: 'Recent',
-  noRecent: 'Transcriptions you make in this browser appear here.',
+  noRecent: 'Transcriptions on this server appear here.',
   cancel: 'Cancel',
+  copyLink: 'Copy link',
+  linkCopied: 'Link copied',
+  status: 'Status',
+  status_queued: 'Queued',
+  status_running: 'Transcribing',
+  status_succeeded: 'Done',
+  status_failed: 'Failed',
+  status_cancelled: 'Cancelled',
+  inLine: 'in line',
+  jobCancelled: 'This job was cancelled.',
   theme: 'Dark / light',
   err_undecodable_audio: 'This file is not audio or video that can be read. Try a WAV, MP3, M4A, OGG or MP4 file.',
   err_file_too_large: 'The file is too large for this server. Cut it shorter or ask the admin to raise MAX_UPLOAD_BYTES.',
@@ -47,6 +57,7 @@ const en = {
   err_model_unavailable: 'This model is not available offline. Choose a model marked available, or put its files in the models folder.',
   err_unknown_model: 'This model name is not known.',
   err_network: 'The server could not be reached. Check your connection and try again.',
+  err_job_missing: 'This job does not exist (or was deleted).',
   err_other: 'Something went wrong:',
 };
 type Key = keyof typeof en;
@@ -88,8 +99,18 @@ const ru: Record<Key, string> = {
   copied: 'Скопировано',
   download: 'Скачать',
   recent: 'Недавние',
-  noRecent: 'Здесь появятся расшифровки, сделанные в этом браузере.',
+  noRecent: 'Здесь появятся расшифровки с этого сервера.',
   cancel: 'Отменить',
+  copyLink: 'Копировать ссылку',
+  linkCopied: 'Ссылка скопирована',
+  status: 'Статус',
+  status_queued: 'В очереди',
+  status_running: 'Распознаётся',
+  status_succeeded: 'Готово',
+  status_failed: 'Ошибка',
+  status_cancelled: 'Отменено',
+  inLine: 'в очереди',
+  jobCancelled: 'Это задание отменено.',
   theme: 'Тёмная / светлая',
   err_undecodable_audio: 'Этот файл не удаётся прочитать как аудио или видео. Попробуйте WAV, MP3, M4A, OGG или MP4.',
   err_file_too_large: 'Файл слишком большой для этого сервера. Сократите его или попросите администратора увеличить MAX_UPLOAD_BYTES.',
@@ -98,6 +119,7 @@ const ru: Record<Key, string> = {
   err_model_unavailable: 'Эта модель недоступна офлайн. Выберите доступную модель или положите её файлы в папку models.',
   err_unknown_model: 'Такая модель неизвестна.',
   err_network: 'Сервер недоступен. Проверьте соединение и попробуйте снова.',
+  err_job_missing: 'Такого задания нет (или оно было удалено).',
   err_other: 'Что-то пошло не так:',
 };
 
@@ -111,6 +133,7 @@ export function initialLocale(): Locale {
 }
 
 let current: Locale = 'en';
+export const activeLocale = (): Locale => current;
 
 export function t(key: Key): string {
   return dictionaries[current][key];

@@ -1,19 +1,17 @@
-// The page: pick or record audio, watch it transcribe live, read, play and export.
-import { ApiError, listLanguages, listModels, transcribe, type Language, type ModelInfo, type Segment, type Transcript } from './api.ts';
-import { applyLocale, errorText, initialLocale, languageName, t, type Locale } from './i18n.ts';
-import { clock, download, spoken, type DownloadKind } from './exports.ts';
-import { entries, remember } from './history.ts';
+// The page: pick or record audio, submit it as a job, follow it live, read, play and export.
+import { ApiError, listLanguages, listModels, type Language, type ModelInfo } from './api.ts';
+import { applyLocale, initialLocale, languageName, t, type Locale } from './i18n.ts';
+import { download, type DownloadKind } from './exports.ts';
+import { cancel, link, openJob, redrawJob, route, shownJob, shownLink, submit } from './shown-job.ts';
+import { onOpen, refreshRecent, renderRecent } from './recent.ts';
 import { record, type Recording } from './recorder.ts';
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+import { $, hideError, highlight, knowLanguages, redrawError, showError } from './view.ts';
 
 let locale: Locale = initialLocale();
 let file: File | null = null;
 let models: ModelInfo[] = [];
 let languages: Language[] = [];
 let defaultModel = 'base';
-let current: { name: string; transcript: Transcript } | null = null;
-let running: { cancel(): void } | null = null;
 let recording: Recording | null = null;
 
 function setLocale(next: Locale): void {
@@ -23,9 +21,9 @@ function setLocale(next: Locale): void {
   $('lang-ru').setAttribute('aria-pressed', String(next === 'ru'));
   fillModels();
   fillLanguages();
-  renderHistory();
-  if (current) renderFacts(current.transcript);
-  if (lastError && !$('error').hidden) showError(lastError); // in the new language
+  renderRecent();
+  redrawJob();
+  redrawError();
 }
 
 function fillModels(): void {
@@ -54,189 +52,34 @@ function choose(picked: File): void {
   $<HTMLButtonElement>('start').disabled = false;
 }
 
-let lastError: ApiError | null = null;
-
-function showError(error: unknown): void {
-  const e = error instanceof ApiError ? error : new ApiError('network', String(error));
-  if (e.code === 'cancelled') return;
-  lastError = e;
-  const box = $('error');
-  box.textContent = errorText(e.code) ?? `${t('err_other')} ${e.message}`;
-  box.hidden = false;
-}
-
-function setProgress(stage: string, fraction: number, eta = ''): void {
-  $('progress').hidden = false;
-  $('stage').textContent = stage;
-  $('eta').textContent = eta;
-  $('meter-fill').style.width = `${Math.round(fraction * 100)}%`;
-}
-
-async function start(event: SubmitEvent): Promise<void> {
+function start(event: SubmitEvent): void {
   event.preventDefault();
   if (!file) return;
-  $('error').hidden = true;
-  lastError = null;
   const form = new FormData($<HTMLFormElement>('form'));
   form.set('file', file, file.name);
   if (!form.has('vad_filter')) form.set('vad_filter', 'false');
   if (!form.get('prompt')) form.delete('prompt');
-  const name = file.name;
-  showMedia(file);
-  const list = $('segments');
-  list.replaceChildren();
-  list.hidden = false;
-  $('no-speech').hidden = true;
-  $('result').hidden = false;
-  $('facts').replaceChildren();
-  let began = 0;
-  const job = transcribe(form, {
-    upload: (f) => setProgress(`${t('uploading')} ${Math.round(f * 100)}%`, f),
-    queued: () => setProgress(t('waiting'), 0),
-    info: (_l, _p, duration) => {
-      began = performance.now();
-      setProgress(`${t('working')} 0%`, 0, `0:00 ${t('elapsed')} · ${clock(duration)}`);
-    },
-    progress: (processed, duration) => {
-      const fraction = duration ? processed / duration : 0;
-      const elapsed = (performance.now() - began) / 1000;
-      const left = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : 0;
-      setProgress(`${t('working')} ${Math.round(fraction * 100)}%`, fraction, `${clock(elapsed)} ${t('elapsed')} · ~${clock(left)} ${t('remaining')}`);
-    },
-    segment: (segment) => list.append(segmentItem(segment)),
-  });
-  running = job;
-  $<HTMLButtonElement>('start').disabled = true;
+  void submit(form, file);
+}
+
+/** The Clipboard API exists only on secure origins; a self-hosted page is often plain http. */
+async function copy(text: string): Promise<boolean> {
   try {
-    const transcript = await job.done;
-    current = { name, transcript };
-    remember(name, transcript);
-    showTranscript(transcript);
-    renderHistory();
-  } catch (e) {
-    showError(e);
-    // Put back what was on screen before this attempt, without the file that failed.
-    showMedia(null);
-    if (current) showTranscript(current.transcript);
-    else $('result').hidden = true;
-  } finally {
-    running = null;
-    $('progress').hidden = true;
-    $<HTMLButtonElement>('start').disabled = false;
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const area = Object.assign(document.createElement('textarea'), { value: text });
+    document.body.append(area);
+    area.select();
+    const ok = document.execCommand('copy');
+    area.remove();
+    return ok;
   }
 }
 
-function segmentItem(segment: Segment): HTMLLIElement {
-  const item = document.createElement('li');
-  item.dataset.start = String(segment.start);
-  item.dataset.end = String(segment.end);
-  const button = document.createElement('button');
-  button.type = 'button';
-  const time = document.createElement('time');
-  time.textContent = clock(segment.start);
-  const text = document.createElement('span');
-  text.textContent = segment.text.trim();
-  button.append(time, text);
-  button.addEventListener('click', () => {
-    const media = activeMedia();
-    if (!media) return;
-    media.currentTime = segment.start;
-    void media.play().catch(() => {});
-  });
-  item.append(button);
-  return item;
-}
-
-function showTranscript(transcript: Transcript): void {
-  $('result').hidden = false;
-  // Silence, or noise that decodes as audio, gives no segments or only empty ones: say so rather than show nothing.
-  const silent = spoken(transcript.segments).length === 0;
-  $('no-speech').hidden = !silent;
-  $('segments').hidden = silent;
-  $('actions').hidden = silent;
-  $('segments').replaceChildren(...transcript.segments.map(segmentItem));
-  renderFacts(transcript);
-}
-
-function renderFacts(transcript: Transcript): void {
-  const known = languages.find((l) => l.code === transcript.language)?.name;
-  const language = `${languageName(transcript.language, known)} (${Math.round(transcript.language_probability * 100)}%)`;
-  const speed = transcript.timing.total_seconds > 0 ? `${(transcript.duration / transcript.timing.total_seconds).toFixed(1)}${t('realtime')}` : '—';
-  const facts: Array<[string, string]> = [[t('detected'), language], [t('duration'), clock(transcript.duration)], [t('speed'), speed]];
-  $('facts').replaceChildren(
-    ...facts.map(([label, value]) => {
-      const row = document.createElement('div');
-      const dt = document.createElement('dt');
-      dt.textContent = label;
-      const dd = document.createElement('dd');
-      dd.textContent = value;
-      row.append(dt, dd);
-      return row;
-    }),
-  );
-}
-
-function activeMedia(): HTMLMediaElement | null {
-  const audio = $<HTMLAudioElement>('audio');
-  const video = $<HTMLVideoElement>('video');
-  return !audio.hidden ? audio : !video.hidden ? video : null;
-}
-
-function showMedia(source: File | null): void {
-  const audio = $<HTMLAudioElement>('audio');
-  const video = $<HTMLVideoElement>('video');
-  for (const media of [audio, video]) {
-    if (media.src) URL.revokeObjectURL(media.src);
-    media.removeAttribute('src');
-    media.hidden = true;
-  }
-  if (!source) return;
-  const media = source.type.startsWith('video/') ? video : audio;
-  media.src = URL.createObjectURL(source);
-  media.hidden = false;
-}
-
-function highlight(): void {
-  const media = activeMedia();
-  if (!media) return;
-  for (const item of document.querySelectorAll<HTMLLIElement>('#segments li')) {
-    const on = media.currentTime >= Number(item.dataset.start) && media.currentTime < Number(item.dataset.end);
-    item.classList.toggle('playing', on);
-    if (on) item.setAttribute('aria-current', 'true');
-    else item.removeAttribute('aria-current');
-  }
-}
-
-function renderHistory(): void {
-  const all = entries();
-  const list = $('recent');
-  if (!all.length) {
-    const empty = document.createElement('li');
-    empty.className = 'muted';
-    empty.textContent = t('noRecent');
-    list.replaceChildren(empty);
-    return;
-  }
-  list.replaceChildren(
-    ...all.map((entry) => {
-      const item = document.createElement('li');
-      const button = document.createElement('button');
-      button.type = 'button';
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = entry.name;
-      const when = document.createElement('small');
-      when.textContent = `${new Date(entry.at).toLocaleString(locale)} · ${clock(entry.transcript.duration)}`;
-      button.append(name, when);
-      button.addEventListener('click', () => {
-        current = { name: entry.name, transcript: entry.transcript };
-        showMedia(null);
-        showTranscript(entry.transcript);
-      });
-      item.append(button);
-      return item;
-    }),
-  );
+function flash(id: string, done: 'copied' | 'linkCopied', back: 'copy' | 'copyLink'): void {
+  $(id).textContent = t(done);
+  setTimeout(() => ($(id).textContent = t(back)), 1500);
 }
 
 async function toggleRecording(): Promise<void> {
@@ -276,8 +119,8 @@ function wire(): void {
     const picked = e.dataTransfer?.files[0];
     if (picked) choose(picked);
   });
-  $<HTMLFormElement>('form').addEventListener('submit', (e) => void start(e));
-  $('cancel').addEventListener('click', () => running?.cancel());
+  $<HTMLFormElement>('form').addEventListener('submit', start);
+  $('cancel').addEventListener('click', () => void cancel());
   $('record').addEventListener('click', () => void toggleRecording());
   $('lang-en').addEventListener('click', () => setLocale('en'));
   $('lang-ru').addEventListener('click', () => setLocale('ru'));
@@ -287,26 +130,36 @@ function wire(): void {
     localStorage.setItem('whisper.theme', document.documentElement.dataset.theme);
   });
   $('copy').addEventListener('click', async () => {
-    if (!current) return;
-    await navigator.clipboard.writeText(current.transcript.text).catch(() => {});
-    $('copy').textContent = t('copied');
-    setTimeout(() => ($('copy').textContent = t('copy')), 1500);
+    const text = shownJob()?.result?.text;
+    if (text !== undefined && (await copy(text))) flash('copy', 'copied', 'copy');
+  });
+  $('copy-link').addEventListener('click', async () => {
+    const url = shownLink();
+    if (url && (await copy(url))) flash('copy-link', 'linkCopied', 'copyLink');
   });
   for (const button of document.querySelectorAll<HTMLButtonElement>('[data-download]')) {
     button.addEventListener('click', () => {
-      if (!current) return;
-      $('error').hidden = true;
-      download(current.name, button.dataset.download as DownloadKind, current.transcript).catch(showError);
+      const job = shownJob();
+      if (!job?.result) return;
+      hideError();
+      download(job.id, job.filename, button.dataset.download as DownloadKind).catch(showError);
     });
   }
   $('audio').addEventListener('timeupdate', highlight);
   $('video').addEventListener('timeupdate', highlight);
+  window.addEventListener('hashchange', () => void route());
+  onOpen((id) => {
+    if (location.hash === link(id)) void openJob(id); // the same address: no hashchange, so open it again here
+    else location.hash = link(id);
+  });
 }
 
 const theme = localStorage.getItem('whisper.theme');
 if (theme) document.documentElement.dataset.theme = theme;
 wire();
 setLocale(locale);
+void route();
+void refreshRecent();
 listModels()
   .then((list) => {
     models = list.models;
@@ -317,7 +170,8 @@ listModels()
 listLanguages()
   .then((list) => {
     languages = list;
+    knowLanguages(list);
     fillLanguages();
-    if (current) renderFacts(current.transcript);
+    redrawJob();
   })
   .catch(showError);

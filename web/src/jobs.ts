@@ -1,0 +1,116 @@
+// The durable jobs API: submit (XMLHttpRequest, for the upload's progress),
+// look up, list, cancel, and follow a job's events (EventSource, which
+// resumes with Last-Event-ID by itself when the connection drops).
+import { ApiError, failure, getJson, type Segment, type Transcript } from './api.ts';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export interface Job {
+  id: string;
+  status: JobStatus;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  model: string;
+  task: string;
+  language: string | null;
+  filename: string;
+  duration: number | null;
+  progress: { processed: number; duration: number } | null;
+  position: number | null;
+  error: { code: string; message: string } | null;
+  result: Transcript | null;
+}
+
+export const finished = (job: Job) => job.status !== 'queued' && job.status !== 'running';
+const url = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
+
+export function submitJob(form: FormData, upload: (fraction: number) => void): { done: Promise<Job>; cancel(): void } {
+  const xhr = new XMLHttpRequest();
+  const done = new Promise<Job>((resolve, reject) => {
+    xhr.upload.onprogress = (e) => e.lengthComputable && upload(e.loaded / e.total);
+    xhr.upload.onload = () => upload(1);
+    xhr.onload = () => {
+      let body: any = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        // not JSON: a proxy's page, say
+      }
+      if (xhr.status === 202 && body?.id) resolve(body);
+      else reject(body?.error?.code ? new ApiError(body.error.code, body.error.message) : new ApiError('network', `HTTP ${xhr.status}`));
+    };
+    xhr.onerror = () => reject(new ApiError('network', 'network error'));
+    xhr.onabort = () => reject(new ApiError('cancelled', 'cancelled'));
+  });
+  xhr.open('POST', '/api/jobs');
+  xhr.send(form);
+  return { done, cancel: () => xhr.abort() };
+}
+
+/** The job, or null when the server knows no such job (never was, or deleted). */
+export async function getJob(id: string): Promise<Job | null> {
+  try {
+    return await getJson<Job>(url(id));
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'not_found') return null;
+    throw e;
+  }
+}
+
+export async function listJobs(limit: number): Promise<Job[]> {
+  return (await getJson<{ jobs: Job[] }>(`/api/jobs?limit=${limit}`)).jobs;
+}
+
+/** Cancels a queued or running job. (The same DELETE removes a finished one: call it only while the job runs.) */
+export async function cancelJob(id: string): Promise<Job> {
+  const response = await fetch(url(id), { method: 'DELETE' });
+  if (response.status !== 202) throw await failure(response);
+  return response.json();
+}
+
+export async function result(id: string, format: 'json' | 'text' | 'srt' | 'vtt'): Promise<Blob> {
+  const response = await fetch(`${url(id)}/result?format=${format}`);
+  if (!response.ok) throw await failure(response);
+  return response.blob();
+}
+
+export interface Handlers {
+  queued(position: number): void;
+  started(): void;
+  info(language: string, duration: number): void;
+  progress(processed: number, duration: number): void;
+  segment(segment: Segment): void;
+  /** Once, when the job has finished (or is gone): read it again with getJob for its final state. */
+  end(): void;
+}
+
+/** Follows a job's events until it finishes; returns a function that stops following. */
+export function follow(id: string, on: Handlers): () => void {
+  const source = new EventSource(`${url(id)}/events`);
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    source.close();
+    on.end();
+  };
+  const listen = (name: string, handle: (data: any) => void) =>
+    source.addEventListener(name, (e) => !ended && handle(JSON.parse((e as MessageEvent<string>).data)));
+  listen('queued', (d) => on.queued(d.position));
+  listen('started', () => on.started());
+  listen('info', (d) => on.info(d.language, d.duration));
+  listen('progress', (d) => on.progress(d.processed, d.duration));
+  listen('segment', (d) => on.segment(d));
+  listen('result', end);
+  source.addEventListener('error', (e) => {
+    // The job's own `error` event carries data; a bare Event is the connection's.
+    if (e instanceof MessageEvent) return end();
+    if (source.readyState === EventSource.CLOSED) return end(); // an HTTP error: the job is gone
+    // The stream ended or dropped and the browser will reconnect: stop if there is nothing more to wait for.
+    getJob(id).then((job) => (!job || finished(job)) && end(), () => {});
+  });
+  return () => {
+    ended = true;
+    source.close();
+  };
+}
