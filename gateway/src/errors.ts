@@ -20,6 +20,7 @@ const TABLE = {
   cancelled: { status: 499, message: 'The request was cancelled.' },
   job_not_finished: { status: 409, message: 'The job has not finished.' },
   job_failed: { status: 409, message: 'The job did not succeed: it has no result.' },
+  job_finished: { status: 409, message: 'The job has already finished.' },
   shutting_down: { status: 503, message: 'The gateway is shutting down; try again in a moment.' },
   insufficient_storage: { status: 507, message: 'The server has no room left to store this upload.' },
   storage_unavailable: { status: 503, message: 'The server could not store this upload.' },

@@ -61,9 +61,9 @@ export async function listJobs(limit: number): Promise<Job[]> {
   return (await getJson<{ jobs: Job[] }>(`/api/jobs?limit=${limit}`)).jobs;
 }
 
-/** Cancels a queued or running job. (The same DELETE removes a finished one: call it only while the job runs.) */
+/** Cancels a queued or running job; a job that finished meanwhile is left as it is (409), never deleted. */
 export async function cancelJob(id: string): Promise<Job> {
-  const response = await fetch(url(id), { method: 'DELETE' });
+  const response = await fetch(`${url(id)}/cancel`, { method: 'POST' });
   if (response.status !== 202) throw await failure(response);
   return response.json();
 }

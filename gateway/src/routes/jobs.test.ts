@@ -81,6 +81,9 @@ test('a job not finished: its result is 409; DELETE cancels it; DELETE again rem
     const cancelled = await app.inject({ method: 'DELETE', url: `/api/jobs/${id}` });
     assert.equal(cancelled.statusCode, 202);
     assert.equal(cancelled.json().status, 'cancelled');
+    const again = await app.inject({ method: 'POST', url: `/api/jobs/${id}/cancel` });
+    assert.equal(again.statusCode, 409, 'cancel never deletes a finished job');
+    assert.match(again.json().error.message, /already been cancelled/);
     assert.equal((await app.inject(`/api/jobs/${id}/result`)).json().error.code, 'job_failed');
     assert.equal((await app.inject({ method: 'DELETE', url: `/api/jobs/${id}` })).statusCode, 204);
     const gone = await app.inject(`/api/jobs/${id}`);
@@ -148,6 +151,19 @@ test('a failed write of the upload: a clear 503, nothing half-stored, and the ne
     await import('node:fs').then((fs) => fs.mkdirSync(uploads));
     assert.equal((await submit(app)).statusCode, 202);
     await waitFor('the upload\'s folder to go (its file moved to audio/)', () => readdirSync(uploads).length === 0);
+  } finally {
+    await app.close();
+  }
+});
+
+test('POST /cancel stops a running job', async () => {
+  const app = await gateway(fakeJobs(hangs));
+  try {
+    const { id } = (await submit(app)).json();
+    await waitFor('the job to run', async () => (await job(app, id)).status === 'running');
+    const r = await app.inject({ method: 'POST', url: `/api/jobs/${id}/cancel` });
+    assert.equal(r.statusCode, 202);
+    assert.equal(r.json().status, 'cancelled');
   } finally {
     await app.close();
   }

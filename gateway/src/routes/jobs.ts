@@ -73,6 +73,15 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
     schema: { tags, summary: 'Server-Sent Events of the job; resume with Last-Event-ID', params: JobParams, response: { 404: ErrorBody } },
   }, async (request, reply) => followEvents(service, found(request), request, reply));
 
+  app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', {
+    schema: { tags, summary: 'Cancel a queued or running job; never deletes (409 once it has finished)', params: JobParams, response: { 202: JobObject, 404: ErrorBody, 409: ErrorBody } },
+  }, async (request, reply) => {
+    const job = found(request);
+    if (FINISHED.has(job.status)) throw new ApiError('job_finished', `Job ${job.id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}: there is nothing to cancel.`);
+    service.cancel(job.id);
+    return reply.status(202).send(service.view(await service.finished(job.id)));
+  });
+
   app.delete<{ Params: { id: string } }>('/api/jobs/:id', {
     schema: { tags, summary: 'Cancel a queued or running job, or delete a finished one', params: JobParams, response: { 202: JobObject, 404: ErrorBody } },
   }, async (request, reply) => {
@@ -92,7 +101,8 @@ async function followEvents(service: JobService, job: JobRecord, request: Fastif
   const closed = new AbortController();
   reply.raw.once('close', () => closed.abort());
   const send = openStream(reply);
-  const shape = (r: Parameters<typeof apiJson>[0]) => apiJson(r, 0);
+  // total_seconds: submit to finish (the record's, or now for a result streamed live as it happens).
+  const shape = (r: Parameters<typeof apiJson>[0]) => apiJson(r, ((service.get(job.id)?.finished_at ?? Date.now()) - job.created_at) / 1000);
   for await (const { seq, event } of service.events(job.id, Number.isFinite(after) && after > 0 ? after : 0, closed.signal)) {
     send(...apiEvent(event, shape), seq);
   }
