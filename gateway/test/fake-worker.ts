@@ -1,5 +1,8 @@
 // A scripted stand-in for the worker, for the gateway's edge cases only
-// (the real paths are tested against the real worker).
+// (the real paths are tested against the real worker). Like the real one it
+// reads a request's audio frame before any other frame of that connection,
+// cancels only requests of the connection the cancel arrives on, and cancels
+// a connection's requests when it closes.
 import net from 'node:net';
 import { once } from 'node:events';
 import { encodeJson, FrameDecoder } from '../src/protocol/frames.ts';
@@ -7,8 +10,11 @@ import { encodeJson, FrameDecoder } from '../src/protocol/frames.ts';
 export interface FakeOptions {
   slots?: number;
   loaded?: string[];
-  answerStatus?: boolean; // false: accepts connections but never answers
+  answerStatus?: boolean; // false: accepts connections but never answers (can be changed on the fake)
   transcribeMs?: number; // how long a transcription takes
+  manual?: boolean; // transcriptions end only when finish() is called (no timers at all)
+  readBytesPerSecond?: number; // reads each connection this slowly, as behind a slow link
+  dropData?: boolean; // closes a connection as soon as a transcription's audio has arrived on it
 }
 
 export interface FakeWorker {
@@ -16,7 +22,16 @@ export interface FakeWorker {
   port: number;
   transcriptions: string[]; // ids, in the order they arrived
   audioBytes: number[]; // bytes of each audio frame received
-  cancelled: string[];
+  cancelled: string[]; // by `cancel` or by their connection closing
+  dropped: string[]; // requests whose connection dropData closed
+  statusAnswered: number[]; // when each status was answered (Date.now())
+  uploads: Array<{ id: string; start: number; end: number | null }>; // each audio frame, from its request to its last byte
+  controlConnections: number; // connections that asked status or list_models
+  answerStatus: boolean;
+  /** Closes every connection of that kind: control (status, list_models) or data (transcribe). */
+  drop(kind: 'control' | 'data'): void;
+  /** manual: ends the oldest running transcription with its result. */
+  finish(): void;
   close(): Promise<void>;
 }
 
@@ -31,67 +46,129 @@ function fakeStatus(options: FakeOptions, running: number) {
   };
 }
 
+function resultFor(id: string, model: unknown) {
+  return { text: `done ${id}`, language: 'en', language_probability: 1, duration: 1, task: 'transcribe', model, segments: [], timing: { queued_seconds: 0, load_seconds: 0, decode_seconds: 0 } };
+}
+
+interface Running {
+  id: string;
+  socket: net.Socket;
+  end(): void; // sends the result
+  stop(): void; // forgets it without a reply
+}
+
 export async function startFakeWorker(options: FakeOptions = {}, port = 0): Promise<FakeWorker> {
-  const fake: Omit<FakeWorker, 'address' | 'port' | 'close'> = { transcriptions: [], audioBytes: [], cancelled: [] };
-  const sockets = new Set<net.Socket>();
+  const sockets = new Map<net.Socket, 'control' | 'data' | 'new'>();
+  const running: Running[] = [];
+  const forget = (r: Running) => running.splice(running.indexOf(r), 1);
+  const fake: FakeWorker = {
+    address: '', port: 0, transcriptions: [], audioBytes: [], cancelled: [], dropped: [], statusAnswered: [], uploads: [], controlConnections: 0,
+    answerStatus: options.answerStatus ?? true,
+    drop(kind) {
+      for (const [socket, k] of sockets) if (k === kind) socket.destroy();
+    },
+    finish() {
+      const r = running[0];
+      if (!r) throw new Error('no transcription is running');
+      forget(r);
+      r.end();
+    },
+    async close() {
+      for (const s of sockets.keys()) s.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+
   const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    sockets.set(socket, 'new');
     socket.on('error', () => {});
+    socket.on('close', () => {
+      sockets.delete(socket);
+      for (const r of running.filter((r) => r.socket === socket)) {
+        r.stop();
+        forget(r);
+        fake.cancelled.push(r.id);
+      }
+    });
     const decoder = new FrameDecoder({ maxJsonFrame: 1 << 20, maxAudioFrame: 1 << 30 });
-    let audioNext = false;
-    let pending: Record<string, unknown> | null = null;
-    const timers = new Map<string, NodeJS.Timeout>();
+    let pending: Record<string, unknown> | null = null; // the transcribe whose audio frame comes next
     const reply = (message: object) => !socket.destroyed && socket.write(encodeJson(message));
+    const mark = (kind: 'control' | 'data') => {
+      if (sockets.get(socket) !== 'new') return;
+      sockets.set(socket, kind);
+      if (kind === 'control') fake.controlConnections += 1;
+    };
+
+    const onAudio = (request: Record<string, unknown>, audio: Buffer) => {
+      const id = String(request.id);
+      fake.audioBytes.push(audio.length);
+      fake.uploads.find((u) => u.id === id && u.end === null)!.end = Date.now();
+      if (options.dropData) {
+        fake.dropped.push(id);
+        socket.destroy();
+        return;
+      }
+      fake.transcriptions.push(id);
+      reply({ id, type: 'info', language: 'en', language_probability: 1, duration: 1, model: request.model });
+      const end = () => reply({ id, type: 'result', result: resultFor(id, request.model) });
+      let timer: NodeJS.Timeout | undefined;
+      const r: Running = { id, socket, end, stop: () => clearTimeout(timer) };
+      running.push(r);
+      if (!options.manual) {
+        timer = setTimeout(() => {
+          forget(r);
+          end();
+        }, options.transcribeMs ?? 10);
+      }
+    };
+
+    const onRequest = (request: Record<string, unknown>) => {
+      if (request.command === 'transcribe') {
+        mark('data');
+        pending = request;
+        fake.uploads.push({ id: String(request.id), start: Date.now(), end: null });
+        return;
+      }
+      if (request.command === 'status' || request.command === 'list_models') mark('control');
+      if (!fake.answerStatus) return;
+      if (request.command === 'status') {
+        fake.statusAnswered.push(Date.now());
+        reply({ id: request.id, type: 'result', result: fakeStatus(options, running.length) });
+      } else if (request.command === 'list_models') {
+        reply({ id: request.id, type: 'result', result: { default: 'base', models: ['tiny.en', 'base'].map((name) => ({ name, available: true, loaded: false, path: `/models/${name}` })) } });
+      } else if (request.command === 'cancel') {
+        const target = running.find((r) => r.socket === socket && r.id === String(request.target));
+        if (target) {
+          target.stop();
+          forget(target);
+          fake.cancelled.push(target.id);
+          reply({ id: target.id, type: 'error', error: { code: 'cancelled', message: 'cancelled' } });
+        }
+        reply({ id: request.id, type: 'result', result: { cancelled: Boolean(target) } });
+      }
+    };
+
     socket.on('data', (chunk: Buffer) => {
-      for (const frame of decoder.feed(chunk, () => (audioNext ? 'audio' : 'json'))) {
+      for (const frame of decoder.feed(chunk, () => (pending ? 'audio' : 'json'))) {
         if (Buffer.isBuffer(frame)) {
-          audioNext = false;
-          fake.audioBytes.push(frame.length);
           const request = pending!;
-          const id = String(request.id);
-          fake.transcriptions.push(id);
-          reply({ id, type: 'info', language: 'en', language_probability: 1, duration: 1, model: request.model });
-          timers.set(id, setTimeout(() => {
-            timers.delete(id);
-            reply({ id, type: 'result', result: { text: `done ${id}`, language: 'en', language_probability: 1, duration: 1, task: 'transcribe', model: request.model, segments: [], timing: { queued_seconds: 0, load_seconds: 0, decode_seconds: 0 } } });
-          }, options.transcribeMs ?? 10));
-          continue;
+          pending = null;
+          onAudio(request, frame);
+        } else {
+          onRequest(frame as Record<string, unknown>);
         }
-        const request = frame as Record<string, unknown>;
-        if (options.answerStatus === false) continue;
-        if (request.command === 'transcribe') {
-          pending = request;
-          audioNext = true;
-        } else if (request.command === 'status') {
-          reply({ id: request.id, type: 'result', result: fakeStatus(options, timers.size) });
-        } else if (request.command === 'list_models') {
-          reply({ id: request.id, type: 'result', result: { default: 'base', models: ['tiny.en', 'base'].map((name) => ({ name, available: true, loaded: false, path: `/models/${name}` })) } });
-        } else if (request.command === 'cancel') {
-          const target = String(request.target);
-          const timer = timers.get(target);
-          if (timer) {
-            clearTimeout(timer);
-            timers.delete(target);
-            fake.cancelled.push(target);
-            reply({ id: target, type: 'error', error: { code: 'cancelled', message: 'cancelled' } });
-          }
-          reply({ id: request.id, type: 'result', result: { cancelled: Boolean(timer) } });
-        }
+      }
+      if (options.readBytesPerSecond && !socket.destroyed) {
+        // Backpressure as a slow link gives it: nothing more is read until this chunk's time is up.
+        socket.pause();
+        setTimeout(() => socket.resume(), (chunk.length / options.readBytesPerSecond) * 1000);
       }
     });
   });
   server.listen(port, '127.0.0.1');
   await once(server, 'listening');
-  const actual = (server.address() as net.AddressInfo).port;
-  return {
-    ...fake,
-    address: `127.0.0.1:${actual}`,
-    port: actual,
-    async close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
+  fake.port = (server.address() as net.AddressInfo).port;
+  fake.address = `127.0.0.1:${fake.port}`;
+  return fake;
 }

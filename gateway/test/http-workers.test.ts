@@ -1,15 +1,18 @@
 // Several real workers behind one gateway: scheduling, a worker killed
-// mid-run, all workers gone; and the gateway's memory under a 500 MB upload.
+// mid-run, all workers gone; the gateway's memory under a 500 MB upload; and a
+// 1 GiB upload over a slow link, during which the worker must stay up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openAsBlob, mkdtempSync, readFileSync } from 'node:fs';
-import { truncate, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, startWorker, CLIP, SHORT_CLIP, ROOT } from '../../test-support/worker.ts';
 import { startGateway, form } from '../../test-support/gateway.ts';
 import { waitFor } from '../../test-support/wait.ts';
+import { startThrottle } from '../../test-support/throttle.ts';
+import type { WorkerPool } from '../src/workers/pool.ts';
 
 async function longClip(): Promise<string> {
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'long-')), 'long.wav');
@@ -99,5 +102,52 @@ test('a 500 MB upload leaves the gateway\'s memory flat', async () => {
   } finally {
     gateway.kill();
     await worker.stop();
+  }
+});
+
+test('a 1 GiB upload throttled to 20 MiB/s between the gateway and the worker succeeds, with the worker up throughout', async () => {
+  const GIB = 1024 ** 3;
+  const RATE = 20 * 1024 ** 2;
+  const worker = await startWorker();
+  const proxy = await startThrottle({ host: '127.0.0.1', port: worker.port }, RATE);
+  const gw = await startGateway([proxy.address], { MAX_UPLOAD_BYTES: String(2 * GIB) });
+  const dir = mkdtempSync(path.join(tmpdir(), 'huge-'));
+  const sampler: { timer?: NodeJS.Timeout } = {};
+  try {
+    // The clip, then 1 GiB of zeros, sparse (no time to make). The WAV's data chunk bounds what
+    // FFmpeg decodes. The zeros sit in a RIFF 'JUNK' chunk, which FFmpeg skips in one seek: bare
+    // zeros decode to the same 7 s too, but FFmpeg walks them 8 bytes at a time (45 s measured).
+    const huge = path.join(dir, 'huge.wav');
+    await copyFile(CLIP, huge);
+    const junk = Buffer.from('JUNK\0\0\0\0');
+    junk.writeUInt32LE(GIB, 4);
+    await appendFile(huge, junk);
+    await truncate(huge, (await stat(huge)).size + GIB);
+
+    // Every state the worker passes through, and its `up` as /api/health reports it, sampled meanwhile.
+    const changes: string[] = [];
+    (gw.jobs.directory as WorkerPool).subscribe((w, from) => {
+      if (w.state !== from) changes.push(`${from}->${w.state}: ${w.error}`);
+    });
+    const ups: boolean[] = [];
+    sampler.timer = setInterval(() => ups.push(gw.jobs.directory.workers()[0]!.up), 100);
+    const started = performance.now();
+    const response = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(huge), { model: 'tiny.en' }) });
+    const body = await response.json();
+    const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler.timer);
+    console.log(`1 GiB through a ${RATE / 1024 ** 2} MiB/s link: ${seconds.toFixed(1)} s; ${ups.length} samples of the worker's state`);
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.match(body.text.toLowerCase(), /dashwood/);
+    assert.ok(proxy.forwarded() > GIB, `the audio went through the slow link (${proxy.forwarded()} bytes)`);
+    assert.ok(seconds > (GIB / RATE) * 0.9, `the link was that slow (${seconds.toFixed(1)} s)`);
+    assert.deepEqual(changes, [], 'the worker never changed state');
+    assert.ok(ups.length > 0 && ups.every(Boolean), `the worker was up in every sample (${ups.filter((u) => !u).length} down)`);
+  } finally {
+    clearInterval(sampler.timer);
+    await gw.close();
+    await proxy.close();
+    await worker.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });

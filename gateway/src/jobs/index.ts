@@ -1,20 +1,26 @@
-// createJobSystem: the worker pool and the queue in front of it, behind the
+// createJobSystem: the worker pool and the scheduler in front of it, behind the
 // JobSystem contract of ./types.ts.
 import { WorkerPool } from '../workers/pool.ts';
-import { MemoryQueue } from './memory-queue.ts';
+import { Scheduler } from './scheduler.ts';
 import type { JobSystem } from './types.ts';
 
 export interface JobSystemOptions {
   workers: string[];
   connectTimeoutMs?: number;
   statusTimeoutMs?: number;
+  /** The heartbeat: each worker's status is asked this often on its control link. Dispatch never waits for it. */
   pollIntervalMs?: number;
   resolveIntervalMs?: number;
   maxAttempts?: number;
   noWorkerGraceMs?: number;
 }
 
-export function createJobSystem(options: JobSystemOptions): JobSystem {
+/** The contract, plus the pool itself for what watches workers closely (tests, diagnostics). */
+export interface LocalJobSystem extends JobSystem {
+  pool: WorkerPool;
+}
+
+export function createJobSystem(options: JobSystemOptions): LocalJobSystem {
   const pool = new WorkerPool({
     workers: options.workers,
     connectTimeoutMs: options.connectTimeoutMs ?? 3000,
@@ -23,10 +29,11 @@ export function createJobSystem(options: JobSystemOptions): JobSystem {
     resolveIntervalMs: options.resolveIntervalMs ?? 30_000,
     maxBackoffMs: 5000,
   });
-  const queue = new MemoryQueue(pool, { maxAttempts: options.maxAttempts ?? 3, noWorkerGraceMs: options.noWorkerGraceMs ?? 3000 });
+  const queue = new Scheduler(pool, { maxAttempts: options.maxAttempts ?? 3, noWorkerGraceMs: options.noWorkerGraceMs ?? 3000 });
   return {
     queue,
     directory: pool,
+    pool,
     async close() {
       await queue.close();
       pool.close();

@@ -7,7 +7,7 @@ export class Job implements JobHandle {
   readonly id: string;
   readonly spec: JobSpec;
   readonly submittedAt = Date.now();
-  attempts = 0;
+  attempts: number; // started so far, counting those before a gateway restart (spec.previousAttempts)
   state: 'waiting' | 'running' | 'done' | 'failed' = 'waiting';
   cancelRequested = false;
   private readonly history: JobEvent[] = [];
@@ -21,6 +21,7 @@ export class Job implements JobHandle {
   constructor(spec: JobSpec) {
     this.id = spec.id ?? randomUUID();
     this.spec = spec;
+    this.attempts = spec.previousAttempts ?? 0;
     this.settled = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;

@@ -1,18 +1,26 @@
 // Scheduling, cancellation and worker state, against scripted fake workers.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createJobSystem } from './index.ts';
-import { JobFailure, type JobSpec } from './types.ts';
+import { JobFailure, type JobEvent, type JobHandle, type JobSpec } from './types.ts';
 import { startFakeWorker } from '../../test/fake-worker.ts';
 import { waitFor } from '../../../test-support/wait.ts';
 
-const audio = path.join(mkdtempSync(path.join(tmpdir(), 'fake-')), 'a.bin');
+const dir = mkdtempSync(path.join(tmpdir(), 'fake-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const audio = path.join(dir, 'a.bin');
 writeFileSync(audio, Buffer.alloc(3 << 20, 7)); // 3 MiB: several socket writes, so backpressure is exercised
 const spec = (model = 'tiny.en'): JobSpec => ({ model, options: {}, audioPath: audio, audioBytes: 3 << 20 });
 const fast = { pollIntervalMs: 100, noWorkerGraceMs: 500, connectTimeoutMs: 500, statusTimeoutMs: 500 };
+
+/** The job's next event of that type (events are kept, so none is missed). */
+async function next(job: JobHandle, type: JobEvent['type']): Promise<JobEvent> {
+  for await (const event of job.events()) if (event.type === type) return event;
+  throw new Error(`the job ended without '${type}'`);
+}
 
 test('jobs wait in the gateway and go to a worker only when it has a free slot', async () => {
   const worker = await startFakeWorker({ slots: 1, transcribeMs: 150 });
@@ -101,5 +109,70 @@ test('a worker that comes back is taken back', async () => {
     }
   } finally {
     await system.close();
+  }
+});
+
+test('dispatch needs no timer: a job starts when it arrives at a free slot, and the next when one ends', { timeout: 20_000 }, async (t) => {
+  const worker = await startFakeWorker({ slots: 1, manual: true }); // transcriptions end on finish(), not on a timer
+  // From here no timer fires: not the heartbeat, not any dispatch loop. Only events can move a job.
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const system = createJobSystem({ workers: [worker.address], ...fast });
+  t.after(async () => { // also when the test times out, which is how a dispatch that waits for a timer fails here
+    await system.close();
+    await worker.close();
+  });
+  await system.directory.ready();
+  const first = system.queue.submit(spec());
+  const second = system.queue.submit(spec());
+  await next(first, 'info'); // the worker has its audio
+  assert.deepEqual(system.queue.counts(), { waiting: 1, running: 1 });
+  worker.finish();
+  assert.match((await first.result()).text, /^done /);
+  await next(second, 'info');
+  worker.finish();
+  assert.match((await second.result()).text, /^done /);
+  assert.equal(worker.transcriptions.length, 2);
+});
+
+test('attempts spent before a restart count: previousAttempts 2 and one worker_lost fail the job, which keeps its id', async () => {
+  const worker = await startFakeWorker({ dropData: true }); // every data link breaks once its audio is in
+  const system = createJobSystem({ workers: [worker.address], ...fast });
+  await system.directory.ready();
+  try {
+    const job = system.queue.submit({ ...spec(), id: 'job-from-the-store', previousAttempts: 2 });
+    assert.equal(job.id, 'job-from-the-store');
+    await assert.rejects(job.result(), (e: JobFailure) => e.code === 'no_worker' && /in 3 attempts/.test(e.message));
+    assert.deepEqual(await next(job, 'started'), { type: 'started', worker: worker.address, attempt: 3 });
+    assert.deepEqual(worker.dropped, ['job-from-the-store/3']); // one attempt here, the third in all
+    // Nothing left to try: the store gets a final answer at once.
+    const spent = system.queue.submit({ ...spec(), id: 'spent', previousAttempts: 3 });
+    await assert.rejects(spent.result(), (e: JobFailure) => e.code === 'internal' && /all 3 of its attempts/.test(e.message));
+    assert.equal(worker.dropped.length, 1);
+  } finally {
+    await system.close();
+    await worker.close();
+  }
+});
+
+test('cancel while the audio is still being sent closes the data link; the worker stays up and takes the next job', async () => {
+  const worker = await startFakeWorker({ readBytesPerSecond: 4 << 20 });
+  const system = createJobSystem({ workers: [worker.address], ...fast });
+  await system.directory.ready();
+  try {
+    // 16 MiB at 4 MiB/s: more than the socket buffers hold, so the gateway is still writing when the cancel comes.
+    const big = path.join(dir, 'big.bin');
+    writeFileSync(big, Buffer.alloc(16 << 20, 7));
+    const job = system.queue.submit({ ...spec(), audioPath: big, audioBytes: 16 << 20 });
+    await waitFor('the upload to start', () => worker.uploads.length === 1);
+    job.cancel();
+    await assert.rejects(job.result(), (e: JobFailure) => e.code === 'cancelled');
+    assert.deepEqual(worker.audioBytes, [], 'the upload was cut short');
+    assert.equal(system.directory.workers()[0]!.up, true);
+    const tiny = path.join(dir, 'tiny.bin');
+    writeFileSync(tiny, 'x');
+    assert.match((await system.queue.submit({ model: 'base', options: {}, audioPath: tiny, audioBytes: 1 }).result()).text, /^done /);
+  } finally {
+    await system.close();
+    await worker.close();
   }
 });

@@ -224,7 +224,8 @@ export class JobService {
       if (record.status === 'running') this.store.requeue(id);
       return true;
     }
-    if (error.code === 'no_worker' && record.request.source === 'jobs' && !state.cancelled) {
+    // No worker up: an async job waits for one, unless its attempts are spent (its worker kept dying under it).
+    if (error.code === 'no_worker' && record.request.source === 'jobs' && !state.cancelled && record.attempts < MAX_ATTEMPTS) {
       this.running.delete(id);
       if (record.status === 'running') this.store.requeue(id);
       const timer = setTimeout(() => {

@@ -210,7 +210,7 @@ test('unknown routes get a JSON 404; the OpenAPI document lists every route', as
     assert.equal(missing.statusCode, 404);
     assert.equal(missing.json().error.code, 'not_found');
     const paths = Object.keys((await server.inject('/openapi.json')).json().paths);
-    for (const p of ['/api/models', '/api/languages', '/api/health', '/api/transcribe', '/api/subtitles', '/v1/audio/transcriptions', '/v1/audio/translations', '/v1/models']) {
+    for (const p of ['/api/models', '/api/languages', '/api/health', '/api/transcribe', '/api/subtitles', '/api/jobs', '/api/jobs/{id}', '/api/jobs/{id}/result', '/api/jobs/{id}/events', '/v1/audio/transcriptions', '/v1/audio/translations', '/v1/models']) {
       assert.ok(paths.includes(p), p);
     }
   } finally {

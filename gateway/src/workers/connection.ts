@@ -1,6 +1,8 @@
 // One TCP connection to a worker, shaped like a database driver's: explicit
 // states, requests multiplexed by id, and one write queue so that a request
-// and its audio frame are never split by another frame (protocol §3).
+// and its audio frame are never split by another frame (protocol §3). The
+// pool gives each worker a control link (status, list_models) and data links
+// (one transcription each), so nothing ever waits behind audio on this queue.
 import net from 'node:net';
 import { once } from 'node:events';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -39,6 +41,7 @@ export class WorkerConnection {
   private readonly pending = new Map<string, Pending>();
   private readonly decoder: FrameDecoder;
   private writes: Promise<void> = Promise.resolve();
+  private queuedWrites = 0;
   private nextId = 0;
   private readonly closeHandlers: Array<(reason: string) => void> = [];
 
@@ -72,6 +75,11 @@ export class WorkerConnection {
     return this.pending.size;
   }
 
+  /** True while a frame is still waiting to be written, or being written (an audio frame can take minutes). */
+  get writing(): boolean {
+    return this.queuedWrites > 0;
+  }
+
   onClose(handler: (reason: string) => void): void {
     this.closeHandlers.push(handler);
   }
@@ -85,6 +93,7 @@ export class WorkerConnection {
     }
     this.pending.set(id, { command: message.command, listener });
     const frame = encodeJson({ ...message, id });
+    this.queuedWrites += 1;
     this.writes = this.writes.then(async () => {
       // The file is opened before the request is written: a file that is gone fails
       // this request alone, while a failure mid-frame leaves the stream unusable.
@@ -92,6 +101,7 @@ export class WorkerConnection {
       try {
         if (audioPath !== undefined) file = await open(audioPath, 'r');
       } catch (e) {
+        this.queuedWrites -= 1;
         this.pending.delete(id);
         listener({ id, type: 'error', error: { code: 'internal', message: `the upload could not be read: ${(e as Error).message}` } });
         return;
@@ -102,6 +112,7 @@ export class WorkerConnection {
       } catch (e) {
         this.close(`writing to the worker failed: ${(e as Error).message}`);
       } finally {
+        this.queuedWrites -= 1;
         await file?.close();
       }
     });

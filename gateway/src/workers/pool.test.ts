@@ -30,3 +30,47 @@ test('host:port parsing', () => {
   assert.deepEqual(splitAddress('[::1]:9000'), { host: '::1', port: 9000 });
   assert.throws(() => splitAddress('no-port'), /not host:port/);
 });
+
+/** Every change of state of the pool's workers, as 'from->to'. */
+function transitions(pool: WorkerPool): string[] {
+  const seen: string[] = [];
+  pool.subscribe((worker, from) => {
+    if (worker.state !== from) seen.push(`${from}->${worker.state}`);
+  });
+  return seen;
+}
+
+test('a worker whose control link dies is marked down once, and taken back when it answers again', async () => {
+  const fake = await startFakeWorker();
+  const pool = new WorkerPool({ ...options, workers: [fake.address] });
+  const seen = transitions(pool);
+  try {
+    await pool.ready();
+    const [worker] = pool.list();
+    assert.equal(worker!.state, 'ready');
+    assert.deepEqual(seen.splice(0), ['connecting->ready']);
+
+    fake.drop('control'); // the link closes under the gateway
+    await waitFor('the worker to be taken back', () => seen.includes('connecting->ready'));
+    assert.deepEqual(seen, ['ready->down', 'down->connecting', 'connecting->ready']);
+    assert.equal(worker!.downs, 1);
+    assert.equal(fake.controlConnections, 2);
+
+    // A status that times out: the gateway closes the link itself, and that close is the same failure, not a second one.
+    seen.length = 0;
+    let reason = '';
+    pool.subscribe((w) => {
+      if (w.state !== 'down') return;
+      reason = w.error!;
+      fake.answerStatus = true; // answers again from the next try on
+    });
+    fake.answerStatus = false;
+    await waitFor('the worker to be taken back again', () => seen.includes('connecting->ready'));
+    assert.deepEqual(seen, ['ready->down', 'down->connecting', 'connecting->ready']);
+    assert.match(reason, /did not answer 'status' within 500 ms/);
+    assert.equal(worker!.downs, 2);
+  } finally {
+    pool.close();
+    await fake.close();
+  }
+});

@@ -1,75 +1,55 @@
-// The workers behind the gateway: one connection each, polled for their
-// status so the scheduler knows free slots and loaded models. A worker that
-// fails is marked down with the reason and tried again with backoff.
+// The workers behind the gateway. Each has a monitor (a control link polled
+// for status: free slots, loaded models) and data links for transcriptions.
+// Every change of a worker's state goes through set(), which tells the
+// listeners (the scheduler dispatches on it), as postgres.js moves its
+// connections between states in one function.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { WorkerConnection, type ConnectionOptions } from './connection.ts';
+import { DataLinks } from './data-links.ts';
+import { Monitor, type MonitorReport } from './monitor.ts';
+import { Worker, type WorkerState } from './worker.ts';
 import type { ModelView, WorkerDirectory, WorkerView } from '../jobs/types.ts';
-import type { StatusResult } from '../protocol/messages.ts';
+import type { ListModelsResult, StatusResult } from '../protocol/messages.ts';
+
+export { Worker, type WorkerState } from './worker.ts';
 
 export interface PoolOptions {
   workers: string[]; // host:port; a name with several addresses is several workers
   connectTimeoutMs: number;
   statusTimeoutMs: number;
-  pollIntervalMs: number;
+  pollIntervalMs: number; // the heartbeat: how often each worker's status is asked
   resolveIntervalMs: number;
   maxBackoffMs: number;
   /** How names become addresses (DNS by default; tests pass their own). */
   lookup?: (host: string) => Promise<string[]>;
 }
 
-export class Worker {
-  readonly address: string;
-  readonly host: string;
-  readonly port: number;
-  connection: WorkerConnection | null = null;
-  up = false;
-  error: string | null = 'not contacted yet';
-  status: StatusResult | null = null;
-  knownModels: string[] = []; // every name the worker accepts (list_models)
-  availableModels: string[] = []; // those whose weights it has
-  inFlight = 0; // jobs this gateway has running there
-  failures = 0;
-  nextTry = 0;
-
-  constructor(host: string, port: number, label: string) {
-    this.host = host;
-    this.port = port;
-    this.address = label;
-  }
-
-  get slots(): number {
-    return this.status?.slots ?? 1;
-  }
-
-  get loadedModels(): string[] {
-    return (this.status?.models ?? []).map((m) => m.name);
-  }
-
-  get freeSlots(): number {
-    return this.up ? this.slots - this.inFlight : 0;
-  }
-}
+/** Told of every state change, and of every fresh status (slots and models may have changed). */
+export type PoolListener = (worker: Worker, from: WorkerState) => void;
 
 export class WorkerPool implements WorkerDirectory {
   private readonly options: PoolOptions;
-  private members = new Map<string, Worker>();
-  private timers: NodeJS.Timeout[] = [];
-  private firstRound: Promise<void>;
+  private readonly members = new Map<string, Worker>();
+  private readonly listeners: PoolListener[] = [];
+  private readonly resolveTimer: NodeJS.Timeout;
+  private readonly firstRound: Promise<void>;
   private closed = false;
-  /** Called whenever a worker's capacity may have changed. */
-  onChange: () => void = () => {};
 
   constructor(options: PoolOptions) {
     this.options = options;
-    this.firstRound = this.resolve().then(() => this.pollAll());
-    this.timers.push(setInterval(() => void this.pollAll(), options.pollIntervalMs));
-    this.timers.push(setInterval(() => void this.resolve(), options.resolveIntervalMs));
-    for (const t of this.timers) t.unref();
+    this.firstRound = this.resolve().then(async (added) => {
+      await Promise.all(added.map((w) => w.monitor.start()));
+    });
+    this.resolveTimer = setInterval(() => void this.resolve().then((added) => added.forEach((w) => void w.monitor.start())), options.resolveIntervalMs);
+    this.resolveTimer.unref();
   }
 
   ready(): Promise<void> {
     return this.firstRound;
+  }
+
+  subscribe(listener: PoolListener): void {
+    this.listeners.push(listener);
   }
 
   list(): Worker[] {
@@ -79,7 +59,7 @@ export class WorkerPool implements WorkerDirectory {
   workers(): WorkerView[] {
     return this.list().map((w) => ({
       address: w.address,
-      up: w.up,
+      up: w.state === 'ready',
       error: w.error,
       device: w.status?.device ?? null,
       slots: w.slots,
@@ -95,89 +75,100 @@ export class WorkerPool implements WorkerDirectory {
   }
 
   models(): ModelView[] {
-    const names = this.modelNames();
-    const up = this.list().filter((w) => w.up);
-    return [...names].map((name) => {
+    const up = this.list().filter((w) => w.state === 'ready');
+    return this.modelNames().map((name) => {
       const loadedOn = up.filter((w) => w.loadedModels.includes(name)).map((w) => w.address);
       return { name, available: up.some((w) => w.availableModels.includes(name)), loaded: loadedOn.length > 0, workers: loadedOn };
     });
   }
 
-  /** Polls one worker now (after a job ends, its slot count is fresh at once). */
-  async poll(worker: Worker): Promise<void> {
-    if (this.closed || Date.now() < worker.nextTry) return;
-    try {
-      const connection = await this.connect(worker);
-      worker.status = await connection.call({ command: 'status' }, this.options.statusTimeoutMs);
-      if (!worker.up || worker.knownModels.length === 0) {
-        const listing = await connection.call({ command: 'list_models' }, this.options.statusTimeoutMs);
-        worker.knownModels = listing.models.map((m) => m.name);
-        worker.availableModels = listing.models.filter((m) => m.available).map((m) => m.name);
-      }
-      worker.up = true;
-      worker.error = null;
-      worker.failures = 0;
-    } catch (e) {
-      this.markDown(worker, (e as Error).message);
-    }
-    this.onChange();
+  /** A slot taken by the scheduler; it dispatches again itself when it gives one back. */
+  reserve(worker: Worker): void {
+    worker.busy += 1;
   }
 
-  markDown(worker: Worker, reason: string): void {
-    worker.up = false;
-    worker.error = reason;
-    worker.failures += 1;
-    worker.nextTry = Date.now() + Math.min(this.options.maxBackoffMs, 250 * 2 ** Math.min(worker.failures, 8));
-    worker.connection?.close(reason);
-    worker.connection = null;
+  release(worker: Worker): void {
+    worker.busy -= 1;
+  }
+
+  /** Asks the worker's status now: after a job there ended (fresh models), or its data link broke (is it gone?). */
+  check(worker: Worker): void {
+    worker.monitor.checkNow();
   }
 
   close(): void {
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
-    for (const w of this.list()) w.connection?.close();
+    clearInterval(this.resolveTimer);
+    for (const w of this.list()) this.set(w, 'gone', 'the gateway is shutting down');
   }
 
-  private async connect(worker: Worker): Promise<WorkerConnection> {
-    if (worker.connection?.state === 'open') return worker.connection;
-    const options: ConnectionOptions = {
-      host: worker.host,
-      port: worker.port,
-      connectTimeoutMs: this.options.connectTimeoutMs,
-      drainTimeoutMs: 60_000,
-      maxReplyFrame: 64 << 20,
+  /** The one place a worker's state changes. */
+  private set(worker: Worker, state: WorkerState, reason: string | null): void {
+    const from = worker.state;
+    if (from === 'gone') return;
+    worker.state = state;
+    if (state === 'ready') worker.error = null;
+    else if (reason !== null) worker.error = reason;
+    if (state === 'down') {
+      worker.downs += 1;
+      // As the MongoDB driver clears a server's pool when its monitor fails: a worker
+      // that does not answer its status may be hung, so its jobs go elsewhere.
+      worker.links.closeAll(`the worker ${worker.address} is down: ${reason}`);
+    }
+    if (state === 'gone') {
+      worker.monitor.stop();
+      worker.links.dispose(reason ?? 'the worker left the pool');
+    }
+    for (const listener of this.listeners) listener(worker, from);
+  }
+
+  private report(worker: () => Worker): MonitorReport {
+    return {
+      connecting: () => this.set(worker(), 'connecting', null),
+      up: (status: StatusResult, listing: ListModelsResult | null) => {
+        const w = worker();
+        w.status = status;
+        if (listing) {
+          w.knownModels = listing.models.map((m) => m.name);
+          w.availableModels = listing.models.filter((m) => m.available).map((m) => m.name);
+        }
+        this.set(w, 'ready', null);
+      },
+      down: (reason: string) => this.set(worker(), 'down', reason),
     };
-    const connection = await WorkerConnection.open(options);
-    connection.onClose((reason) => {
-      if (worker.connection === connection) this.markDown(worker, reason);
-      this.onChange();
-    });
-    worker.connection = connection;
-    return connection;
   }
 
-  private async pollAll(): Promise<void> {
-    await Promise.all(this.list().map((w) => this.poll(w)));
+  private add(host: string, port: number, label: string): Worker {
+    const { connectTimeoutMs, statusTimeoutMs, pollIntervalMs, maxBackoffMs } = this.options;
+    const monitor = new Monitor({ host, port, connectTimeoutMs, statusTimeoutMs, pollIntervalMs, maxBackoffMs }, this.report(() => worker));
+    // drainTimeoutMs: a worker that reads nothing of an audio frame for a minute has stalled.
+    const links = new DataLinks({ host, port, connectTimeoutMs, drainTimeoutMs: 60_000, maxReplyFrame: 64 << 20 }, () => worker.slots);
+    const worker: Worker = new Worker(host, port, label, monitor, links);
+    this.members.set(label, worker);
+    return worker;
   }
 
-  /** host:port entries to workers; names are looked up again from time to time. */
-  private async resolve(): Promise<void> {
+  /** host:port entries to workers; names are looked up again from time to time. Returns the new ones. */
+  private async resolve(): Promise<Worker[]> {
     const seen = new Set<string>();
+    const added: Worker[] = [];
     for (const entry of this.options.workers) {
       const { host, port } = splitAddress(entry);
       const addresses = isIP(host) ? [host] : await (this.options.lookup ?? lookupAll)(host);
+      if (this.closed) return [];
       for (const ip of addresses.length ? addresses : [host]) {
         const label = addresses.length > 1 ? `${host}(${ip}):${port}` : `${host}:${port}`;
         seen.add(label);
-        if (!this.members.has(label)) this.members.set(label, new Worker(ip, port, label));
+        if (!this.members.has(label)) added.push(this.add(ip, port, label));
       }
     }
     for (const [label, worker] of this.members) {
-      if (!seen.has(label) && worker.inFlight === 0) {
-        worker.connection?.close('no longer in DNS');
+      if (!seen.has(label) && worker.busy === 0) {
+        this.set(worker, 'gone', 'no longer in DNS');
         this.members.delete(label);
       }
     }
+    return added;
   }
 }
 
