@@ -54,16 +54,30 @@ export async function openJob(id: string | null): Promise<void> {
   $('result').hidden = true;
   $('segments').replaceChildren();
   if (!id) return;
+  const job = await fetchShown(id);
+  if (job) show(job);
+}
+
+/**
+ * The job from the server, if it is still the one on screen when the answer
+ * comes (another may have been opened meanwhile); a job that is gone, or a
+ * failure to ask, is shown as an error and gives undefined.
+ */
+async function fetchShown(id: string): Promise<Job | undefined> {
   let job: Job | null;
   try {
     job = await getJob(id);
   } catch (e) {
     if (shownId === id) showError(e);
-    return;
+    return undefined;
   }
-  if (shownId !== id) return; // another job was opened meanwhile
-  if (job) show(job);
-  else showError(new ApiError('job_missing', `no job ${id}`));
+  if (shownId !== id) return undefined;
+  if (!job) {
+    $('result').hidden = true;
+    showError(new ApiError('job_missing', `no job ${id}`));
+    return undefined;
+  }
+  return job;
 }
 
 /** Shows what is known of the job; follows it live while it waits or runs. */
@@ -125,20 +139,9 @@ function watch(job: Job): void {
 async function settle(id: string): Promise<void> {
   stopFollowing = redrawProgress = null;
   void refreshRecent();
-  let job: Job | null;
-  try {
-    job = await getJob(id);
-  } catch (e) {
-    if (shownId === id) showError(e);
-    return;
-  }
-  if (shownId !== id) return;
-  $('progress').hidden = true;
+  const job = await fetchShown(id);
+  if (shownId === id) $('progress').hidden = true;
   if (job) show(job);
-  else {
-    $('result').hidden = true;
-    showError(new ApiError('job_missing', `no job ${id}`));
-  }
 }
 
 /** Uploads `file` as a new job (the upload's progress on the bar), then shows it and puts it in the address. */

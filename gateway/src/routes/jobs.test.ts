@@ -3,13 +3,15 @@
 // webhooks are tested over the wire in test/http-jobs.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { fakeJobs, hangs, type FakeJobs } from '../../test/fake-jobs.ts';
 import { waitFor } from '../../../test-support/wait.ts';
+import { SqliteStore } from '../jobs/sqlite-store.ts';
+import { storageError } from '../jobs/audio-files.ts';
 
 async function gateway(jobs: FakeJobs = fakeJobs(), env: Record<string, string> = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'jobs-routes-'));
@@ -27,7 +29,7 @@ async function multipart(fields: Record<string, string> = {}) {
 
 type App = Awaited<ReturnType<typeof gateway>>;
 const submit = async (app: App, fields: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/api/jobs', ...(await multipart(fields)) });
-const job = async (app: App, id: string) => (await app.inject(`/api/jobs/${id}`)).json();
+const job = async (app: Pick<App, 'inject'>, id: string) => (await app.inject(`/api/jobs/${id}`)).json();
 
 test('submit: 202 with Location and the job; it runs, and its result comes in every format', async () => {
   const app = await gateway();
@@ -148,7 +150,7 @@ test('a failed write of the upload: a clear 503, nothing half-stored, and the ne
     assert.equal(r.headers['retry-after'], '5');
     assert.equal((await app.inject('/api/jobs')).json().jobs.length, 0);
     rmSync(uploads);
-    await import('node:fs').then((fs) => fs.mkdirSync(uploads));
+    mkdirSync(uploads);
     assert.equal((await submit(app)).statusCode, 202);
     await waitFor('the upload\'s folder to go (its file moved to audio/)', () => readdirSync(uploads).length === 0);
   } finally {
@@ -210,4 +212,39 @@ test('retention: finished jobs older than JOB_RETENTION_HOURS are purged with th
   } finally {
     await app.close();
   }
+});
+
+test('a restart finds jobs that were running: run again from the start, or failed once 3 attempts are spent', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'jobs-restart-'));
+  const store = new SqliteStore(path.join(dataDir, 'jobs.sqlite'));
+  const request = { model: 'base', options: {}, filename: 'a.wav', audio_bytes: 4, callback_url: null, source: 'jobs' as const };
+  mkdirSync(path.join(dataDir, 'audio'));
+  for (const id of ['once', 'thrice']) writeFileSync(path.join(dataDir, 'audio', id), 'RIFF');
+  store.create('once', request, path.join(dataDir, 'audio', 'once'));
+  store.markRunning('once', 1);
+  store.create('thrice', request, path.join(dataDir, 'audio', 'thrice'));
+  store.markRunning('thrice', 3);
+  store.close();
+  const jobs = fakeJobs();
+  const app = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: dataDir }), jobs, logger: false });
+  try {
+    const once = await waitFor('the interrupted job to finish', async () => ((await job(app, 'once')).status === 'succeeded' ? job(app, 'once') : null));
+    assert.equal(jobs.submitted.find((s) => s.id === 'once')?.previousAttempts, 1, 'its first attempt counts');
+    assert.equal(once.result.text, 'And Mr. John Dashwood.');
+    const thrice = (await app.inject('/api/jobs/thrice')).json();
+    assert.deepEqual([thrice.status, thrice.error.code], ['failed', 'internal']);
+    assert.match(thrice.error.message, /the gateway stopped 3 times while this job ran/);
+    assert.ok(!jobs.submitted.some((s) => s.id === 'thrice'), 'not tried a fourth time');
+  } finally {
+    await app.close();
+  }
+});
+
+test('a full disk is a 507 and any other failed write a 503, both saying nothing was kept', () => {
+  const full = storageError(Object.assign(new Error('no space'), { code: 'ENOSPC' }));
+  assert.deepEqual([full.code, full.status], ['insufficient_storage', 507]);
+  assert.match(full.message, /no room left.*Nothing was kept/);
+  const other = storageError(Object.assign(new Error('io'), { code: 'EIO' }));
+  assert.deepEqual([other.code, other.status], ['storage_unavailable', 503]);
+  assert.match(other.message, /EIO.*Nothing was kept/);
 });
