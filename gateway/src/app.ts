@@ -10,10 +10,13 @@ import path from 'node:path';
 import type { Config } from './config.ts';
 import type { JobSystem } from './jobs/types.ts';
 import { ApiError, errorHandler } from './errors.ts';
+import { protect } from './surface.ts';
+import { redactKey } from './auth.ts';
 import { apiRoutes } from './routes/api.ts';
 import { openaiRoutes } from './routes/openai.ts';
 import { subtitleRoutes } from './routes/subtitles.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { metricsPlugin } from './metrics.ts';
 import { JobService } from './jobs/service.ts';
 import { SqliteStore } from './jobs/sqlite-store.ts';
 import { AudioFiles } from './jobs/audio-files.ts';
@@ -34,7 +37,14 @@ export interface BuildOptions {
 export async function build({ config, jobs, logger }: BuildOptions): Promise<FastifyInstance> {
   // verbose: validation errors carry the schema that refused, so messages can say what is accepted;
   // unknown fields are refused by name rather than dropped in silence.
-  const app = Fastify({ logger: logger ?? { level: config.logLevel }, bodyLimit: 1 << 20, ajv: { customOptions: { verbose: true, removeAdditional: false } } });
+  const app = Fastify({
+    logger: logger === false ? false : { level: config.logLevel, ...(typeof logger === 'object' ? logger : {}), serializers: { req: requestForLog } },
+    bodyLimit: 1 << 20,
+    ajv: { customOptions: { verbose: true, removeAdditional: false } },
+    // Headers must arrive within HEADERS_TIMEOUT_SECONDS (else 408); an upload's pace is watched in uploads.ts.
+    http: { headersTimeout: config.headersTimeoutSeconds * 1000, connectionsCheckingInterval: 1000 },
+  });
+  await protect(app, config);
   await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 30, fieldSize: 1 << 20 } });
   await app.register(swagger, {
     openapi: {
@@ -50,6 +60,7 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
   app.setErrorHandler(errorHandler);
   const service = openJobs(config, jobs);
   app.decorate('jobService', service);
+  await app.register(metricsPlugin, { jobs, service, token: config.metricsToken });
   app.addHook('preClose', async () => service.endLiveReaders()); // open event streams would hold the server open
   app.addHook('onClose', async () => service.close());
   app.setNotFoundHandler((request) => {
@@ -87,4 +98,9 @@ function openJobs(config: Config, jobs: JobSystem): JobService {
     store.close();
   };
   return service;
+}
+
+/** What a request line logs: never an API key, not even one passed in the query. */
+function requestForLog(request: { method: string; url: string; ip?: string; id?: string }) {
+  return { method: request.method, url: redactKey(request.url), remoteAddress: request.ip };
 }

@@ -1,6 +1,7 @@
 // Configuration: read from the environment once at start, validated, frozen.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KeyError, loadApiKeys, type ApiKey } from './auth.ts';
 
 export interface Config {
   host: string;
@@ -19,6 +20,18 @@ export interface Config {
   /** Standard Webhooks secret (whsec_…); callbacks are off unless allowed hosts are set. */
   webhookSecret: string | null;
   webhookAllowedHosts: string[];
+  /** Empty: the service is open. */
+  apiKeys: readonly ApiKey[];
+  rateLimitPerMinute: number;
+  maxJobsPerKey: number;
+  /** An upload slower than this over UPLOAD_RATE_WINDOW_SECONDS is cut off (408). */
+  minUploadBytesPerSecond: number;
+  uploadRateWindowSeconds: number;
+  headersTimeoutSeconds: number;
+  /** Origins allowed to call the API from a browser; empty = same origin only. */
+  corsOrigins: string[];
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -50,6 +63,15 @@ function webhooks(env: NodeJS.ProcessEnv): Pick<Config, 'webhookSecret' | 'webho
   return { webhookSecret: secret, webhookAllowedHosts: hosts };
 }
 
+function apiKeys(env: NodeJS.ProcessEnv): readonly ApiKey[] {
+  try {
+    return Object.freeze(loadApiKeys(env));
+  } catch (e) {
+    if (e instanceof KeyError || (e as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError((e as Error).message);
+    throw e;
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const workerHost = env.WHISPER_HOST || '127.0.0.1';
   const workerPort = integer(env, 'WHISPER_PORT', 9000, 1);
@@ -69,5 +91,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     jobRetentionHours: integer(env, 'JOB_RETENTION_HOURS', 168, 0),
     shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 30, 0),
     ...webhooks(env),
+    apiKeys: apiKeys(env),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1),
+    maxJobsPerKey: integer(env, 'MAX_JOBS_PER_KEY', 100, 1),
+    minUploadBytesPerSecond: integer(env, 'MIN_UPLOAD_BYTES_PER_SECOND', 8192, 0),
+    uploadRateWindowSeconds: integer(env, 'UPLOAD_RATE_WINDOW_SECONDS', 30, 1),
+    headersTimeoutSeconds: integer(env, 'HEADERS_TIMEOUT_SECONDS', 20, 1),
+    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    metricsToken: env.METRICS_TOKEN || null,
   });
 }

@@ -14,6 +14,10 @@ const TABLE = {
   bad_request: { status: 400, message: 'The request is invalid.' },
   model_unavailable: { status: 400, message: 'The model is not available on any worker.' },
   not_found: { status: 404, message: 'Not found.' },
+  invalid_api_key: { status: 401, message: 'A valid API key is needed.' },
+  upload_too_slow: { status: 408, message: 'The upload came in too slowly and was cut off.' },
+  rate_limit_exceeded: { status: 429, message: 'Too many requests; slow down.' },
+  too_many_jobs: { status: 429, message: 'Too many jobs queued or running for this key.' },
   overloaded: { status: 503, message: 'The workers are overloaded; try again later.' },
   no_worker: { status: 503, message: 'No Whisper worker is reachable.' },
   timeout: { status: 504, message: 'The transcription took longer than this server waits.' },
@@ -50,7 +54,7 @@ export function fromJobError(code: string, message: string): ApiError {
 }
 
 export function errorBody(error: ApiError) {
-  const type = error.status === 503 ? 'service_unavailable' : error.status >= 500 ? 'server_error' : 'invalid_request_error';
+  const type = error.status === 503 ? 'service_unavailable' : error.status === 429 ? 'requests' : error.status >= 500 ? 'server_error' : 'invalid_request_error';
   return { error: { message: error.message, type, param: error.param, code: error.code } };
 }
 
@@ -93,5 +97,6 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   const api = toApiError(error);
   if (api.code === 'internal') request.log.error({ err: error }, 'request failed');
   if (api.code === 'shutting_down' || api.code === 'storage_unavailable') void reply.header('retry-after', '5');
+  if (api.code === 'upload_too_slow') void reply.header('connection', 'close'); // the rest of the body is not worth waiting for
   void reply.status(api.status).send(errorBody(api));
 }

@@ -144,7 +144,7 @@ export const ModelList = Type.Object({
 
 export const Health = Type.Object({
   status: literals(['ok', 'degraded', 'unavailable']),
-  workers: Type.Array(
+  workers: Type.Optional(Type.Array(
     Type.Object({
       address: Type.String(),
       up: Type.Boolean(),
@@ -155,8 +155,8 @@ export const Health = Type.Object({
       queued: Type.Integer(),
       loaded_models: Type.Array(Type.String()),
     }),
-  ),
-  queue: Type.Object({ waiting: Type.Integer(), running: Type.Integer() }),
+  )),
+  queue: Type.Optional(Type.Object({ waiting: Type.Integer(), running: Type.Integer() })),
 });
 
 export const OpenAIModelList = Type.Object({

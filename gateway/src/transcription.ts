@@ -57,7 +57,7 @@ export async function transcribe(
 ): Promise<void> {
   const started = performance.now();
   const job = await service.submit(upload.path, {
-    model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: null, source,
+    model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: null, source, owner: request.owner,
     max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,
   });
   request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');

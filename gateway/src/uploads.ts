@@ -31,7 +31,33 @@ function uploadError(e: unknown, tooLarge: () => ApiError): ApiError {
 }
 
 /** Streams the multipart upload into a new folder under `root` (DATA_DIR's uploads/, on the disk that keeps it). */
-export async function receiveUpload(request: FastifyRequest, limit: number, root: string): Promise<Upload> {
+export interface UploadLimits {
+  maxUploadBytes: number;
+  minUploadBytesPerSecond: number;
+  uploadRateWindowSeconds: number;
+}
+
+/**
+ * Cuts off an upload slower than the minimum pace over a window (408), so a few
+ * slow clients cannot hold the server's sockets and disk. Returns the stop function.
+ */
+function watchPace(request: FastifyRequest, limits: UploadLimits, cut: (error: ApiError) => void): () => void {
+  const { minUploadBytesPerSecond: pace, uploadRateWindowSeconds: window } = limits;
+  if (pace === 0) return () => {};
+  const socket = request.raw.socket;
+  let seen = socket.bytesRead;
+  const timer = setInterval(() => {
+    const got = socket.bytesRead - seen;
+    seen = socket.bytesRead;
+    if (got >= pace * window) return;
+    cut(new ApiError('upload_too_slow', `The upload came in at ${Math.round(got / window)} bytes/s over ${window} s, under the ${pace} bytes/s this server needs (MIN_UPLOAD_BYTES_PER_SECOND); it was cut off. Send it again over a faster link.`));
+  }, window * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+export async function receiveUpload(request: FastifyRequest, limits: UploadLimits, root: string): Promise<Upload> {
+  const limit = limits.maxUploadBytes;
   const tooLarge = () => new ApiError('file_too_large', `The file is larger than this server accepts (${limit} bytes; the setting is MAX_UPLOAD_BYTES).`, 'file');
   if (!request.isMultipart()) throw new ApiError('file_missing', "Send the request as multipart/form-data with the audio in the field 'file'.");
   let dir: string;
@@ -43,6 +69,11 @@ export async function receiveUpload(request: FastifyRequest, limit: number, root
   const remove = () => rm(dir, { recursive: true, force: true });
   const fields: Record<string, string | string[]> = {};
   let file: { path: string; filename: string } | null = null;
+  let current: NodeJS.ReadableStream & { destroy(error?: Error): void } | null = null;
+  const stopWatching = watchPace(request, limits, (error) => {
+    if (current) current.destroy(error);
+    else request.raw.destroy(error);
+  });
   try {
     for await (const part of request.parts()) {
       if (part.type === 'file') {
@@ -51,9 +82,11 @@ export async function receiveUpload(request: FastifyRequest, limit: number, root
           continue;
         }
         file = { path: path.join(dir, 'audio'), filename: part.filename };
+        current = part.file;
         await pipeline(part.file, createWriteStream(file.path)).catch((e: NodeJS.ErrnoException) => {
           throw e.syscall ? storageError(e) : e; // a failed write is ours; a broken stream is the client's
         });
+        current = null;
         if (part.file.truncated) throw tooLarge();
       } else {
         const value = String(part.value);
@@ -64,6 +97,8 @@ export async function receiveUpload(request: FastifyRequest, limit: number, root
   } catch (e) {
     await remove();
     throw uploadError(e, tooLarge);
+  } finally {
+    stopWatching();
   }
   if (!file) {
     await remove();

@@ -29,6 +29,7 @@ interface Running {
   cancelled: boolean;
   lastSegment: number; // the last segment id stored: a retry's segments up to it are repeats
   anyEvents: boolean;
+  worker: string | null; // where the latest attempt runs, for the finished job's log line
 }
 
 export class JobService {
@@ -43,6 +44,7 @@ export class JobService {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly purger: NodeJS.Timeout;
   private readonly settled = new EventEmitter();
+  private readonly finishedListeners: Array<(job: JobRecord, worker: string | null) => void> = [];
 
   constructor(options: ServiceOptions) {
     this.options = options;
@@ -65,9 +67,16 @@ export class JobService {
     return this.audio.uploads;
   }
 
-  /** While shutting down, new work is refused (503 with Retry-After) before its upload is read. */
-  refuseWhenDraining(): void {
+  /**
+   * Whether new work from `owner` may come in, checked before its upload is read:
+   * not while shutting down (503 with Retry-After), nor past MAX_JOBS_PER_KEY (429).
+   */
+  admit(owner: string | null, maxActive: number): void {
     if (this.draining) throw new ApiError('shutting_down', 'The gateway is shutting down: send the request again in a few seconds (to another gateway, or to this one once restarted).');
+    const active = this.store.activeCount(owner);
+    if (active >= maxActive) {
+      throw new ApiError('too_many_jobs', `${owner ? `The key '${owner}' has` : 'There are'} ${active} jobs queued or running, the most allowed (MAX_JOBS_PER_KEY=${maxActive}): wait for some to finish, or cancel some.`);
+    }
   }
 
   /** Takes over an uploaded file and queues its job. */
@@ -77,6 +86,11 @@ export class JobService {
     const record = this.store.create(id, request, audioPath);
     this.run(record);
     return record;
+  }
+
+  /** Told once of each job that ends in this process, with its last attempt's worker (metrics, the job's log line). */
+  onFinished(listener: (job: JobRecord, worker: string | null) => void): void {
+    this.finishedListeners.push(listener);
   }
 
   get(id: string): JobRecord | null {
@@ -198,7 +212,7 @@ export class JobService {
     });
     const stored = this.store.events(record.id, 0);
     const segments = stored.flatMap((e) => (e.event.type === 'segment' ? [e.event.segment.id] : []));
-    const state: Running = { handle, started: false, cancelled: false, lastSegment: segments.length ? Math.max(...segments) : -1, anyEvents: stored.length > 0 };
+    const state: Running = { handle, started: false, cancelled: false, lastSegment: segments.length ? Math.max(...segments) : -1, anyEvents: stored.length > 0, worker: null };
     this.running.set(record.id, state);
     void this.follow(record.id, state);
   }
@@ -209,6 +223,7 @@ export class JobService {
       if (this.closing.signal.aborted || this.running.get(id) !== state) return;
       if (event.type === 'started') {
         state.started = true;
+        state.worker = event.worker;
         this.store.markRunning(id, event.attempt);
       }
       if (event.type === 'failed' && this.settleFailure(id, state, event.error)) return;
@@ -258,11 +273,13 @@ export class JobService {
 
   private finish(record: JobRecord, outcome: Parameters<JobStore['finish']>[1]): void {
     const done = this.store.finish(record.id, outcome);
+    const worker = this.running.get(record.id)?.worker ?? null;
     this.running.delete(record.id);
     void this.audio.remove(record.id);
     this.settled.emit(record.id, done);
     this.live.emit(record.id, null);
     if (done.request.callback_url) void this.notify(done);
+    for (const listener of this.finishedListeners) listener(done, worker);
   }
 
   private async notify(job: JobRecord): Promise<void> {

@@ -24,9 +24,11 @@ CREATE TABLE IF NOT EXISTS jobs (
   processed REAL,
   error TEXT,
   result TEXT,
-  webhook TEXT
+  webhook TEXT,
+  owner TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, n);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, n);
 CREATE TABLE IF NOT EXISTS events (
   job_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -67,10 +69,12 @@ export class SqliteStore implements JobStore {
   constructor(file: string) {
     this.db = new DatabaseSync(file);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    this.migrate();
     this.db.exec(SCHEMA);
     const prepare = (text: string) => this.db.prepare(text);
     this.sql = {
-      create: prepare('INSERT INTO jobs (id, status, created_at, request, audio_path) VALUES (?, ?, ?, ?, ?)'),
+      create: prepare('INSERT INTO jobs (id, status, created_at, request, audio_path, owner) VALUES (?, ?, ?, ?, ?, ?)'),
+      active: prepare("SELECT COUNT(*) AS n FROM jobs WHERE owner IS ? AND status IN ('queued', 'running')"),
       get: prepare('SELECT * FROM jobs WHERE id = ?'),
       n: prepare('SELECT n FROM jobs WHERE id = ?'),
       queued: prepare("SELECT * FROM jobs WHERE status = 'queued' ORDER BY n"),
@@ -91,7 +95,7 @@ export class SqliteStore implements JobStore {
   }
 
   create(id: string, request: JobRequest, audioPath: string): JobRecord {
-    this.sql.create!.run(id, 'queued', Date.now(), JSON.stringify(request), audioPath);
+    this.sql.create!.run(id, 'queued', Date.now(), JSON.stringify(request), audioPath, request.owner ?? null);
     return this.get(id)!;
   }
 
@@ -100,14 +104,20 @@ export class SqliteStore implements JobStore {
     return row ? toRecord(row) : null;
   }
 
-  list({ status, limit, cursor }: { status?: JobStatus; limit: number; cursor?: string }): JobPage {
+  list({ status, limit, cursor, owner }: { status?: JobStatus; limit: number; cursor?: string; owner?: string | null }): JobPage {
     const before = cursor ? Number(Buffer.from(cursor, 'base64url').toString()) : Number.MAX_SAFE_INTEGER;
-    const where = status ? 'WHERE n < ? AND status = ?' : 'WHERE n < ?';
-    const params: Array<number | string> = status ? [before, status] : [before];
-    const rows = this.db.prepare(`SELECT * FROM jobs ${where} ORDER BY n DESC LIMIT ?`).all(...params, limit + 1) as Row[];
+    const where = ['n < ?'];
+    const params: Array<number | string | null> = [before];
+    if (status) where.push('status = ?'), params.push(status);
+    if (owner !== undefined) where.push('owner IS ?'), params.push(owner);
+    const rows = this.db.prepare(`SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY n DESC LIMIT ?`).all(...params, limit + 1) as Row[];
     const page = rows.slice(0, limit);
     const next = rows.length > limit ? Buffer.from(String(page[page.length - 1]!.n)).toString('base64url') : null;
     return { jobs: page.map(toRecord), next_cursor: next };
+  }
+
+  activeCount(owner: string | null): number {
+    return (this.sql.active!.get(owner) as { n: number }).n;
   }
 
   queued(): JobRecord[] {
@@ -170,5 +180,11 @@ export class SqliteStore implements JobStore {
 
   close(): void {
     if (this.db.isOpen) this.db.close();
+  }
+
+  /** A store made before jobs had owners gains the column (its jobs stay open to all). */
+  private migrate(): void {
+    const columns = this.db.prepare("SELECT name FROM pragma_table_info('jobs')").all() as Array<{ name: string }>;
+    if (columns.length > 0 && !columns.some((c) => c.name === 'owner')) this.db.exec('ALTER TABLE jobs ADD COLUMN owner TEXT');
   }
 }

@@ -108,6 +108,19 @@ export function storeContract(name: string, storage: () => () => JobStore): void
     assert.deepEqual(store.list({ limit: 10, status: 'cancelled' }).jobs.map((j) => j.id).filter((id) => id.startsWith('l')), ['l3', 'l1']);
   });
 
+  withStore('jobs belong to their owner: listed and counted by owner', (store) => {
+    store.create('mine', { ...request(), owner: 'alice' }, '/a/mine');
+    store.create('theirs', { ...request(), owner: 'bob' }, '/a/theirs');
+    store.create('open', request(), '/a/open');
+    assert.deepEqual(store.list({ limit: 10, owner: 'alice' }).jobs.map((j) => j.id), ['mine']);
+    assert.deepEqual(store.list({ limit: 10, owner: null }).jobs.map((j) => j.id), ['open']);
+    assert.equal(store.list({ limit: 10 }).jobs.length, 3);
+    assert.equal(store.get('mine')!.request.owner, 'alice');
+    assert.deepEqual([store.activeCount('alice'), store.activeCount('bob'), store.activeCount(null)], [1, 1, 1]);
+    store.finish('mine', { status: 'succeeded', result });
+    assert.equal(store.activeCount('alice'), 0);
+  });
+
   withStore('expired finished jobs are found by age; delete removes a job and its events', (store) => {
     store.create('old', request(), '/a/old');
     store.appendEvent('old', { type: 'started', worker: 'w:1', attempt: 1 });

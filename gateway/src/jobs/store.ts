@@ -17,6 +17,8 @@ export interface JobRequest {
   filename: string;
   audio_bytes: number;
   callback_url: string | null;
+  /** The API key's name that submitted it (null when the service is open): only that key sees it. */
+  owner?: string | null;
   /** Which API submitted it: the async jobs API, or a synchronous endpoint. */
   source: 'jobs' | 'api' | 'openai';
   /** The job's own response_format: what GET /api/jobs/{id}/result answers by default. */
@@ -61,7 +63,9 @@ export interface JobStore {
   create(id: string, request: JobRequest, audioPath: string): JobRecord;
   get(id: string): JobRecord | null;
   /** Newest first; `cursor` is the previous page's next_cursor. */
-  list(query: { status?: JobStatus; limit: number; cursor?: string }): JobPage;
+  list(query: { status?: JobStatus; limit: number; cursor?: string; owner?: string | null }): JobPage;
+  /** Queued and running jobs of one owner (the limit per key). */
+  activeCount(owner: string | null): number;
   /** Queued jobs, oldest first: what the scheduler is handed at start. */
   queued(): JobRecord[];
   /** 1 = next to run; null when the job is not queued. */

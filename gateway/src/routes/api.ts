@@ -21,11 +21,13 @@ export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
     languages: LANGUAGES.map((code) => ({ code, name: languageName(code) })),
   }));
 
-  app.get('/api/health', { schema: { tags: ['api'], summary: 'The gateway and each worker', response: { 200: Health, 503: Health } } }, async (_request, reply) => {
+  app.get('/api/health', { logLevel: 'warn', schema: { tags: ['api'], summary: 'The gateway and each worker (without a key, when keys are set: the status alone)', response: { 200: Health, 503: Health } } }, async (request, reply) => {
     const workers = jobs.directory.workers();
     const up = workers.filter((w) => w.up).length;
     const status = up === 0 ? 'unavailable' : up < workers.length ? 'degraded' : 'ok';
-    return reply.status(up === 0 ? 503 : 200).send({
+    reply.status(up === 0 ? 503 : 200);
+    if (config.apiKeys.length > 0 && request.owner === null) return reply.send({ status }); // a load balancer's probe: nothing more
+    return reply.send({
       status,
       workers: workers.map((w) => ({
         address: w.address, up: w.up, error: w.error, device: w.device, slots: w.slots,
@@ -48,8 +50,8 @@ export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
       },
     },
     async (request, reply) => {
-      service.refuseWhenDraining();
-      const upload = await receiveUpload(request, config.maxUploadBytes, service.uploadsDir);
+      service.admit(request.owner, config.maxJobsPerKey);
+      const upload = await receiveUpload(request, config, service.uploadsDir);
       try {
         const what = apiRequest(parseFields(ApiTranscribeForm, upload.fields), config, jobs.directory.modelNames());
         return await transcribe(service, config, request, reply, upload, what, 'api');

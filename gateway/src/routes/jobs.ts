@@ -16,9 +16,11 @@ import { apiRequest, skipBodyValidation } from './api.ts';
 type WithId = FastifyRequest<{ Params: { id: string } }>;
 
 export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem, service: JobService): void {
+  const keysOn = config.apiKeys.length > 0;
   const found = (request: WithId): JobRecord => {
     const job = service.get(request.params.id);
-    if (!job) throw new ApiError('not_found', `No job '${request.params.id}': it never existed, or it was deleted or purged (finished jobs are kept JOB_RETENTION_HOURS=${config.jobRetentionHours}).`, 'id');
+    // Another key's job is as absent as one that never existed.
+    if (!job || (keysOn && job.request.owner !== request.owner)) throw new ApiError('not_found', `No job '${request.params.id}': it never existed, or it was deleted or purged (finished jobs are kept JOB_RETENTION_HOURS=${config.jobRetentionHours}).`, 'id');
     return job;
   };
   const tags = ['jobs'];
@@ -27,14 +29,14 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
     validatorCompiler: skipBodyValidation,
     schema: { tags, summary: 'Submit a transcription job; answers 202 once the upload is stored', consumes: ['multipart/form-data'], body: JobForm, response: { 202: JobObject, 400: ErrorBody, 413: ErrorBody, 503: ErrorBody, 507: ErrorBody } },
   }, async (request, reply) => {
-    service.refuseWhenDraining();
-    const upload = await receiveUpload(request, config.maxUploadBytes, service.uploadsDir);
+    service.admit(request.owner, config.maxJobsPerKey);
+    const upload = await receiveUpload(request, config, service.uploadsDir);
     try {
       const { callback_url, ...fields } = parseFields(JobForm, upload.fields);
       const what = apiRequest(fields, config, jobs.directory.modelNames());
       const callback = callback_url ? checkCallbackUrl(callback_url, { secret: config.webhookSecret, allowedHosts: config.webhookAllowedHosts }) : null;
       const job = await service.submit(upload.path, {
-        model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: callback, source: 'jobs',
+        model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: callback, source: 'jobs', owner: request.owner,
         response_format: what.format, max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,
       });
       request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');
@@ -47,7 +49,7 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
   app.get<{ Querystring: { status?: JobStatus; limit?: number; cursor?: string } }>('/api/jobs', {
     schema: { tags, summary: 'Jobs, newest first', querystring: JobListQuery, response: { 200: JobList, 400: ErrorBody } },
   }, async (request) => {
-    const page = service.list({ status: request.query.status, limit: request.query.limit ?? 20, cursor: request.query.cursor });
+    const page = service.list({ status: request.query.status, limit: request.query.limit ?? 20, cursor: request.query.cursor, ...(keysOn && { owner: request.owner }) });
     return { jobs: page.jobs.map((j) => service.view(j)), next_cursor: page.next_cursor };
   });
 

@@ -34,8 +34,8 @@ export function openaiRoutes(app: FastifyInstance, config: Config, jobs: JobSyst
   );
 
   async function handle(request: FastifyRequest, reply: FastifyReply, task: 'transcribe' | 'translate'): Promise<void> {
-    service.refuseWhenDraining();
-    const upload = await receiveUpload(request, config.maxUploadBytes, service.uploadsDir);
+    service.admit(request.owner, config.maxJobsPerKey);
+    const upload = await receiveUpload(request, config, service.uploadsDir);
     try {
       const f = task === 'transcribe' ? parseFields(OpenAITranscriptionForm, upload.fields) : parseFields(OpenAITranslationForm, upload.fields);
       const granularities = (('timestamp_granularities[]' in f ? f['timestamp_granularities[]'] : undefined) ?? []) as string[];
