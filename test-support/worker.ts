@@ -15,6 +15,8 @@ export interface RunningWorker {
   port: number;
   address: string;
   process: ChildProcess;
+  /** Its last 50 lines of stderr (its JSON log). */
+  lines(): string[];
   stop(): Promise<void>;
 }
 
@@ -25,9 +27,9 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Run
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const lines = createInterface({ input: child.stderr! });
+  const said: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the worker did not start within 60 s')), 60_000);
-    const said: string[] = [];
     child.once('exit', (code) => reject(new Error(`the worker exited with ${code}:\n${said.slice(-20).join('\n')}`)));
     lines.on('line', (line) => {
       said.push(line);
@@ -42,6 +44,7 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Run
     port,
     address: `127.0.0.1:${port}`,
     process: child,
+    lines: () => [...said],
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');

@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import { existsSync, mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from './config.ts';
 import type { JobSystem } from './jobs/types.ts';
@@ -40,6 +41,8 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
   const app = Fastify({
     logger: logger === false ? false : { level: config.logLevel, ...(typeof logger === 'object' ? logger : {}), serializers: { req: requestForLog } },
     bodyLimit: 1 << 20,
+    // The request id is the job's id, and the worker logs `<job id>/<attempt>`: one id joins the gateway's and the worker's lines.
+    genReqId: () => randomUUID(),
     ajv: { customOptions: { verbose: true, removeAdditional: false } },
     // Headers must arrive within HEADERS_TIMEOUT_SECONDS (else 408); an upload's pace is watched in uploads.ts.
     http: { headersTimeout: config.headersTimeoutSeconds * 1000, connectionsCheckingInterval: 1000 },

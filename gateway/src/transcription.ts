@@ -59,7 +59,7 @@ export async function transcribe(
   const job = await service.submit(upload.path, {
     model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: null, source, owner: request.owner,
     max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,
-  });
+  }, request.id);
   request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');
   const controller = new AbortController();
   reply.raw.once('close', () => {

@@ -81,3 +81,20 @@ test('errors come back in OpenAI shape and the SDK raises them', async () => {
     (e: any) => e instanceof OpenAI.BadRequestError && e.code === 'unknown_model' && /gpt-9/.test(e.message),
   );
 });
+
+test('with API keys set: the SDK works with its key, and raises AuthenticationError without a valid one', async () => {
+  const guarded = await startGateway([worker.address], { OPENAI_MODEL_ALIASES: 'whisper-1=tiny.en', API_KEYS: 'sdk:sk-sdk-test-key-42' });
+  try {
+    const keyed = new OpenAI({ baseURL: `${guarded.url}/v1`, apiKey: 'sk-sdk-test-key-42', maxRetries: 0 });
+    assert.match((await keyed.audio.transcriptions.create({ file: createReadStream(CLIP), model: 'whisper-1' })).text.toLowerCase(), /dashwood/);
+    const wrong = new OpenAI({ baseURL: `${guarded.url}/v1`, apiKey: 'sk-not-the-key', maxRetries: 0 });
+    await assert.rejects(wrong.audio.transcriptions.create({ file: createReadStream(CLIP), model: 'whisper-1' }), (e: unknown) => {
+      assert.ok(e instanceof OpenAI.AuthenticationError);
+      assert.equal(e.status, 401);
+      assert.equal(e.code, 'invalid_api_key');
+      return true;
+    });
+  } finally {
+    await guarded.close();
+  }
+});

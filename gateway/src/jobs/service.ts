@@ -79,9 +79,8 @@ export class JobService {
     }
   }
 
-  /** Takes over an uploaded file and queues its job. */
-  async submit(uploadPath: string, request: JobRequest): Promise<JobRecord> {
-    const id = randomUUID();
+  /** Takes over an uploaded file and queues its job (its id: the HTTP request's, so logs join up). */
+  async submit(uploadPath: string, request: JobRequest, id: string = randomUUID()): Promise<JobRecord> {
     const audioPath = await this.audio.adopt(uploadPath, id);
     const record = this.store.create(id, request, audioPath);
     this.run(record);

@@ -38,7 +38,7 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
       const job = await service.submit(upload.path, {
         model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: callback, source: 'jobs', owner: request.owner,
         response_format: what.format, max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,
-      });
+      }, request.id);
       request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');
       return reply.status(202).header('location', `/api/jobs/${job.id}`).send(service.view(job));
     } finally {
