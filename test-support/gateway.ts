@@ -20,7 +20,7 @@ export async function startGateway(workers: string[], env: Record<string, string
   // Each gateway its own DATA_DIR unless the test names one (to restart on the same store).
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'gateway-data-'));
   const config = loadConfig({ WHISPER_WORKERS: workers.join(','), SERVER_PORT: '0', DATA_DIR: dataDir, ...env });
-  const jobs = createJobSystem({ workers: config.workers, pollIntervalMs: 500, noWorkerGraceMs: 1500 });
+  const jobs = createJobSystem({ workers: config.workers, pollIntervalMs: 500, noWorkerGraceMs: 1500, workerToken: config.workerToken });
   await jobs.directory.ready();
   const app = await build({ config, jobs, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });

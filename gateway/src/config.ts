@@ -32,6 +32,8 @@ export interface Config {
   corsOrigins: string[];
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | null;
+  /** WORKER_TOKEN: the workers' shared secret, sent in `hello` on every connection to them. */
+  workerToken: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -99,5 +101,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     headersTimeoutSeconds: integer(env, 'HEADERS_TIMEOUT_SECONDS', 20, 1),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     metricsToken: env.METRICS_TOKEN || null,
+    workerToken: env.WORKER_TOKEN || null,
   });
 }

@@ -8,6 +8,7 @@ const TABLE = {
   file_empty: { status: 400, message: 'The uploaded file is empty.' },
   file_too_large: { status: 413, message: 'The file is larger than this server accepts.' },
   undecodable_audio: { status: 400, message: 'The file could not be decoded as audio or video.' },
+  audio_too_long: { status: 400, message: 'The audio is longer than this server accepts.' },
   unknown_model: { status: 400, message: 'Unknown model.' },
   unknown_language: { status: 400, message: 'Unknown language.' },
   invalid_parameter: { status: 400, message: 'A parameter is invalid.' },

@@ -13,7 +13,7 @@ try {
   }
   throw e;
 }
-const jobs = createJobSystem({ workers: config.workers });
+const jobs = createJobSystem({ workers: config.workers, workerToken: config.workerToken });
 const app = await build({ config, jobs });
 // SIGTERM (a deploy, systemd, docker stop): refuse new work with 503 + Retry-After,
 // give running jobs SHUTDOWN_GRACE_SECONDS to finish, leave queued ones in the

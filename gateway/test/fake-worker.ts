@@ -15,6 +15,7 @@ export interface FakeOptions {
   manual?: boolean; // transcriptions end only when finish() is called (no timers at all)
   readBytesPerSecond?: number; // reads each connection this slowly, as behind a slow link
   dropData?: boolean; // closes a connection as soon as a transcription's audio has arrived on it
+  token?: string; // WORKER_TOKEN: each connection must begin with hello carrying it, as the real worker asks
 }
 
 export interface FakeWorker {
@@ -27,6 +28,8 @@ export interface FakeWorker {
   statusAnswered: number[]; // when each status was answered (Date.now())
   uploads: Array<{ id: string; start: number; end: number | null }>; // each audio frame, from its request to its last byte
   controlConnections: number; // connections that asked status or list_models
+  firstCommands: string[]; // the first command of each connection, in order
+  refused: number; // connections refused for their token
   answerStatus: boolean;
   /** Closes every connection of that kind: control (status, list_models) or data (transcribe). */
   drop(kind: 'control' | 'data'): void;
@@ -63,6 +66,7 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
   const forget = (r: Running) => running.splice(running.indexOf(r), 1);
   const fake: FakeWorker = {
     address: '', port: 0, transcriptions: [], audioBytes: [], cancelled: [], dropped: [], statusAnswered: [], uploads: [], controlConnections: 0,
+    firstCommands: [], refused: 0,
     answerStatus: options.answerStatus ?? true,
     drop(kind) {
       for (const [socket, k] of sockets) if (k === kind) socket.destroy();
@@ -123,7 +127,26 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
       }
     };
 
+    let admitted: boolean | null = null; // decided by the connection's first request
+    const refused = () => admitted === false;
+    const authenticated = (request: Record<string, unknown>): boolean => {
+      if (admitted !== null) return admitted;
+      fake.firstCommands.push(String(request.command));
+      admitted = options.token === undefined || (request.command === 'hello' && request.token === options.token);
+      if (!admitted) {
+        fake.refused += 1;
+        reply({ id: request.id, type: 'error', error: { code: 'unauthorized', message: 'wrong or missing token' } });
+        socket.end();
+      }
+      return admitted;
+    };
+
     const onRequest = (request: Record<string, unknown>) => {
+      if (!authenticated(request)) return;
+      if (request.command === 'hello') {
+        reply({ id: request.id, type: 'result', result: { protocol: 1 } });
+        return;
+      }
       if (request.command === 'transcribe') {
         mark('data');
         pending = request;
@@ -150,6 +173,7 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
     };
 
     socket.on('data', (chunk: Buffer) => {
+      if (refused()) return; // nothing more is read from a refused connection
       for (const frame of decoder.feed(chunk, () => (pending ? 'audio' : 'json'))) {
         if (Buffer.isBuffer(frame)) {
           const request = pending!;
@@ -157,6 +181,7 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
           onAudio(request, frame);
         } else {
           onRequest(frame as Record<string, unknown>);
+          if (refused()) return;
         }
       }
       if (options.readBytesPerSecond && !socket.destroyed) {

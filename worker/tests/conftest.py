@@ -121,6 +121,14 @@ def long_clip(tmp_path_factory, clips) -> bytes:
     return out.read_bytes()
 
 
+@pytest.fixture(scope="session")
+def silence_3h(tmp_path_factory) -> Path:
+    """Three hours of silence as FLAC: about 600 KB that decode to 10800 s (2.7 GB of worker memory before the limit)."""
+    out = tmp_path_factory.mktemp("audio") / "silence.flac"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(out), "trim", "0", "10800"], check=True)
+    return out
+
+
 def speak(tmp: Path, voice: str, text: str) -> bytes:
     out = tmp / f"{voice}.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-w", str(out), text], check=True)

@@ -1,6 +1,8 @@
 """Model names, offline errors and the cache, on the real worker with real weights."""
 
 import asyncio
+import logging
+from pathlib import Path
 
 import pytest
 from faster_whisper import WhisperModel
@@ -22,12 +24,25 @@ def test_unknown_model_lists_accepted_names(worker):
     assert "'gigantic'" in reply["error"]["message"] and "large-v3" in reply["error"]["message"]
 
 
-def test_missing_model_offline_says_where_to_put_it(worker, clips):
+def test_missing_model_offline_says_where_to_put_it_without_naming_the_workers_folders(worker, clips):
     with Client(worker.port) as client:
         reply = client.call({"command": "transcribe", "model": "medium"}, next(iter(clips.values())))
     assert reply["error"]["code"] == "model_unavailable"
-    assert "'medium'" in reply["error"]["message"]
-    assert str(MODELS.resolve() / "medium") in reply["error"]["message"]
+    message = reply["error"]["message"]
+    assert "'medium'" in message and "models folder (WHISPER_MODELS_DIR), in a folder named 'medium'" in message
+    assert str(MODELS.resolve()) not in message and str(Path.home()) not in message, message
+    # The operator gets the folder itself, in the worker's log.
+    assert str(MODELS.resolve() / "medium") in worker.log.read_text()
+
+
+def test_downloads_off_the_message_names_no_path_and_the_log_does(tmp_path, caplog):
+    settings = Settings(models_dir=tmp_path / "private-models", allow_download=False)
+    with caplog.at_level(logging.WARNING, logger="whisper_worker.models"), pytest.raises(WorkerError) as refused:
+        make_loader(settings, pick_device(settings))("large")
+    assert refused.value.code == "model_unavailable"
+    assert "WHISPER_ALLOW_DOWNLOAD=false" in refused.value.message and "named 'large-v3'" in refused.value.message
+    assert "private-models" not in refused.value.message
+    assert str(tmp_path / "private-models" / "large-v3") in caplog.text
 
 
 def test_list_models(worker):

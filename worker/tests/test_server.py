@@ -232,3 +232,29 @@ def test_audio_files_are_always_deleted(make_worker, tmp_path, clips, long_clip)
     lines = wait_until(lambda: len(w.requests("transcribe")) == 5 and w.requests("transcribe"), timeout=120, what="five log lines")
     assert sorted(line["outcome"] for line in lines) == ["cancelled"] * 3 + ["ok", "undecodable_audio"]
     assert [p.name for p in spool.iterdir() if p.name.startswith("whisper-audio-")] == []
+
+
+def test_worker_token_over_tcp(make_worker):
+    w = make_worker(WORKER_TOKEN="s3cret")
+    for first in ({"id": "first", "command": "status"}, {"id": "first", "command": "hello", "token": "guess-1234"}):
+        with Client(w.port) as client:
+            reply = client.call(first)
+            assert (reply["id"], reply["error"]["code"]) == ("first", "unauthorized"), reply
+            assert_closed(client)
+    with Client(w.port) as client:
+        assert client.call({"command": "hello", "token": "s3cret"})["result"] == {"protocol": 1}
+        assert client.call({"command": "status"})["type"] == "result"
+    log = w.log.read_text()
+    assert log.count("refused a connection from 127.0.0.1") == 2 and "guess-1234" not in log
+
+
+def test_three_hours_of_audio_over_the_limit_is_refused_before_decoding(make_worker, silence_3h):
+    w = make_worker(WHISPER_MAX_AUDIO_SECONDS="3600")
+    with Client(w.port) as client:
+        reply = client.call({"id": "long", "command": "transcribe", "model": "tiny.en"}, silence_3h.read_bytes())
+    assert reply["error"]["code"] == "audio_too_long"
+    assert "3:00:00 long (10800 s)" in reply["error"]["message"] and "WHISPER_MAX_AUDIO_SECONDS=3600" in reply["error"]["message"]
+    [line] = wait_until(lambda: w.requests("transcribe"), what="the request's log line")
+    # Decoding it would take about 37 s of CPU and 2.7 GB; the refusal reads only the FLAC header.
+    print(f"audio_too_long for 3 h of FLAC after {line['wall_seconds']} s of worker time")
+    assert line["outcome"] == "audio_too_long"

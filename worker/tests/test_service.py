@@ -5,7 +5,7 @@ import asyncio
 import logging
 import tempfile
 
-from whisper_worker import server
+from whisper_worker import server, transcriber
 from whisper_worker.commands import COMMANDS
 from whisper_worker.options import transcribe_kwargs
 from whisper_worker.service import Job
@@ -179,3 +179,78 @@ def test_polls_are_logged_only_at_debug(caplog):
     with caplog.at_level(logging.DEBUG, logger="whisper_worker.requests"):
         server.log_request(job, COMMANDS["status"], 0.01, "ok")
     assert len(caplog.records) == 1 and caplog.records[0].levelno == logging.DEBUG
+
+
+def test_hello_is_accepted_and_its_token_ignored_by_a_worker_without_one():
+    async def scenario(client, worker, loader):
+        return [await client.call({"command": "hello", "token": "anything"}), await client.call({"command": "hello"}),
+                await client.call({"command": "status"})]
+
+    hello, bare, status = run_served(scenario)
+    assert hello["result"] == {"protocol": 1} and bare["result"] == {"protocol": 1} and status["type"] == "result"
+
+
+def token_scenario(first: list[dict], audio: bytes | None = None):
+    """Sends `first` (each frame in turn) to a worker with WORKER_TOKEN=s3cret; the replies until it closes."""
+
+    async def scenario(client, worker, loader):
+        for message in first:
+            await client.send(message, audio if message.get("command") == "transcribe" else None)
+        replies = []
+        while (reply := await client.recv()) is not None:
+            replies.append(reply)
+        return replies
+
+    return run_served(scenario, token="s3cret")
+
+
+def test_a_worker_with_a_token_refuses_any_other_first_request_and_closes():
+    for first in ([{"id": "s", "command": "status"}, {"id": "s2", "command": "status"}],
+                  [{"id": "t", "command": "transcribe", "model": "base"}],
+                  [{"id": "h", "command": "hello", "token": "wrong"}, {"id": "s2", "command": "status"}],
+                  [{"id": "h", "command": "hello"}],
+                  [{"id": "h", "command": "hello", "token": 7}]):
+        replies = token_scenario(first, wav(1))
+        assert [(r["id"], r["type"], r["error"]["code"]) for r in replies] == [(first[0]["id"], "error", "unauthorized")], first
+        assert "WORKER_TOKEN" in replies[0]["error"]["message"] and "s3cret" not in replies[0]["error"]["message"]
+
+
+def test_the_right_token_opens_the_connection():
+    async def scenario(client, worker, loader):
+        hello = await client.call({"command": "hello", "token": "s3cret"})
+        status = await client.call({"command": "status"})
+        result = await client.call({"command": "transcribe", "model": "base"}, wav(1))
+        return hello, status, result
+
+    hello, status, result = run_served(scenario, token="s3cret")
+    assert hello["result"] == {"protocol": 1} and status["type"] == "result" and result["type"] == "result"
+
+
+def test_refusals_are_logged_without_the_token_offered(caplog):
+    with caplog.at_level(logging.WARNING, logger="whisper_worker"):
+        token_scenario([{"id": "h", "command": "hello", "token": "guess-1234"}])
+    assert "refused a connection from 127.0.0.1" in caplog.text and "guess-1234" not in caplog.text
+
+
+def test_too_long_audio_is_refused_at_once_even_with_every_slot_busy(silence_3h, monkeypatch):
+    def decoding(*args):
+        raise AssertionError("the too-long file was decoded")
+
+    async def scenario(client, worker, loader):
+        gate = loader.model("base").gate.close()
+        running = await client.send({"command": "transcribe", "model": "base"}, wav(1))
+        await async_wait_until(gate.reached.is_set)
+        monkeypatch.setattr(transcriber.decoder, "decode", decoding)
+        long_id = await client.send({"command": "transcribe", "model": "base"}, silence_3h.read_bytes())
+        final, events = await client.until_final(long_id)
+        long = final, [e for e in events if e["id"] == long_id]
+        detect = await client.call({"command": "detect_language"}, silence_3h.read_bytes())
+        queued = worker.slots.queued
+        gate.open()
+        await client.until_final(running)
+        return long, detect, queued
+
+    (final, events), detect, queued = run_served(scenario, max_audio_seconds=3600)
+    assert events == [] and queued == 0, "it never waited for a slot"
+    assert final["error"]["code"] == "audio_too_long" and detect["error"]["code"] == "audio_too_long"
+    assert "3:00:00" in final["error"]["message"] and "WHISPER_MAX_AUDIO_SECONDS=3600" in final["error"]["message"]

@@ -6,6 +6,7 @@ import ctranslate2
 import pytest
 
 from whisper_worker.loader import pick_device
+from whisper_worker.server import unprotected
 from whisper_worker.settings import Settings, SettingsError, describe
 
 
@@ -15,11 +16,16 @@ def test_defaults_and_parsing():
     assert (s.port, s.preload, s.allow_download, s.model_idle_seconds, s.max_audio_frame) == (0, ("tiny.en", "base"), False, -1.0, 1000)
     assert (s.host, s.default_model, s.max_json_frame, s.queue_limit, s.log_level) == ("127.0.0.1", "base", 1 << 20, 16, "info")
     assert Settings.from_env({"WHISPER_LOG_LEVEL": "DEBUG"}).log_level == "DEBUG"
+    assert (s.max_audio_seconds, s.token) == (14400, "")
+    limited = Settings.from_env({"WHISPER_MAX_AUDIO_SECONDS": "3600", "WORKER_TOKEN": "s3cret"})
+    assert (limited.max_audio_seconds, limited.token) == (3600, "s3cret")
+    assert "s3cret" not in repr(limited), "the token stays out of anything that logs the settings"
 
 
 @pytest.mark.parametrize("env", [{"WHISPER_PORT": "nine"}, {"WHISPER_DEVICE": "tpu"}, {"WHISPER_SLOTS": "-1"},
                                  {"WHISPER_ALLOW_DOWNLOAD": "maybe"}, {"WHISPER_MAX_LOADED_MODELS": "0"},
-                                 {"WHISPER_LOG_LEVEL": "chatty"}])
+                                 {"WHISPER_LOG_LEVEL": "chatty"}, {"WHISPER_MAX_AUDIO_SECONDS": "0"},
+                                 {"WHISPER_MAX_AUDIO_SECONDS": "4h"}])
 def test_bad_values_are_refused_by_name(env):
     with pytest.raises(SettingsError, match="WHISPER_"):
         Settings.from_env(env)
@@ -30,7 +36,7 @@ def test_every_setting_is_documented():
     for name in ("WHISPER_HOST", "WHISPER_PORT", "WHISPER_DEVICE", "WHISPER_COMPUTE_TYPE", "WHISPER_CPU_THREADS",
                  "WHISPER_MODELS_DIR", "WHISPER_MAX_LOADED_MODELS", "WHISPER_MODEL_IDLE_SECONDS", "WHISPER_PRELOAD",
                  "WHISPER_SLOTS", "WHISPER_QUEUE_LIMIT", "WHISPER_MAX_JSON_FRAME", "WHISPER_MAX_AUDIO_FRAME",
-                 "WHISPER_DEFAULT_MODEL", "WHISPER_ALLOW_DOWNLOAD", "WHISPER_LOG_LEVEL"):
+                 "WHISPER_DEFAULT_MODEL", "WHISPER_ALLOW_DOWNLOAD", "WHISPER_LOG_LEVEL", "WHISPER_MAX_AUDIO_SECONDS", "WORKER_TOKEN"):
         assert f"`{name}`" in table
 
 
@@ -48,3 +54,12 @@ def test_cores_are_shared_out_between_slots():
     assert device.name == "cpu" and device.slots == 2 * os.cpu_count()
     assert device.cpu_threads == 1 and device.workers_per_gpu == device.slots
     assert pick_device(Settings(device="cpu", cpu_threads=3)).cpu_threads == 3
+
+
+@pytest.mark.parametrize(("host", "token", "warned"), [
+    ("127.0.0.1", "", False), ("::1", "", False), ("localhost", "", False), ("127.0.0.2", "", False),
+    ("0.0.0.0", "", True), ("::", "", True), ("10.1.2.3", "", True), ("gpu-1.internal", "", True),
+    ("0.0.0.0", "s3cret", False),
+])
+def test_a_worker_reachable_from_other_machines_without_a_token_is_warned_about(host, token, warned):
+    assert unprotected(Settings(host=host, token=token)) is warned

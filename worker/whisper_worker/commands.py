@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from whisper_worker import schema
+from whisper_worker import PROTOCOL_VERSION, schema
 from whisper_worker.errors import WorkerError
 from whisper_worker.service import Job, Send, Worker
 
@@ -77,6 +77,11 @@ async def _unload_model(call: Call) -> dict[str, Any]:
     return call.worker.unload_model(call.message["model"])
 
 
+async def _hello(call: Call) -> dict[str, Any]:
+    # The token, when the worker has one, was checked before this ran (server.Connection): nothing else may come first.
+    return {"protocol": PROTOCOL_VERSION}
+
+
 async def _cancel(call: Call) -> dict[str, Any]:
     target = call.in_flight.get(call.message["target"])
     if target is None or target is call.job:
@@ -95,6 +100,7 @@ COMMANDS: dict[str, Command] = {
         Command("load_model", "LoadModelRequest", _load_model),
         Command("unload_model", "UnloadModelRequest", _unload_model),
         Command("cancel", "CancelRequest", _cancel),
+        Command("hello", "HelloRequest", _hello, log_level=logging.DEBUG),
     )
 }
 

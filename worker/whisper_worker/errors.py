@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # After these the byte stream can no longer be trusted to be in step, so the connection ends.
-CLOSING_CODES = frozenset({"bad_frame", "too_large", "truncated"})
+# After `unauthorized` nothing more is read from a client that has not shown the token.
+CLOSING_CODES = frozenset({"bad_frame", "too_large", "truncated", "unauthorized"})
 # `truncated` is the frame readers' verdict (protocol §7), not a code of §6: on the wire it is a bad frame.
 WIRE_CODES = {"truncated": "bad_frame"}
+# An absolute path, quoted or bare, but not the path of a URL (preceded by ':', '/' or a name).
+ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])/[^\s'\",;()]+")
 
 
 class WorkerError(Exception):
@@ -25,3 +29,8 @@ class WorkerError(Exception):
         """The `error` reply; `request_id` is the request's, or the one this error was raised with."""
         code = WIRE_CODES.get(self.code, self.code)
         return {"id": request_id or self.request_id, "type": "error", "error": {"code": code, "message": self.message}}
+
+
+def without_paths(text: str) -> str:
+    """`text` with every absolute path left out: messages reach clients, who need not know the worker's disks."""
+    return ABSOLUTE_PATH.sub("<path>", text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -9,9 +10,11 @@ import ctranslate2
 from faster_whisper import WhisperModel
 from faster_whisper.utils import download_model
 
-from whisper_worker.errors import WorkerError
+from whisper_worker.errors import WorkerError, without_paths
 from whisper_worker.models import Loader, canonical, local_path
 from whisper_worker.settings import Settings
+
+log = logging.getLogger("whisper_worker.models")
 
 
 @dataclass(frozen=True)
@@ -69,15 +72,18 @@ def make_loader(settings: Settings, device: Device) -> Loader:
 
 def _download(name: str, settings: Settings) -> str:
     folder = (settings.models_dir / canonical(name)).resolve()
+    # The client is told where in words; the absolute path is for the operator, in the log.
     hint = (
-        f"Put a CTranslate2 conversion of it (model.bin, config.json, tokenizer.json, vocabulary.*) "
-        f"in {folder}/, or let the worker reach the Hugging Face hub."
+        "Put a CTranslate2 conversion of it (model.bin, config.json, tokenizer.json, vocabulary.*) in the worker's "
+        f"models folder (WHISPER_MODELS_DIR), in a folder named '{canonical(name)}', or let the worker reach the Hugging Face hub."
     )
     if not settings.allow_download:
+        log.warning("model %s is not on disk and downloads are off: expected it in %s", name, folder)
         off = "downloads are off (WHISPER_ALLOW_DOWNLOAD=false)"
         raise WorkerError("model_unavailable", f"Model '{name}' is not on disk and {off}. {hint}")
     try:
         return str(download_model(canonical(name)))
     except Exception as e:
-        reason = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+        log.warning("model %s is not in %s and could not be downloaded: %s", name, folder, e)
+        reason = without_paths(str(e).splitlines()[0][:300]) if str(e) else type(e).__name__
         raise WorkerError("model_unavailable", f"Model '{name}' is not on disk and could not be downloaded ({reason}). {hint}") from None

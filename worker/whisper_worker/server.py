@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import json
 import logging
 import os
@@ -18,10 +20,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from whisper_worker import transcriber
 from whisper_worker.commands import Call, Command, audio_follows, reply_id, validate_request
 from whisper_worker.errors import WorkerError
 from whisper_worker.protocol import Discard, Limits, Sink, encode_json, read_audio_into, read_json
 from whisper_worker.service import Job, Worker
+from whisper_worker.settings import Settings
 from whisper_worker.transcriber import Cancelled
 
 log = logging.getLogger("whisper_worker")
@@ -37,6 +41,7 @@ class Connection:
         self.limits = Limits(worker.settings.max_json_frame, worker.settings.max_audio_frame)
         self.jobs: dict[str, Job] = {}
         self._write_lock = asyncio.Lock()
+        self.authenticated = not worker.settings.token
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self._write_lock:
@@ -69,6 +74,9 @@ class Connection:
 
     async def _accept(self, message: dict[str, Any]) -> None:
         request_id = reply_id(message)
+        if not self.authenticated:
+            # Checked here, in the reader loop, so that no later frame is read before the verdict.
+            self._authenticate(message, request_id)
         try:
             command = validate_request(message, self.jobs)
         except WorkerError as refused:
@@ -78,12 +86,26 @@ class Connection:
             refused.request_id = request_id
             raise
         audio_path = await self._spool_audio(request_id) if command.audio else None
+        refusal = await self._check_audio(audio_path) if audio_path else None
         job = Job(message["id"])
         self.jobs[job.id] = job
-        job.task = asyncio.create_task(self._run(job, command, message, audio_path))
+        job.task = asyncio.create_task(self._run(job, command, message, audio_path, refusal))
         # A task cancelled before its first step never enters _run's `finally` (a connection
         # closed right after its request): the audio file must go all the same.
         job.task.add_done_callback(lambda _: _remove(audio_path))
+
+    def _authenticate(self, message: dict[str, Any], request_id: str | None) -> None:
+        token = message.get("token")
+        if message.get("command") != "hello":
+            reason = "this worker requires a 'hello' request carrying its WORKER_TOKEN first"
+        elif not isinstance(token, str) or not hmac.compare_digest(_utf8(token), _utf8(self.worker.settings.token)):
+            reason = "the token of 'hello' is not this worker's WORKER_TOKEN"
+        else:
+            self.authenticated = True
+            return
+        peer = self.writer.get_extra_info("peername")
+        log.warning("refused a connection from %s: %s", peer[0] if peer else "?", reason)
+        raise WorkerError("unauthorized", reason, request_id)
 
     async def _read_audio(self, request_id: str | None, sink: Sink) -> None:
         try:
@@ -102,10 +124,24 @@ class Connection:
             raise
         return path
 
-    async def _run(self, job: Job, command: Command, message: dict[str, Any], audio_path: str | None) -> None:
+    async def _check_audio(self, path: str) -> WorkerError | None:
+        """Audio too long by what it declares, or no audio at all: known as soon as it is spooled, so refused
+        at once, never after a wait for a slot. Checked before the next frame is read, so requests keep their order."""
+        try:
+            await asyncio.to_thread(transcriber.check_audio, path, self.worker.settings.max_audio_seconds)
+        except WorkerError as refused:
+            return refused
+        return None
+
+    async def _run(
+        self, job: Job, command: Command, message: dict[str, Any], audio_path: str | None, refusal: WorkerError | None = None,
+    ) -> None:
         started = time.monotonic()
         outcome = "ok"
         try:
+            if refusal is not None:
+                job.model = message.get("model")
+                raise refusal  # answered and logged as any failed request
             result = await command.handler(Call(self.worker, job, message, audio_path, self.send, self.jobs))
             await self.send({"id": job.id, "type": "result", "result": result})
         except (Cancelled, asyncio.CancelledError):
@@ -128,6 +164,10 @@ class Connection:
     async def _reply_quietly(self, reply: dict[str, Any]) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             await self.send(reply)
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")  # JSON may hold lone surrogates: still a comparison, never a crash
 
 
 def _remove(path: str | None) -> None:
@@ -153,6 +193,16 @@ def log_request(job: Job, command: Command, wall: float, outcome: str) -> None:
     request_log.log(command.log_level, json.dumps(line))
 
 
+def unprotected(settings: Settings) -> bool:
+    """Whether the worker listens beyond this machine with no token."""
+    if settings.token or settings.host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return True
+
+
 async def listen(worker: Worker) -> asyncio.Server:
     """Starts accepting connections on the worker's host and port."""
 
@@ -171,6 +221,11 @@ async def serve(worker: Worker) -> None:
         await worker.cache.load(name)
     port = server.sockets[0].getsockname()[1]
     device, host = worker.device, worker.settings.host
+    if unprotected(worker.settings):
+        log.warning(
+            "listening on %s without WORKER_TOKEN: anyone who can reach port %s can use this worker; "
+            "set the same WORKER_TOKEN on the worker and the gateway, or listen on 127.0.0.1", host, port,
+        )
     listening = {"event": "listening", "host": host, "port": port, "device": device.name, "compute_type": device.compute_type}
     # Printed whatever the log level: the tests and tools that start a worker wait for this line.
     print(json.dumps(listening), file=sys.stderr, flush=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from whisper_worker import PROTOCOL_VERSION, __version__, transcriber
+from whisper_worker.audio import SAMPLE_RATE
 from whisper_worker.loader import Device, make_loader, pick_device
 from whisper_worker.memory import MemoryProbe
 from whisper_worker.models import Loader, ModelCache, canonical, known_models, local_path
@@ -93,8 +94,8 @@ class Worker:
         canonical(model)
         job.model = model
         async with self.slots.hold(_no_queued_event):
-            audio = await asyncio.to_thread(transcriber.load_audio, audio_path)
-            job.audio_seconds = len(audio) / transcriber.SAMPLE_RATE
+            audio = await asyncio.to_thread(transcriber.load_audio, audio_path, self.settings.max_audio_seconds)
+            job.audio_seconds = len(audio) / SAMPLE_RATE
             async with self.cache.use(model) as (entry, _):
                 _start_running(job)
                 result = await asyncio.to_thread(transcriber.detect_language, entry.model, audio)
@@ -114,8 +115,8 @@ class Worker:
         async with self.slots.hold(on_queued):
             queued_seconds = time.monotonic() - arrived
             # Decoding first: a broken file is reported without loading a model for it.
-            audio = await asyncio.to_thread(transcriber.load_audio, audio_path)
-            job.audio_seconds = len(audio) / transcriber.SAMPLE_RATE
+            audio = await asyncio.to_thread(transcriber.load_audio, audio_path, self.settings.max_audio_seconds)
+            job.audio_seconds = len(audio) / SAMPLE_RATE
             async with self.cache.use(model) as (entry, load_seconds):
                 if batch_size == 0 and self.device.name == "cuda" and job.audio_seconds > 60:
                     batch_size = 16  # batching pays on a GPU once there are several 30 s windows

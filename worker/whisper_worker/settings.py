@@ -18,9 +18,10 @@ class SettingsError(ValueError):
     pass
 
 
-def setting(default: T, env: str, doc: str) -> T:
-    """A field read from the environment variable `env`; `doc` is its line in the README's table."""
-    value: T = field(default=default, metadata={"env": env, "doc": doc})
+def setting(default: T, env: str, doc: str, secret: bool = False) -> T:
+    """A field read from the environment variable `env`; `doc` is its line in the README's table.
+    A secret stays out of repr(), so that logging the settings never logs it."""
+    value: T = field(default=default, repr=not secret, metadata={"env": env, "doc": doc})
     return value
 
 
@@ -43,6 +44,13 @@ class Settings:
     queue_limit: int = setting(16, "WHISPER_QUEUE_LIMIT", "transcriptions waiting for a slot before 'overloaded'")
     max_json_frame: int = setting(1 * MiB, "WHISPER_MAX_JSON_FRAME", "largest JSON frame in bytes")
     max_audio_frame: int = setting(2 * GiB, "WHISPER_MAX_AUDIO_FRAME", "largest audio frame in bytes")
+    max_audio_seconds: int = setting(
+        14400, "WHISPER_MAX_AUDIO_SECONDS", "longer audio is refused with `audio_too_long` before it is decoded (14400 = 4 h)",
+    )
+    token: str = setting(
+        "", "WORKER_TOKEN", "shared secret: when set, every connection must start with `hello` carrying it (set the same on the gateway)",
+        secret=True,
+    )
     log_level: str = setting(
         "info",
         "WHISPER_LOG_LEVEL",
@@ -71,6 +79,8 @@ class Settings:
             raise SettingsError("WHISPER_SLOTS and WHISPER_CPU_THREADS must be 0 (automatic) or more")
         if self.log_level.lower() not in LOG_LEVELS:
             raise SettingsError(f"WHISPER_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        if self.max_audio_seconds <= 0:
+            raise SettingsError("WHISPER_MAX_AUDIO_SECONDS must be more than 0")
         if self.queue_limit < 0 or self.max_json_frame < 64 or self.max_audio_frame < 1:
             raise SettingsError("WHISPER_QUEUE_LIMIT must be >= 0, WHISPER_MAX_JSON_FRAME >= 64, WHISPER_MAX_AUDIO_FRAME >= 1")
 

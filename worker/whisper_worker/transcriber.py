@@ -11,15 +11,17 @@ import inspect
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
+from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-from whisper_worker.errors import WorkerError
+from whisper_worker import audio as decoder
+from whisper_worker.audio import SAMPLE_RATE
+from whisper_worker.errors import WorkerError, without_paths
 
-SAMPLE_RATE = 16000
 MIN_SAMPLES = SAMPLE_RATE // 10  # less than this is a truncated header, not speech
 Emit = Callable[[dict[str, Any]], None]
 
@@ -28,24 +30,38 @@ class Cancelled(Exception):
     pass
 
 
-def load_audio(path: str) -> np.ndarray:
+def check_audio(path: str, max_seconds: float) -> None:
+    """Refuses audio that says it is too long, or is no audio at all, before it waits for a slot."""
+    with _undecodable():
+        decoder.check_length(path, max_seconds)
+
+
+def load_audio(path: str, max_seconds: float) -> np.ndarray:
+    with _undecodable():
+        samples = decoder.decode(path, max_seconds)
+    if samples.size < MIN_SAMPLES:
+        raise WorkerError(
+            "undecodable_audio",
+            f"The file holds {samples.size / SAMPLE_RATE:.2f} s of audio: it is empty or truncated. Send a file with sound in it.",
+        )
+    return samples
+
+
+@contextmanager
+def _undecodable() -> Iterator[None]:
     try:
-        audio: np.ndarray = decode_audio(path, sampling_rate=SAMPLE_RATE)
+        yield
+    except WorkerError:
+        raise
     except Exception as e:
         # FFmpeg's message names our temporary file, which means nothing to the client.
         reason = re.sub(r":\s*'[^']*'", "", str(e).splitlines()[0])[:200] if str(e) else type(e).__name__
-        reason = re.sub(r"^\[Errno -?\d+\]\s*", "", reason)
+        reason = without_paths(re.sub(r"^\[Errno -?\d+\]\s*", "", reason))
         raise WorkerError(
             "undecodable_audio",
             f"The file could not be decoded as audio or video ({reason}). "
             "Send a file FFmpeg can read, such as WAV, MP3, FLAC, OGG, M4A or MP4.",
         ) from None
-    if audio.size < MIN_SAMPLES:
-        raise WorkerError(
-            "undecodable_audio",
-            f"The file holds {audio.size / SAMPLE_RATE:.2f} s of audio: it is empty or truncated. Send a file with sound in it.",
-        )
-    return audio
 
 
 def _batched_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:

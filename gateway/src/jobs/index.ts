@@ -13,6 +13,8 @@ export interface JobSystemOptions {
   resolveIntervalMs?: number;
   maxAttempts?: number;
   noWorkerGraceMs?: number;
+  /** WORKER_TOKEN: sent in `hello` on every connection to a worker; null or absent sends none. */
+  workerToken?: string | null;
 }
 
 /** The contract, plus the pool itself for what watches workers closely (tests, diagnostics). */
@@ -28,6 +30,7 @@ export function createJobSystem(options: JobSystemOptions): LocalJobSystem {
     pollIntervalMs: options.pollIntervalMs ?? 2000,
     resolveIntervalMs: options.resolveIntervalMs ?? 30_000,
     maxBackoffMs: 5000,
+    token: options.workerToken ?? null,
   });
   const queue = new Scheduler(pool, { maxAttempts: options.maxAttempts ?? 3, noWorkerGraceMs: options.noWorkerGraceMs ?? 3000 });
   return {

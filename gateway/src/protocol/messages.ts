@@ -5,13 +5,13 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../../protocol/schema/messages.schema.json' with { type: 'json' };
 import type {
-  CancelResult, DetectLanguageResult, ErrorReply, EventReply, Language, ListModelsResult, LoadModelResult, Request,
+  CancelResult, DetectLanguageResult, ErrorReply, EventReply, HelloResult, Language, ListModelsResult, LoadModelResult, Request,
   StatusResult, TranscribeResult, UnloadModelResult,
 } from './messages.generated.ts';
 
 export type * from './messages.generated.ts';
 
-export type Command = 'transcribe' | 'detect_language' | 'list_models' | 'status' | 'load_model' | 'unload_model' | 'cancel';
+export type Command = 'transcribe' | 'detect_language' | 'list_models' | 'status' | 'load_model' | 'unload_model' | 'cancel' | 'hello';
 
 /** What each command's `result` holds. */
 export interface ResultOf {
@@ -22,6 +22,7 @@ export interface ResultOf {
   load_model: LoadModelResult;
   unload_model: UnloadModelResult;
   cancel: CancelResult;
+  hello: HelloResult;
 }
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -39,6 +40,7 @@ const DEFINITION: Record<Command, string> = {
   load_model: 'LoadModel',
   unload_model: 'UnloadModel',
   cancel: 'Cancel',
+  hello: 'Hello',
 };
 
 const ajv = new Ajv2020({ allErrors: false, strict: true, strictTuples: false });

@@ -3,6 +3,7 @@
 // and its audio frame are never split by another frame (protocol §3). The
 // pool gives each worker a control link (status, list_models) and data links
 // (one transcription each), so nothing ever waits behind audio on this queue.
+// With a WORKER_TOKEN, each connection begins with `hello` (protocol §2.1).
 import net from 'node:net';
 import { once } from 'node:events';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -23,7 +24,15 @@ export interface ConnectionOptions {
   connectTimeoutMs: number;
   drainTimeoutMs: number;
   maxReplyFrame: number;
+  /** WORKER_TOKEN: sent in `hello`, the first request of the connection. */
+  token?: string | null;
 }
+
+const PROTOCOL_VERSION = 1;
+// A worker's `unauthorized` is the gateway's misconfiguration, never the client's fault: it becomes
+// this reason for the worker being down, and worker_lost for the requests (no 401 to anyone).
+const REFUSED = 'the worker refused WORKER_TOKEN: set the same WORKER_TOKEN on the gateway and the worker';
+const REFUSED_NONE = 'the worker refused WORKER_TOKEN: it requires one and the gateway has none; set the same WORKER_TOKEN on the gateway and the worker';
 
 export class WorkerRequestError extends Error {
   readonly code: string;
@@ -68,7 +77,25 @@ export class WorkerConnection {
     }
     const connection = new WorkerConnection(socket, options);
     connection.state = 'open';
+    if (options.token) await connection.hello(options.token);
     return connection;
+  }
+
+  /** Waits for the worker's answer before anything else is sent: a refused link never carries audio. */
+  private async hello(token: string): Promise<void> {
+    let problem: WorkerRequestError | null = null;
+    try {
+      const { protocol } = await this.call({ command: 'hello', token }, this.options.connectTimeoutMs);
+      if (protocol !== PROTOCOL_VERSION) problem = new WorkerRequestError('internal', `the worker speaks protocol ${protocol}, this gateway ${PROTOCOL_VERSION}`);
+    } catch (e) {
+      const { code, message } = e as WorkerRequestError;
+      // worker_lost carries the refusal's reason already (dispatch); any other error reply is the worker's answer to hello.
+      problem = new WorkerRequestError(code, code === 'worker_lost' || code === 'timeout' ? message : `the worker refused 'hello': ${message}`);
+    }
+    if (problem) {
+      this.close(problem.message);
+      throw problem;
+    }
   }
 
   get inFlight(): number {
@@ -103,7 +130,8 @@ export class WorkerConnection {
       } catch (e) {
         this.queuedWrites -= 1;
         this.pending.delete(id);
-        listener({ id, type: 'error', error: { code: 'internal', message: `the upload could not be read: ${(e as Error).message}` } });
+        // The error's code only: its message names the file, under the gateway's DATA_DIR, and job errors reach clients.
+        listener({ id, type: 'error', error: { code: 'internal', message: `the upload could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})` } });
         return;
       }
       try {
@@ -156,6 +184,10 @@ export class WorkerConnection {
   }
 
   private dispatch(frame: { id?: unknown; type?: unknown; error?: unknown }): void {
+    if (frame.type === 'error' && (frame.error as { code?: unknown } | null)?.code === 'unauthorized') {
+      this.close(this.options.token ? REFUSED : REFUSED_NONE); // the worker closes the connection after it too
+      return;
+    }
     if (frame.id === null) {
       // A reply with no id is the worker saying our framing broke: nothing can be trusted after it.
       this.close(`the worker refused a frame: ${JSON.stringify(frame.error)}`);

@@ -14,6 +14,7 @@ export interface MonitorOptions {
   statusTimeoutMs: number;
   pollIntervalMs: number;
   maxBackoffMs: number;
+  token?: string | null; // WORKER_TOKEN
 }
 
 /** What the monitor tells the pool; the pool turns each into a state. */
@@ -87,6 +88,7 @@ export class Monitor {
       connectTimeoutMs: this.options.connectTimeoutMs,
       drainTimeoutMs: this.options.statusTimeoutMs,
       maxReplyFrame: 64 << 20,
+      token: this.options.token ?? null,
     });
     if (this.stopped) {
       link.close('the gateway stopped watching this worker');

@@ -20,6 +20,8 @@ export interface PoolOptions {
   pollIntervalMs: number; // the heartbeat: how often each worker's status is asked
   resolveIntervalMs: number;
   maxBackoffMs: number;
+  /** WORKER_TOKEN: every connection to a worker begins with `hello` carrying it. */
+  token?: string | null;
   /** How names become addresses (DNS by default; tests pass their own). */
   lookup?: (host: string) => Promise<string[]>;
 }
@@ -140,9 +142,10 @@ export class WorkerPool implements WorkerDirectory {
 
   private add(host: string, port: number, label: string): Worker {
     const { connectTimeoutMs, statusTimeoutMs, pollIntervalMs, maxBackoffMs } = this.options;
-    const monitor = new Monitor({ host, port, connectTimeoutMs, statusTimeoutMs, pollIntervalMs, maxBackoffMs }, this.report(() => worker));
+    const token = this.options.token ?? null;
+    const monitor = new Monitor({ host, port, connectTimeoutMs, statusTimeoutMs, pollIntervalMs, maxBackoffMs, token }, this.report(() => worker));
     // drainTimeoutMs: a worker that reads nothing of an audio frame for a minute has stalled.
-    const links = new DataLinks({ host, port, connectTimeoutMs, drainTimeoutMs: 60_000, maxReplyFrame: 64 << 20 }, () => worker.slots);
+    const links = new DataLinks({ host, port, connectTimeoutMs, drainTimeoutMs: 60_000, maxReplyFrame: 64 << 20, token }, () => worker.slots);
     const worker: Worker = new Worker(host, port, label, monitor, links);
     this.members.set(label, worker);
     return worker;
