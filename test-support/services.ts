@@ -12,7 +12,8 @@ export interface Services {
   stop(): Promise<void>;
 }
 
-export async function startServices(): Promise<Services> {
+/** `env` goes to the gateway on top of the defaults, e.g. { API_KEYS: 'name:key' }. */
+export async function startServices(env: Record<string, string> = {}): Promise<Services> {
   const workerPort = await freePort();
   const gatewayPort = await freePort();
   const children: ChildProcess[] = [];
@@ -34,7 +35,7 @@ export async function startServices(): Promise<Services> {
       cwd: path.join(ROOT, 'gateway'),
       env: {
         ...process.env, SERVER_PORT: String(gatewayPort), SERVER_HOST: '127.0.0.1', WHISPER_PORT: String(workerPort), WEB_DIR: path.join(ROOT, 'web/dist'), LOG_LEVEL: 'warn',
-        DATA_DIR: mkdtempSync(path.join(tmpdir(), 'services-data-')),
+        DATA_DIR: mkdtempSync(path.join(tmpdir(), 'services-data-')), ...env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     }),

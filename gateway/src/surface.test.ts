@@ -175,6 +175,7 @@ test('CORS only for the origins listed; security headers on the UI and the API',
     assert.equal(other.headers['access-control-allow-origin'], undefined);
     const page = await app.inject('/');
     assert.match(String(page.headers['content-security-policy']), /script-src 'self'(;|$)/);
+    assert.doesNotMatch(String(page.headers['content-security-policy']), /upgrade-insecure-requests/, 'plain http on a LAN must keep working');
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
     assert.equal(page.headers['x-frame-options'], 'DENY');
   } finally {

@@ -29,7 +29,8 @@ export async function protect(app: FastifyInstance, config: Config): Promise<voi
   await app.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: true,
-      directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:', 'blob:'], 'media-src': ["'self'", 'blob:'], 'connect-src': ["'self'"] },
+      // No upgrade-insecure-requests: on plain http from a LAN address it would send the page's own files to https.
+      directives: { 'upgrade-insecure-requests': null, 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:', 'blob:'], 'media-src': ["'self'", 'blob:'], 'connect-src': ["'self'"] },
     },
     frameguard: { action: 'deny' },
     crossOriginEmbedderPolicy: false,

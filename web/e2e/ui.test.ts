@@ -4,147 +4,33 @@
 // a test finds its own jobs by id or by a file name no other test uses. Model output
 // differs a little between CPUs (int8, temperature fallback): tests check the detected
 // language and one clear word, no more.
-import { test, before, after, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import { startServices, type Services } from '../../test-support/services.ts';
-import { CLIP, LIBRIVOX, ROOT, SHORT_CLIP } from '../../test-support/worker.ts';
-import { waitFor } from '../../test-support/wait.ts';
-import type { Job } from '../src/jobs.ts';
+import type { Page } from 'playwright-core';
+import { CLIP, SHORT_CLIP } from '../../test-support/worker.ts';
+import {
+  apiJob, apiResult, assertSrt, assertSucceeded, downloadResult, finishedJob, getJob, jobInHash, librivox, noteLive, openPage, serve, services, settled, SHOTS, work,
+  type OpenOptions,
+} from './browser.ts';
 
-const SHOTS = path.join(ROOT, 'artifacts/screenshots');
-const work = mkdtempSync(path.join(tmpdir(), 'e2e-'));
-const CLIPS = ['0870', '0880', '0890', '0920', '0930'].map((n) => `${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-${n}.wav`);
-let services: Services;
-let browser: Browser;
+serve(); // no API keys: the service is open, as it is by default
 
-before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  services = await startServices();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-});
-
-after(async () => {
-  await browser?.close();
-  await services?.stop();
-});
-
-interface OpenOptions extends BrowserContextOptions {
-  /** Where to go, e.g. a job's link; the page's root by default. */
-  at?: string;
-  /** Console errors the test expects (the browser logs every 404 it fetches). */
-  expectErrors?: RegExp;
-  /** Runs in the page before its own scripts. */
-  init?: () => void;
-}
-
-/** A fresh context (another browser, as far as the page can tell) on the loaded page; fails the test on console errors. */
-async function open(t: TestContext, { at = '/', expectErrors, init, ...options }: OpenOptions = {}): Promise<Page> {
-  const context = await browser.newContext({ locale: 'en-US', acceptDownloads: true, ...options });
-  if (init) await context.addInitScript(init);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && !expectErrors?.test(m.text()) && errors.push(m.text()));
-  page.on('pageerror', (e) => errors.push(e.message));
-  t.after(async () => {
-    await context.close();
-    assert.deepEqual(errors, [], 'the page logged errors');
-  });
-  await page.goto(services.url + at);
+/** openPage, once the model and language menus are filled. */
+async function open(t: TestContext, options: OpenOptions = {}): Promise<Page> {
+  const page = await openPage(t, options);
   await page.waitForSelector('#model option[value="tiny.en"]', { state: 'attached' });
   await page.waitForSelector('#language option[value="de"]', { state: 'attached' });
   return page;
-}
-
-/** The LibriVox clips joined `times` over into one file ("… John Dashwood …", 25 s each time). */
-function librivox(name: string, times = 1): string {
-  const file = path.join(mkdtempSync(path.join(work, 'librivox-')), name);
-  execFileSync('sox', [...Array.from({ length: times }, () => CLIPS).flat(), file]);
-  return file;
-}
-
-/** Submits a job through the API, as a program would, not through the page. */
-async function apiJob(file: string, filename: string, fields: Record<string, string> = { model: 'tiny.en' }): Promise<Job> {
-  const body = new FormData();
-  for (const [k, v] of Object.entries(fields)) body.append(k, v);
-  body.append('file', new Blob([readFileSync(file)]), filename);
-  const response = await fetch(`${services.url}/api/jobs`, { method: 'POST', body });
-  assert.equal(response.status, 202, await response.clone().text());
-  return (await response.json()) as Job;
-}
-
-const getJob = async (id: string) => (await (await fetch(`${services.url}/api/jobs/${id}`)).json()) as Job;
-const finishedJob = (id: string) => waitFor(`job ${id} to finish`, async () => {
-  const job = await getJob(id);
-  return job.status !== 'queued' && job.status !== 'running' && job;
-}, 120_000, 100);
-
-/** The job the page's address names. */
-async function jobInHash(page: Page): Promise<string> {
-  const hash = await page.evaluate(() => location.hash);
-  const id = /^#\/jobs\/([\w-]+)$/.exec(hash)?.[1];
-  assert.ok(id, `the address names no job: '${hash}'`);
-  return id;
-}
-
-/** Waits until the shown job has finished, one way or another. */
-async function settled(page: Page, timeout = 300_000): Promise<string> {
-  await page.waitForSelector('#result[data-status="succeeded"], #result[data-status="failed"], #result[data-status="cancelled"], #error:not([hidden])', { timeout });
-  return (await page.getAttribute('#result', 'data-status')) ?? 'none';
-}
-
-async function assertSucceeded(page: Page): Promise<void> {
-  assert.equal(await settled(page), 'succeeded', (await page.textContent('#error')) ?? '');
-  assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
-  assert.match((await page.textContent('#facts'))!, /English/);
-  assert.match((await page.textContent('#segments'))!.toLowerCase(), /dashwood/);
-}
-
-/** Checks SubRip structure: numbered cues, HH:MM:SS,mmm times, non-empty text. */
-function assertSrt(srt: string): string[] {
-  const cues = srt.trim().split(/\n\n/);
-  assert.ok(cues.length >= 1, 'no cues');
-  cues.forEach((cue, i) => {
-    const [index, times, ...text] = cue.split('\n');
-    assert.equal(index, String(i + 1));
-    assert.match(times!, /^\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}$/);
-    assert.ok(text.join(' ').trim().length > 0, `cue ${i + 1} has no text`);
-  });
-  return cues;
-}
-
-/** Clicks a download button; returns the URL the page fetched, the saved file's name and text. */
-async function downloadResult(page: Page, kind: 'txt' | 'srt' | 'vtt' | 'json') {
-  const [request, download] = await Promise.all([
-    page.waitForRequest((r) => r.url().includes('/result?format=')),
-    page.waitForEvent('download'),
-    page.click(`[data-download="${kind}"]`),
-  ]);
-  return { url: new URL(request.url()), name: download.suggestedFilename(), text: readFileSync((await download.path())!, 'utf8') };
-}
-
-async function apiResult(id: string, format: string): Promise<string> {
-  const response = await fetch(`${services.url}/api/jobs/${id}/result?format=${format}`);
-  assert.equal(response.status, 200, await response.clone().text());
-  return response.text();
 }
 
 test('a LibriVox recording becomes a job: segments appear live, then the transcript, the player and an SRT of the job', async (t) => {
   const page = await open(t);
   await page.setInputFiles('#file', librivox('librivox.wav'));
   await page.selectOption('#model', 'base');
-  // Notes whether a segment was on screen while the progress bar still was: proof that
-  // segments arrive live, however fast the machine.
-  await page.evaluate(() => {
-    const progress = document.getElementById('progress')!;
-    new MutationObserver(() => {
-      if (!progress.hidden && document.querySelector('#segments li')) document.body.dataset.live = 'yes';
-    }).observe(document.getElementById('segments')!, { childList: true });
-  });
+  await noteLive(page);
   await page.click('#start');
   await page.waitForSelector('#segments li');
   const id = await jobInHash(page);
@@ -351,6 +237,21 @@ test('a long file name wraps inside its Recent card at 1280 px', async (t) => {
   assert.ok(layout.name.top >= layout.card.top && layout.name.bottom <= layout.card.bottom);
   assert.ok(layout.lines > 1, 'the name did not wrap');
   await page.screenshot({ path: `${SHOTS}/7-long-name.png`, fullPage: true });
+});
+
+test('a server without API keys asks for none: no prompt, no Sign out, no key sent', async (t) => {
+  const page = await openPage(t);
+  const headers: Array<Promise<[string, string | undefined]>> = [];
+  page.on('request', (r) => headers.push(r.allHeaders().then((h) => [r.url(), h.authorization])));
+  await page.reload(); // the first requests too, now that they are watched
+  await page.waitForSelector('#model option[value="tiny.en"]', { state: 'attached' });
+  await page.waitForSelector('#recent li');
+  assert.equal(await page.isVisible('#key-dialog'), false);
+  assert.equal(await page.isHidden('#sign-out'), true);
+  const sent = await Promise.all(headers);
+  assert.ok(sent.some(([url]) => url.endsWith('/api/models')), 'the watch saw no call');
+  assert.deepEqual(sent.filter(([, key]) => key !== undefined), [], 'requests carried a key');
+  assert.equal(await page.evaluate(() => localStorage.getItem('whisper.apiKey')), null);
 });
 
 test('the upload area shows an SVG icon', async (t) => {

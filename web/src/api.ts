@@ -1,4 +1,6 @@
 // The public API's shapes and the small requests; jobs are in jobs.ts.
+import { apiFetch } from './key.ts';
+
 export interface Word { word: string; start: number; end: number; probability: number }
 export interface Segment { id: number; start: number; end: number; text: string; words?: Word[] }
 export interface Transcript {
@@ -29,7 +31,7 @@ export async function failure(response: Response): Promise<ApiError> {
 }
 
 export async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url).catch((e) => Promise.reject(new ApiError('network', String(e))));
+  const response = await apiFetch(url).catch((e) => Promise.reject(new ApiError('network', String(e))));
   if (!response.ok) throw await failure(response);
   return response.json();
 }

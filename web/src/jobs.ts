@@ -1,7 +1,8 @@
-// The durable jobs API: submit (XMLHttpRequest, for the upload's progress),
-// look up, list, cancel, and follow a job's events (EventSource, which
-// resumes with Last-Event-ID by itself when the connection drops).
+// The durable jobs API: look up, list, cancel, fetch a result, and follow a
+// job's events (EventSource, which resumes with Last-Event-ID by itself when
+// the connection drops). Submitting is in upload.ts.
 import { ApiError, failure, getJson, type Segment, type Transcript } from './api.ts';
+import { apiFetch, withKey } from './key.ts';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export interface Job {
@@ -24,29 +25,6 @@ export interface Job {
 export const finished = (job: Job) => job.status !== 'queued' && job.status !== 'running';
 const url = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
 
-export function submitJob(form: FormData, upload: (fraction: number) => void): { done: Promise<Job>; cancel(): void } {
-  const xhr = new XMLHttpRequest();
-  const done = new Promise<Job>((resolve, reject) => {
-    xhr.upload.onprogress = (e) => e.lengthComputable && upload(e.loaded / e.total);
-    xhr.upload.onload = () => upload(1);
-    xhr.onload = () => {
-      let body: any = null;
-      try {
-        body = JSON.parse(xhr.responseText);
-      } catch {
-        // not JSON: a proxy's page, say
-      }
-      if (xhr.status === 202 && body?.id) resolve(body);
-      else reject(body?.error?.code ? new ApiError(body.error.code, body.error.message) : new ApiError('network', `HTTP ${xhr.status}`));
-    };
-    xhr.onerror = () => reject(new ApiError('network', 'network error'));
-    xhr.onabort = () => reject(new ApiError('cancelled', 'cancelled'));
-  });
-  xhr.open('POST', '/api/jobs');
-  xhr.send(form);
-  return { done, cancel: () => xhr.abort() };
-}
-
 /** The job, or null when the server knows no such job (never was, or deleted). */
 export async function getJob(id: string): Promise<Job | null> {
   try {
@@ -63,13 +41,13 @@ export async function listJobs(limit: number): Promise<Job[]> {
 
 /** Cancels a queued or running job; a job that finished meanwhile is left as it is (409), never deleted. */
 export async function cancelJob(id: string): Promise<Job> {
-  const response = await fetch(`${url(id)}/cancel`, { method: 'POST' });
+  const response = await apiFetch(`${url(id)}/cancel`, 'POST');
   if (response.status !== 202) throw await failure(response);
   return response.json();
 }
 
 export async function result(id: string, format: 'json' | 'text' | 'srt' | 'vtt'): Promise<Blob> {
-  const response = await fetch(`${url(id)}/result?format=${format}`);
+  const response = await apiFetch(`${url(id)}/result?format=${format}`);
   if (!response.ok) throw await failure(response);
   return response.blob();
 }
@@ -86,7 +64,7 @@ export interface Handlers {
 
 /** Follows a job's events until it finishes; returns a function that stops following. */
 export function follow(id: string, on: Handlers): () => void {
-  const source = new EventSource(`${url(id)}/events`);
+  const source = new EventSource(withKey(`${url(id)}/events`));
   let ended = false;
   const end = () => {
     if (ended) return;

@@ -6,6 +6,8 @@ import { cancel, link, openJob, redrawJob, route, shownJob, shownLink, submit } 
 import { onOpen, refreshRecent, renderRecent } from './recent.ts';
 import { record, type Recording } from './recorder.ts';
 import { $, hideError, highlight, knowLanguages, redrawError, showError } from './view.ts';
+import { setKeyPrompt } from './key.ts';
+import { askForKey, wireKeyDialog } from './key-dialog.ts';
 
 let locale: Locale = initialLocale();
 let file: File | null = null;
@@ -157,6 +159,8 @@ function wire(): void {
 const theme = localStorage.getItem('whisper.theme');
 if (theme) document.documentElement.dataset.theme = theme;
 wire();
+wireKeyDialog();
+setKeyPrompt(askForKey); // before the first call: any of them may find that the server wants a key
 setLocale(locale);
 void route();
 void refreshRecent();

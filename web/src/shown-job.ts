@@ -2,7 +2,8 @@
 // tab or another device shows the same job, however far it has got: a finished
 // one from its record, a waiting or running one by following its events.
 import { ApiError } from './api.ts';
-import { cancelJob, finished, follow, getJob, submitJob, type Job } from './jobs.ts';
+import { cancelJob, finished, follow, getJob, type Job } from './jobs.ts';
+import { submitJob } from './upload.ts';
 import { t } from './i18n.ts';
 import { clock } from './exports.ts';
 import { refreshRecent, setCurrent } from './recent.ts';

@@ -63,3 +63,8 @@ def test_cores_are_shared_out_between_slots():
 ])
 def test_a_worker_reachable_from_other_machines_without_a_token_is_warned_about(host, token, warned):
     assert unprotected(Settings(host=host, token=token)) is warned
+
+
+def test_log_level_falls_back_to_the_shared_log_level():
+    assert Settings.from_env({"LOG_LEVEL": "debug"}).log_level == "debug"
+    assert Settings.from_env({"LOG_LEVEL": "debug", "WHISPER_LOG_LEVEL": "warning"}).log_level == "warning"

@@ -49,8 +49,7 @@ class Worker:
         self.memory = MemoryProbe(self.device.gpus)
 
     async def status(self) -> dict[str, Any]:
-        # Off the loop only when nvidia-smi may run: the thread pool can be busy with transcriptions.
-        memory = await asyncio.to_thread(self.memory.snapshot) if self.device.gpus else self.memory.snapshot()
+        memory = self.memory.snapshot()  # NVML is a quick call: no thread needed
         return {
             "version": __version__,
             "protocol": PROTOCOL_VERSION,

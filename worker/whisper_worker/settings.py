@@ -54,7 +54,7 @@ class Settings:
     log_level: str = setting(
         "info",
         "WHISPER_LOG_LEVEL",
-        "debug, info, warning or error; at info one line per request, except `status` and `list_models` (polled), logged at debug",
+        "debug, info, warning or error (else `LOG_LEVEL`); at info a line per request, `status`/`list_models` polls at debug",
     )
 
     @classmethod
@@ -63,6 +63,8 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f.metadata["env"])
+            if not raw and f.name == "log_level":
+                raw = env.get("LOG_LEVEL")  # the gateway's name for it: one LOG_LEVEL can serve both services
             if raw is None or raw == "":
                 continue
             values[f.name] = _parse(f.name, f.metadata["env"], raw, f.default)
