@@ -36,9 +36,11 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       return code;
     },
   };
-  await waitFor(`the gateway on ${url} to answer`, async () => {
-    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}: ${tail}`);
-    return (await fetch(`${url}/api/health`).catch(() => null))?.status === 200;
-  }, 30_000, 50);
+  // Up once it answers; a process that exits at start says why at once rather than when the wait runs out.
+  const outcome = await waitFor(`the gateway on ${url} to answer`, async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return 'exited';
+    return (await fetch(`${url}/api/health`).catch(() => null))?.status === 200 ? 'up' : null;
+  }, 60_000, 50);
+  if (outcome === 'exited') throw new Error(`the gateway exited at start (${child.exitCode ?? child.signalCode}):\n${tail}`);
   return gateway;
 }

@@ -7,13 +7,14 @@
 //
 // Results go to the Jobs section of docs/benchmarks.md.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openAsBlob, statSync } from 'node:fs';
+import { mkdtempSync, openAsBlob, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkerConnection } from '../../gateway/src/workers/connection.ts';
-import { startWorker, ROOT, LIBRIVOX, SHORT_CLIP } from '../../test-support/worker.ts';
+import { startWorker, LIBRIVOX, SHORT_CLIP } from '../../test-support/worker.ts';
 import { startGatewayProcess } from '../../test-support/gateway-process.ts';
+import { machine, writeSection } from './report.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'base' }, rounds: { type: 'string', default: '2' } } });
 const MODEL = values.model!;
@@ -23,7 +24,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 function fiveMinutes(): string {
   const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-jobs-')), 'five-minutes.wav');
-  const clips = execFileSync('sh', ['-c', `ls ${LIBRIVOX}/*.wav`], { encoding: 'utf8' }).trim().split('\n');
+  const clips = readdirSync(LIBRIVOX).filter((f) => f.endsWith('.wav')).sort().map((f) => path.join(LIBRIVOX, f));
   execFileSync('sox', [...Array(13).fill(clips).flat(), out, 'trim', '0', '300']);
   return out;
 }
@@ -92,11 +93,10 @@ try {
     }
   }
   const base = mean(rows[0]![1]);
-  const cpu = /Model name:\s+(.*)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1] ?? 'unknown CPU';
   const lines = [
     '## Jobs: the cost of the durable store',
     '',
-    `Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, no GPU. Model \`${MODEL}\` (int8, beam 5, VAD, language en) on a 5-minute LibriVox file, worker with 1 slot and the model preloaded, gateway as its own process on SQLite (node:sqlite, WAL) in a temporary DATA_DIR; ${ROUNDS} rounds, the three paths interleaved. Command: \`node bench/gateway/jobs.ts --model ${MODEL} --rounds ${ROUNDS}\`.`,
+    `Machine: ${machine()}. Model \`${MODEL}\` (int8, beam 5, VAD, language en) on a 5-minute LibriVox file, worker with 1 slot and the model preloaded, gateway as its own process on SQLite (node:sqlite, WAL) in a temporary DATA_DIR; ${ROUNDS} rounds, the three paths interleaved. Command: \`node bench/gateway/jobs.ts --model ${MODEL} --rounds ${ROUNDS}\`.`,
     '',
     '| path | mean s | vs direct |',
     '|---|---|---|',
@@ -108,8 +108,7 @@ try {
     '|---|---|---|',
     ...Object.entries(submits).map(([label, times]) => `| ${label} | ${mean(times).toFixed(1)} | ${median(times).toFixed(1)} |`),
   ];
-  execFileSync(path.join(ROOT, '.venv/bin/python'), ['-c', `import sys; sys.path.insert(0, "${path.join(ROOT, 'bench')}"); from report import write_section; write_section("jobs", sys.stdin.read())`], { input: lines.join('\n') });
-  console.log(lines.join('\n'));
+  writeSection('jobs', lines);
 } finally {
   await gateway.kill();
   await worker.stop();

@@ -4,13 +4,14 @@
 //   node bench/gateway/run.ts
 //
 // Results go to the Gateway section of docs/benchmarks.md.
-import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { WorkerConnection } from '../../gateway/src/workers/connection.ts';
-import { freePort, startWorker, ROOT, SHORT_CLIP } from '../../test-support/worker.ts';
+import { startWorker, SHORT_CLIP } from '../../test-support/worker.ts';
+import { startGatewayProcess } from '../../test-support/gateway-process.ts';
+import { machine, writeSection } from './report.ts';
 
 // autocannon is one of the gateway's dev dependencies: resolve it from there.
 const autocannon = createRequire(new URL('../../gateway/package.json', import.meta.url))('autocannon');
@@ -74,25 +75,19 @@ async function load(url: string, pid: number, connections: number) {
 }
 
 const worker = await startWorker({ WHISPER_SLOTS: '2', WHISPER_PRELOAD: MODEL, WHISPER_QUEUE_LIMIT: '64' });
-const port = await freePort();
-const gateway = spawn(process.execPath, ['src/server.ts'], {
-  cwd: path.join(ROOT, 'gateway'),
-  env: { ...process.env, SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', WHISPER_WORKERS: worker.address, LOG_LEVEL: 'warn' },
-  stdio: 'ignore',
-});
-const url = `http://127.0.0.1:${port}`;
+// Its own DATA_DIR: the jobs this run makes are not left in the repository's.
+const gateway = await startGatewayProcess({ WHISPER_WORKERS: worker.address, DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-gateway-')) });
+const { url } = gateway;
 try {
-  for (let i = 0; i < 100 && (await fetch(`${url}/api/health`).catch(() => null))?.status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
   const tcp = await direct(worker.port);
   const http = await overHttp(url);
-  const idle = kb(gateway.pid!, 'VmRSS');
+  const idle = kb(gateway.process.pid!, 'VmRSS');
   const loads = [];
-  for (const c of [1, 4, 16]) loads.push(await load(url, gateway.pid!, c));
-  const cpu = /Model name:\s+(.*)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1] ?? 'unknown CPU';
+  for (const c of [1, 4, 16]) loads.push(await load(url, gateway.process.pid!, c));
   const lines = [
     '## Gateway: HTTP end to end vs the worker protocol directly',
     '',
-    `Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, no GPU. Model \`${MODEL}\` on a 3 s LibriVox clip, worker with 2 slots, model preloaded, ${ROUNDS} sequential requests after one warm-up. Command: \`node bench/gateway/run.ts\`.`,
+    `Machine: ${machine()}. Model \`${MODEL}\` on a 3 s LibriVox clip, worker with 2 slots, model preloaded, ${ROUNDS} sequential requests after one warm-up. Command: \`node bench/gateway/run.ts\`.`,
     '',
     '| path | mean ms | p50 ms |',
     '|---|---|---|',
@@ -106,9 +101,8 @@ try {
     '|---|---|---|---|---|---|---|',
     ...loads.map((l) => `| ${l.connections} | ${l.rps.toFixed(2)} | ${l.p50} | ${l.p99} | ${l.ok} | ${l.errors} | ${l.peak.toFixed(0)} |`),
   ];
-  execFileSync(path.join(ROOT, '.venv/bin/python'), ['-c', `import sys; sys.path.insert(0, "${path.join(ROOT, 'bench')}"); from report import write_section; write_section("gateway", sys.stdin.read())`], { input: lines.join('\n') });
-  console.log(lines.join('\n'));
+  writeSection('gateway', lines);
 } finally {
-  gateway.kill();
+  await gateway.kill();
   await worker.stop();
 }

@@ -10,9 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { execFileSync } from 'node:child_process';
-import os from 'node:os';
-import { ROOT } from '../../test-support/worker.ts';
+import { machine, writeSection } from './report.ts';
 
 interface Db {
   exec(sql: string): unknown;
@@ -50,15 +48,13 @@ const rows: string[] = [];
 for (let round = 1; round <= 2; round++) {
   rows.push(`| ${round} | ${run((f) => new DatabaseSync(f) as unknown as Db).toFixed(1)} | ${run((f) => new Better(f)).toFixed(1)} |`);
 }
-const cpu = /Model name:\s+(.*)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1] ?? 'unknown CPU';
 const lines = [
   '## SQLite driver for the job store',
   '',
-  `Machine: ${cpu}, ${os.cpus().length} cores. ${JOBS} jobs × ${EVENTS} events written one by one (WAL, synchronous=NORMAL), a progress update every 10 events, each job's events read back. Command: \`node bench/gateway/sqlite-drivers.ts\` (better-sqlite3 installed with \`npm install --no-save\`). The two are within noise of each other, so the store uses node:sqlite: built into Node 24, no native module to build or download.`,
+  `Machine: ${machine()}. ${JOBS} jobs × ${EVENTS} events written one by one (WAL, synchronous=NORMAL), a progress update every 10 events, each job's events read back. Command: \`node bench/gateway/sqlite-drivers.ts\` (better-sqlite3 installed with \`npm install --no-save\`). The two are within noise of each other, so the store uses node:sqlite: built into Node 24, no native module to build or download.`,
   '',
   '| round | node:sqlite µs per event | better-sqlite3 µs per event |',
   '|---|---|---|',
   ...rows,
 ];
-execFileSync(path.join(ROOT, '.venv/bin/python'), ['-c', `import sys; sys.path.insert(0, "${path.join(ROOT, 'bench')}"); from report import write_section; write_section("sqlite", sys.stdin.read())`], { input: lines.join('\n') });
-console.log(lines.join('\n'));
+writeSection('sqlite', lines);

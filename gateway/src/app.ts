@@ -87,20 +87,13 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
 /** The job store in DATA_DIR (SQLite and the audio files) and the service over it; recovers what a crash left. */
 function openJobs(config: Config, jobs: JobSystem): JobService {
   mkdirSync(config.dataDir, { recursive: true });
-  const store = new SqliteStore(path.join(config.dataDir, 'jobs.sqlite'));
-  const service = new JobService({
-    store,
+  return new JobService({
+    store: new SqliteStore(path.join(config.dataDir, 'jobs.sqlite')),
     queue: jobs.queue,
     audio: new AudioFiles(config.dataDir),
     retentionHours: config.jobRetentionHours,
     webhooks: { secret: config.webhookSecret, allowedHosts: config.webhookAllowedHosts },
   });
-  const close = service.close.bind(service);
-  service.close = () => {
-    close();
-    store.close();
-  };
-  return service;
 }
 
 /** What a request line logs: never an API key, not even one passed in the query. */

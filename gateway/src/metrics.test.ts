@@ -3,13 +3,9 @@
 // belongs to a family with a TYPE line) and its values checked as jobs run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
-import { build } from './app.ts';
-import { loadConfig } from './config.ts';
 import { fails, fakeJobs, type FakeJobs } from '../test/fake-jobs.ts';
+import { injectable, multipart } from '../test/inject.ts';
 
 type Family = { type: string; help: string; samples: Array<{ name: string; labels: Record<string, string>; value: number }> };
 
@@ -65,26 +61,18 @@ test('the parser refuses what Prometheus would', () => {
   assert.deepEqual(f.get('h_seconds')!.samples[0], { name: 'h_seconds_bucket', labels: { le: '+Inf', q: 'a"b' }, value: 2 });
 });
 
-const WAV = new Blob([Buffer.from('RIFF....WAVEfmt fake audio bytes')]);
 
 async function app(jobs: FakeJobs = fakeJobs(), env: Record<string, string> = {}) {
   const logs: Array<Record<string, unknown>> = [];
   const stream = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(l)); done(); } });
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'metrics-data-'));
-  const server = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: dataDir, ...env }), jobs, logger: { level: 'info', stream } });
+  const server = await injectable(env, jobs, { level: 'info', stream });
   const scrape = async (headers: Record<string, string> = {}) => {
     const r = await server.inject({ method: 'GET', url: '/metrics', headers });
     assert.equal(r.statusCode, 200, r.body);
     assert.match(r.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/);
     return parsePrometheus(r.body);
   };
-  const transcribe = async (fields: Record<string, string> = {}) => {
-    const form = new FormData();
-    for (const [k, v] of Object.entries(fields)) form.append(k, v);
-    form.append('file', WAV, 'talk.wav');
-    const body = new Response(form);
-    return server.inject({ method: 'POST', url: '/api/transcribe', payload: Buffer.from(await body.arrayBuffer()), headers: { 'content-type': body.headers.get('content-type')! } });
-  };
+  const transcribe = async (fields: Record<string, string> = {}) => server.inject({ method: 'POST', url: '/api/transcribe', ...(await multipart(fields)) });
   return Object.assign(server, { jobs, logs, scrape, transcribe });
 }
 

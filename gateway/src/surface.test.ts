@@ -9,26 +9,16 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { build } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { fakeJobs, hangs, type FakeJobs } from '../test/fake-jobs.ts';
 import { waitFor } from '../../test-support/wait.ts';
+import { injectable, multipart } from '../test/inject.ts';
 
 const KEYS = { API_KEYS: 'alice:sk-alice-0123456789,bob:sk-bob-9876543210' };
 const alice = { authorization: 'Bearer sk-alice-0123456789' };
 const bob = { 'x-api-key': 'sk-bob-9876543210' };
 
-async function gateway(env: Record<string, string> = {}, jobs: FakeJobs = fakeJobs(), logger: boolean | object = false) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'surface-'));
-  return build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: dataDir, ...env }), jobs, logger });
-}
-
-async function multipart() {
-  const form = new FormData();
-  form.append('file', new Blob([Buffer.from('RIFF fake audio')]), 'talk.wav');
-  const body = new Response(form);
-  return { payload: Buffer.from(await body.arrayBuffer()), headers: { 'content-type': body.headers.get('content-type')! } };
-}
+const gateway = (env: Record<string, string> = {}, jobs: FakeJobs = fakeJobs(), logger: boolean | object = false) => injectable(env, jobs, logger);
 
 test('with keys set, every /api and /v1 route needs one: 401 in OpenAI\'s shape otherwise', async () => {
   const app = await gateway(KEYS);

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { JobEvent, JobHandle, JobQueue } from './types.ts';
 import { FINISHED, type JobRecord, type JobRequest, type JobStore, type StoredEvent } from './store.ts';
-import { deliverWebhook, type WebhookSettings } from './webhooks.ts';
+import { checkCallbackUrl, deliverWebhook, type WebhookSettings } from './webhooks.ts';
 import type { AudioFiles } from './audio-files.ts';
 import { jobObject } from './job-object.ts';
 import { ApiError } from '../errors.ts';
@@ -27,7 +27,10 @@ interface Running {
   handle: JobHandle;
   started: boolean;
   cancelled: boolean;
-  lastSegment: number; // the last segment id stored: a retry's segments up to it are repeats
+  // What is stored already: a retry's (or a restart's) info, segments and progress up to it are repeats.
+  lastSegment: number;
+  processed: number;
+  hasInfo: boolean;
   anyEvents: boolean;
   worker: string | null; // where the latest attempt runs, for the finished job's log line
 }
@@ -104,12 +107,15 @@ export class JobService {
   async *events(id: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<StoredEvent> {
     const pending: StoredEvent[] = [];
     let wake: (() => void) | null = null;
+    let ended = false;
     const onEvent = (e: StoredEvent | null) => {
       if (e) pending.push(e);
-      wake?.(); // null: the job ended
+      else ended = true; // null: the job ended
+      wake?.();
     };
     // Subscribed before reading the store: node:sqlite is synchronous, so nothing is appended in between.
     this.live.on(id, onEvent);
+    ended = FINISHED.has(this.store.get(id)?.status ?? 'failed'); // a job gone counts as ended
     const onAbort = () => wake?.();
     signal.addEventListener('abort', onAbort);
     this.closing.signal.addEventListener('abort', onAbort);
@@ -119,7 +125,7 @@ export class JobService {
         yield stored;
         last = stored.seq;
       }
-      while (!signal.aborted && !this.closing.signal.aborted && !FINISHED.has(this.store.get(id)?.status ?? 'failed')) {
+      while (!ended && !signal.aborted && !this.closing.signal.aborted) {
         if (pending.length === 0) await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
         for (const e of pending.splice(0)) if (e.seq > last) yield ((last = e.seq), e);
@@ -150,8 +156,13 @@ export class JobService {
     const record = this.store.get(id);
     if (!record || FINISHED.has(record.status)) return false;
     // Queued but with no handle: waiting out a time with no worker.
-    this.finish(record, { status: 'cancelled', error: { code: 'cancelled', message: 'the job was cancelled' } });
+    this.finish(record.id, { status: 'cancelled', error: { code: 'cancelled', message: 'the job was cancelled' } });
     return true;
+  }
+
+  /** A callback URL checked against the webhook settings this service delivers with (400 when refused). */
+  checkCallbackUrl(raw: string): string {
+    return checkCallbackUrl(raw, this.options.webhooks);
   }
 
   list(query: Parameters<JobStore['list']>[0]) {
@@ -183,16 +194,18 @@ export class JobService {
     this.closing.abort();
   }
 
+  /** Ends everything and closes the store, which the service owns from its construction. */
   close(): void {
     this.endLiveReaders();
     clearInterval(this.purger);
     for (const t of this.timers) clearTimeout(t);
+    this.store.close();
   }
 
   private recover(): void {
     for (const job of this.store.interrupted()) {
       if (job.attempts >= MAX_ATTEMPTS) {
-        this.finish(job, { status: 'failed', error: { code: 'internal', message: `the gateway stopped ${job.attempts} times while this job ran; it was not tried again` } });
+        this.finish(job.id, { status: 'failed', error: { code: 'internal', message: `the gateway stopped ${job.attempts} times while this job ran; it was not tried again` } });
       } else {
         this.store.requeue(job.id);
       }
@@ -211,7 +224,10 @@ export class JobService {
     });
     const stored = this.store.events(record.id, 0);
     const segments = stored.flatMap((e) => (e.event.type === 'segment' ? [e.event.segment.id] : []));
-    const state: Running = { handle, started: false, cancelled: false, lastSegment: segments.length ? Math.max(...segments) : -1, anyEvents: stored.length > 0, worker: null };
+    const state: Running = {
+      handle, started: false, cancelled: false, worker: null, anyEvents: stored.length > 0,
+      lastSegment: segments.length ? Math.max(...segments) : -1, processed: record.processed ?? -1, hasInfo: record.language !== null,
+    };
     this.running.set(record.id, state);
     void this.follow(record.id, state);
   }
@@ -255,28 +271,33 @@ export class JobService {
 
   /** Stores an event (a retry's repeats left out), tells live readers, and ends the job on done/failed. */
   private record(id: string, state: Running, event: JobEvent): void {
-    const record = this.store.get(id)!;
-    if (!isNew(record, state, event)) return;
+    if (!isNew(state, event)) return;
     state.anyEvents = true;
     if (event.type === 'segment') state.lastSegment = event.segment.id;
-    if (event.type === 'info') this.store.noteProgress(id, { language: event.language, duration: event.duration });
-    if (event.type === 'progress') this.store.noteProgress(id, { processed: event.processed, duration: event.duration });
+    if (event.type === 'info') {
+      state.hasInfo = true;
+      this.store.noteProgress(id, { language: event.language, duration: event.duration });
+    }
+    if (event.type === 'progress') {
+      state.processed = event.processed;
+      this.store.noteProgress(id, { processed: event.processed, duration: event.duration });
+    }
     const seq = this.store.appendEvent(id, event);
     this.live.emit(id, { seq, event });
-    if (event.type === 'done') this.finish(record, { status: 'succeeded', result: event.result });
+    if (event.type === 'done') this.finish(id, { status: 'succeeded', result: event.result });
     if (event.type === 'failed') {
       const cancelled = state.cancelled || event.error.code === 'cancelled';
-      this.finish(record, cancelled ? { status: 'cancelled', error: { code: 'cancelled', message: 'the job was cancelled' } } : { status: 'failed', error: event.error });
+      this.finish(id, cancelled ? { status: 'cancelled', error: { code: 'cancelled', message: 'the job was cancelled' } } : { status: 'failed', error: event.error });
     }
   }
 
-  private finish(record: JobRecord, outcome: Parameters<JobStore['finish']>[1]): void {
-    const done = this.store.finish(record.id, outcome);
-    const worker = this.running.get(record.id)?.worker ?? null;
-    this.running.delete(record.id);
-    void this.audio.remove(record.id);
-    this.settled.emit(record.id, done);
-    this.live.emit(record.id, null);
+  private finish(id: string, outcome: Parameters<JobStore['finish']>[1]): void {
+    const done = this.store.finish(id, outcome);
+    const worker = this.running.get(id)?.worker ?? null;
+    this.running.delete(id);
+    void this.audio.remove(id);
+    this.settled.emit(id, done);
+    this.live.emit(id, null);
     if (done.request.callback_url) void this.notify(done);
     for (const listener of this.finishedListeners) listener(done, worker);
   }
@@ -296,14 +317,14 @@ export class JobService {
 }
 
 /** After a retry or a restart, the new attempt's info, segments and progress up to where the last one got are not news. */
-function isNew(record: JobRecord, state: Running, event: JobEvent): boolean {
+function isNew(state: Running, event: JobEvent): boolean {
   switch (event.type) {
     case 'queued':
       return !state.anyEvents;
     case 'info':
-      return record.language === null;
+      return !state.hasInfo;
     case 'progress':
-      return event.processed > (record.processed ?? -1);
+      return event.processed > state.processed;
     case 'segment':
       return event.segment.id > state.lastSegment;
     default:

@@ -76,9 +76,8 @@ export class SqliteStore implements JobStore {
       create: prepare('INSERT INTO jobs (id, status, created_at, request, audio_path, owner) VALUES (?, ?, ?, ?, ?, ?)'),
       active: prepare("SELECT COUNT(*) AS n FROM jobs WHERE owner IS ? AND status IN ('queued', 'running')"),
       get: prepare('SELECT * FROM jobs WHERE id = ?'),
-      n: prepare('SELECT n FROM jobs WHERE id = ?'),
       queued: prepare("SELECT * FROM jobs WHERE status = 'queued' ORDER BY n"),
-      position: prepare("SELECT COUNT(*) AS ahead FROM jobs WHERE status = 'queued' AND n <= ?"),
+      position: prepare("SELECT COUNT(*) AS ahead FROM jobs WHERE status = 'queued' AND n <= (SELECT n FROM jobs WHERE id = ? AND status = 'queued')"),
       running: prepare("UPDATE jobs SET status = 'running', attempts = ?, started_at = COALESCE(started_at, ?) WHERE id = ?"),
       requeue: prepare("UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'"),
       lastSeq: prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events WHERE job_id = ?'),
@@ -125,10 +124,8 @@ export class SqliteStore implements JobStore {
   }
 
   position(id: string): number | null {
-    const job = this.get(id);
-    if (job?.status !== 'queued') return null;
-    const { n } = this.sql.n!.get(id) as { n: number };
-    return (this.sql.position!.get(n) as { ahead: number }).ahead;
+    const { ahead } = this.sql.position!.get(id) as { ahead: number };
+    return ahead > 0 ? ahead : null; // 0: the job is not queued (or not there)
   }
 
   markRunning(id: string, attempt: number): void {

@@ -10,22 +10,11 @@ import { build } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { fakeJobs, hangs, type FakeJobs } from '../../test/fake-jobs.ts';
 import { waitFor } from '../../../test-support/wait.ts';
+import { injectable, multipart } from '../../test/inject.ts';
 import { SqliteStore } from '../jobs/sqlite-store.ts';
 import { storageError } from '../jobs/audio-files.ts';
 
-async function gateway(jobs: FakeJobs = fakeJobs(), env: Record<string, string> = {}) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'jobs-routes-'));
-  const app = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: dataDir, ...env }), jobs, logger: false });
-  return Object.assign(app, { jobs, dataDir });
-}
-
-async function multipart(fields: Record<string, string> = {}) {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  form.append('file', new Blob([Buffer.from('RIFF fake audio')]), 'talk.wav');
-  const body = new Response(form);
-  return { payload: Buffer.from(await body.arrayBuffer()), headers: { 'content-type': body.headers.get('content-type')! } };
-}
+const gateway = (jobs: FakeJobs = fakeJobs(), env: Record<string, string> = {}) => injectable(env, jobs);
 
 type App = Awaited<ReturnType<typeof gateway>>;
 const submit = async (app: App, fields: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/api/jobs', ...(await multipart(fields)) });

@@ -5,7 +5,6 @@ import type { Config } from '../config.ts';
 import type { JobSystem } from '../jobs/types.ts';
 import type { JobService } from '../jobs/service.ts';
 import { FINISHED, type JobRecord, type JobStatus } from '../jobs/store.ts';
-import { checkCallbackUrl } from '../jobs/webhooks.ts';
 import { ApiError } from '../errors.ts';
 import { ErrorBody, JobForm, JobList, JobListQuery, JobObject, JobParams, ResultQuery, parseFields } from '../schemas.ts';
 import { receiveUpload } from '../uploads.ts';
@@ -34,7 +33,7 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
     try {
       const { callback_url, ...fields } = parseFields(JobForm, upload.fields);
       const what = apiRequest(fields, config, jobs.directory.modelNames());
-      const callback = callback_url ? checkCallbackUrl(callback_url, { secret: config.webhookSecret, allowedHosts: config.webhookAllowedHosts }) : null;
+      const callback = callback_url ? service.checkCallbackUrl(callback_url) : null;
       const job = await service.submit(upload.path, {
         model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: callback, source: 'jobs', owner: request.owner,
         response_format: what.format, max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,

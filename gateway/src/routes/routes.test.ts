@@ -3,27 +3,11 @@
 // tested against the real worker in test/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { build } from '../app.ts';
-import { loadConfig } from '../config.ts';
 import { fails, fakeJobs, resultFor, type FakeJobs } from '../../test/fake-jobs.ts';
-
-const WAV = new Blob([Buffer.from('RIFF....WAVEfmt fake audio bytes')]);
+import { injectable, multipart, WAV } from '../../test/inject.ts';
 
 async function app(jobs: FakeJobs = fakeJobs(), env: Record<string, string> = {}) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'routes-data-'));
-  const server = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: dataDir, ...env }), jobs, logger: false });
-  return Object.assign(server, { jobs });
-}
-
-async function multipart(fields: Record<string, string | string[]>, files: Blob[] = [WAV]) {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) form.append(k, one);
-  for (const f of files) form.append('file', f, 'talk.wav');
-  const body = new Response(form);
-  return { payload: Buffer.from(await body.arrayBuffer()), headers: { 'content-type': body.headers.get('content-type')! } };
+  return injectable(env, jobs);
 }
 
 async function post(url: string, fields: Record<string, string | string[]> = {}, files?: Blob[], jobs?: FakeJobs, env?: Record<string, string>) {
