@@ -6,3 +6,4 @@ export PATH="$PWD/.tools/node/node_modules/.bin:$PATH"
 .venv/bin/python bench/worker/run.py "$@"
 node bench/gateway/run.ts "$@"
 node bench/gateway/jobs.ts
+node bench/gateway/gateways.ts

@@ -1,6 +1,6 @@
 // build(): the whole gateway as a Fastify app that does not listen yet, so
 // tests can start it on any port and close it.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -8,6 +8,7 @@ import fastifyStatic from '@fastify/static';
 import { existsSync, mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { hostname } from 'node:os';
 import type { Config } from './config.ts';
 import type { JobSystem } from './jobs/types.ts';
 import { ApiError, errorHandler } from './errors.ts';
@@ -21,6 +22,9 @@ import { metricsPlugin } from './metrics.ts';
 import { JobService } from './jobs/service.ts';
 import { SqliteStore } from './jobs/sqlite-store.ts';
 import { AudioFiles } from './jobs/audio-files.ts';
+import { LocalBus } from './jobs/bus.ts';
+import { LocalFeed } from './jobs/feed.ts';
+import { openRedisJobs } from './redis/index.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -61,7 +65,7 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.setErrorHandler(errorHandler);
-  const service = openJobs(config, jobs);
+  const service = await openJobs(config, jobs, app.log);
   app.decorate('jobService', service);
   await app.register(metricsPlugin, { jobs, service, token: config.metricsToken });
   app.addHook('preClose', async () => service.endLiveReaders()); // open event streams would hold the server open
@@ -84,16 +88,30 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
   return app;
 }
 
-/** The job store in DATA_DIR (SQLite and the audio files) and the service over it; recovers what a crash left. */
-function openJobs(config: Config, jobs: JobSystem): JobService {
+/**
+ * The job service over its store, bus and feed: SQLite in DATA_DIR for one
+ * gateway, or Redis (QUEUE_URL) shared by several; audio files in DATA_DIR
+ * either way. Recovers what a crash left, then runs jobs.
+ */
+async function openJobs(config: Config, jobs: JobSystem, log: FastifyBaseLogger): Promise<JobService> {
   mkdirSync(config.dataDir, { recursive: true });
-  return new JobService({
-    store: new SqliteStore(path.join(config.dataDir, 'jobs.sqlite')),
+  const shared = config.queueUrl !== null;
+  const parts = shared ? await openRedisJobs(config, jobs.directory, log) : localJobs(config, jobs);
+  const service = new JobService({
+    ...parts,
     queue: jobs.queue,
-    audio: new AudioFiles(config.dataDir),
+    // Gateways sharing DATA_DIR each clear only their own uploads folder at start.
+    audio: new AudioFiles(config.dataDir, shared ? `${hostname()}-${config.port}` : null),
     retentionHours: config.jobRetentionHours,
     webhooks: { secret: config.webhookSecret, allowedHosts: config.webhookAllowedHosts },
   });
+  await service.start();
+  return service;
+}
+
+function localJobs(config: Config, jobs: JobSystem) {
+  const store = new SqliteStore(path.join(config.dataDir, 'jobs.sqlite'));
+  return { store, bus: new LocalBus(), feed: new LocalFeed(store, () => jobs.queue.counts()), storeName: 'sqlite' as const };
 }
 
 /** What a request line logs: never an API key, not even one passed in the query. */

@@ -34,6 +34,12 @@ export interface Config {
   metricsToken: string | null;
   /** WORKER_TOKEN: the workers' shared secret, sent in `hello` on every connection to them. */
   workerToken: string | null;
+  /** QUEUE_URL (redis://host:port/db): jobs in BullMQ on Redis, shared by every gateway that names it; null: SQLite in DATA_DIR. */
+  queueUrl: string | null;
+  /** Every Redis key starts with it: several deployments can share one Redis. */
+  queuePrefix: string;
+  /** How long a job's lock outlives its gateway: a gateway killed mid-job has its jobs taken over after about this. */
+  queueLockSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -74,6 +80,12 @@ function apiKeys(env: NodeJS.ProcessEnv): readonly ApiKey[] {
   }
 }
 
+function queueUrl(env: NodeJS.ProcessEnv): string | null {
+  const url = env.QUEUE_URL || null;
+  if (url && !/^rediss?:\/\//.test(url)) throw new ConfigError(`QUEUE_URL=${url.replace(/\/\/[^@/]*@/, '//…@')} must be redis://host:port/db (or rediss:// for TLS)`);
+  return url;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const workerHost = env.WHISPER_HOST || '127.0.0.1';
   const workerPort = integer(env, 'WHISPER_PORT', 9000, 1);
@@ -102,5 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     metricsToken: env.METRICS_TOKEN || null,
     workerToken: env.WORKER_TOKEN || null,
+    queueUrl: queueUrl(env),
+    queuePrefix: env.QUEUE_PREFIX || 'whisper',
+    queueLockSeconds: integer(env, 'QUEUE_LOCK_SECONDS', 30, 2),
   });
 }

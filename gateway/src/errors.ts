@@ -28,7 +28,7 @@ const TABLE = {
   job_finished: { status: 409, message: 'The job has already finished.' },
   shutting_down: { status: 503, message: 'The gateway is shutting down; try again in a moment.' },
   insufficient_storage: { status: 507, message: 'The server has no room left to store this upload.' },
-  storage_unavailable: { status: 503, message: 'The server could not store this upload.' },
+  storage_unavailable: { status: 503, message: 'The server could not store or read jobs now.' },
   internal: { status: 500, message: 'Something went wrong in the gateway; its log has the details.' },
 } as const;
 

@@ -38,8 +38,10 @@ async function metrics(app: FastifyInstance, { jobs, service, token }: MetricsOp
   const audioSeconds = new Counter({ name: 'whisper_audio_seconds_total', help: 'Seconds of audio transcribed by succeeded jobs', labelNames: ['model', 'task'], registers });
   const realtime = new Histogram({ name: 'whisper_realtime_factor', help: 'Audio seconds per wall second of decoding, per succeeded job', labelNames: ['model'], buckets: RTF_BUCKETS, registers });
 
-  new Gauge({ name: 'whisper_jobs_queued', help: 'Jobs waiting for a worker slot', registers, collect() { this.set(jobs.queue.counts().waiting); } });
-  new Gauge({ name: 'whisper_jobs_running', help: 'Jobs running on a worker', registers, collect() { this.set(jobs.queue.counts().running); } });
+  // Behind several gateways these count the shared queue, not this gateway's part of it; nothing while the store is unreachable.
+  const counts = async () => (service.storageProblem() ? null : await service.counts());
+  new Gauge({ name: 'whisper_jobs_queued', help: 'Jobs waiting for a worker slot', registers, async collect() { const c = await counts(); if (c) this.set(c.waiting); } });
+  new Gauge({ name: 'whisper_jobs_running', help: 'Jobs running on a worker', registers, async collect() { const c = await counts(); if (c) this.set(c.running); } });
 
   // Read at scrape time and reset first, so a worker that left the pool leaves the output too.
   const perWorker = (name: string, help: string, value: (w: WorkerView) => number | undefined) =>

@@ -156,7 +156,11 @@ export const Health = Type.Object({
       loaded_models: Type.Array(Type.String()),
     }),
   )),
-  queue: Type.Optional(Type.Object({ waiting: Type.Integer(), running: Type.Integer() })),
+  queue: Type.Optional(nullable(Type.Object({ waiting: Type.Integer(), running: Type.Integer() }, { description: 'Jobs waiting and running, on every gateway that shares the store' }))),
+  storage: Type.Optional(Type.Object({
+    backend: literals(['sqlite', 'redis']),
+    error: nullable(Type.String({ description: 'Why the job store cannot be reached now' })),
+  })),
 });
 
 export const OpenAIModelList = Type.Object({

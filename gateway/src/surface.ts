@@ -1,5 +1,7 @@
 // What faces the network: API keys, a rate limit per key (per address when the
-// service is open), CORS for the origins listed, security headers on the UI.
+// service is open; counted in Redis when gateways share one, so the limit is
+// the deployment's, not each gateway's), CORS for the origins listed, security
+// headers on the UI.
 import type { FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import cors from '@fastify/cors';
@@ -7,13 +9,18 @@ import helmet from '@fastify/helmet';
 import type { Config } from './config.ts';
 import { ApiError } from './errors.ts';
 import { registerAuth } from './auth.ts';
+import { connectRedis } from './redis/connection.ts';
 
 const isApi = (url: string) => url.startsWith('/api/') || url.startsWith('/v1/');
 
 export async function protect(app: FastifyInstance, config: Config): Promise<void> {
   registerAuth(app, config.apiKeys);
+  // Fails fast while Redis is away, and then requests are let through uncounted (skipOnError): the limit must not become an outage.
+  const redis = config.queueUrl ? connectRedis(config.queueUrl, 'rate-limit', { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 }) : null;
+  if (redis) app.addHook('onClose', async () => void redis.disconnect());
   // After the key check (hooks run in order), so the count is the key's own.
   await app.register(rateLimit, {
+    ...(redis && { redis, nameSpace: `${config.queuePrefix}:rate:`, skipOnError: true }),
     global: true,
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,

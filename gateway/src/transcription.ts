@@ -65,7 +65,7 @@ export async function transcribe(
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
   });
-  controller.signal.addEventListener('abort', () => service.cancel(job.id), { once: true });
+  controller.signal.addEventListener('abort', () => void service.cancel(job.id), { once: true });
   const timer = config.requestTimeoutMs > 0 ? setTimeout(() => controller.abort('timeout'), config.requestTimeoutMs) : null;
   try {
     if (what.stream) return await stream(service, job.id, reply, what.stream, (r) => apiJson(r, (performance.now() - started) / 1000), controller.signal);

@@ -61,6 +61,7 @@ export function fakeJobs(script: Script = succeeds): FakeJobs {
       modelNames: () => MODELS,
       models: (): ModelView[] => MODELS.map((name) => ({ name, available: name === 'base' || name === 'tiny.en', loaded: name === 'base', workers: name === 'base' ? ['fake:1'] : [] })),
       ready: async () => {},
+      onChange: () => {},
     },
     close: async () => {},
   };

@@ -13,6 +13,7 @@ import { Webhook } from 'standardwebhooks';
 import { startWorker, CLIP, SHORT_CLIP, type RunningWorker } from '../../test-support/worker.ts';
 import { startGatewayProcess, type GatewayProcess } from '../../test-support/gateway-process.ts';
 import { form } from '../../test-support/gateway.ts';
+import { submit, job, until, readEvents } from '../../test-support/jobs-client.ts';
 import { waitFor } from '../../test-support/wait.ts';
 
 let worker: RunningWorker;
@@ -37,47 +38,14 @@ async function gateway(env: Record<string, string> = {}): Promise<GatewayProcess
 
 const newDataDir = () => mkdtempSync(path.join(tmpdir(), 'jobs-data-'));
 
-async function submit(g: GatewayProcess, file: string, fields: Record<string, string> = {}) {
-  const response = await fetch(`${g.url}/api/jobs`, { method: 'POST', body: form(await openAsBlob(file), { model: 'tiny.en', ...fields }) });
-  assert.equal(response.status, 202, await response.clone().text());
-  return (await response.json()) as { id: string; status: string };
-}
-
-const job = async (g: GatewayProcess, id: string) => (await fetch(`${g.url}/api/jobs/${id}`)).json();
-const until = (g: GatewayProcess, id: string, status: string, timeoutMs = 120_000) =>
-  waitFor(`job ${id} to be ${status}`, async () => ((await job(g, id)).status === status ? job(g, id) : null), timeoutMs, 100);
-
-/** Reads an SSE response; stops after `stop` returns true for an event. */
-async function readEvents(response: Response, stop: (e: { id: number; event: string; data: any }) => boolean = () => false) {
-  const events: Array<{ id: number; event: string; data: any }> = [];
-  const reader = response.body!.getReader();
-  let buffer = '';
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) return events;
-    buffer += new TextDecoder().decode(value);
-    let end;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const e = { id: Number(/^id: (\d+)$/m.exec(block)?.[1]), event: /^event: (.*)$/m.exec(block)![1]!, data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) };
-      events.push(e);
-      if (stop(e)) {
-        await reader.cancel();
-        return events;
-      }
-    }
-  }
-}
-
 test('the jobs API end to end: submit, follow, result in any format, list, delete', async () => {
   const g = await gateway({ DATA_DIR: newDataDir() });
-  const { id } = await submit(g, CLIP, { response_format: 'vtt' });
+  const { id } = await submit(g.url, CLIP, { response_format: 'vtt' });
   const events = await readEvents(await fetch(`${g.url}/api/jobs/${id}/events`));
   assert.deepEqual(events.map((e) => e.id), events.map((_, i) => i + 1), 'every event has the next id');
   assert.equal(events.at(-1)!.event, 'result');
   assert.match(events.at(-1)!.data.text.toLowerCase(), /dashwood/);
-  const done = await job(g, id);
+  const done = await job(g.url, id);
   assert.equal(done.status, 'succeeded');
   assert.equal(done.language, 'en');
   assert.ok(done.duration > 7 && done.attempts === 1 && done.started_at && done.finished_at);
@@ -95,10 +63,10 @@ test('the jobs API end to end: submit, follow, result in any format, list, delet
 test('SIGKILL mid-job: after a restart the running job runs again, queued ones run, results survive, events resume', async () => {
   const dataDir = newDataDir();
   const first = await gateway({ DATA_DIR: dataDir });
-  const finished = await submit(first, SHORT_CLIP);
-  await until(first, finished.id, 'succeeded');
-  const long = await submit(first, longClip);
-  const queued = [await submit(first, SHORT_CLIP), await submit(first, CLIP)];
+  const finished = await submit(first.url, SHORT_CLIP);
+  await until(first.url, finished.id, 'succeeded');
+  const long = await submit(first.url, longClip);
+  const queued = [await submit(first.url, SHORT_CLIP), await submit(first.url, CLIP)];
   // Follow the long job until a segment has arrived, then kill the gateway under it.
   const seen = await readEvents(await fetch(`${first.url}/api/jobs/${long.id}/events`), (e) => e.event === 'segment');
   await first.kill('SIGKILL');
@@ -111,11 +79,11 @@ test('SIGKILL mid-job: after a restart the running job runs again, queued ones r
   assert.deepEqual(segmentIds, [...new Set(segmentIds)].sort((a, b) => a - b), 'no segment twice, none out of order');
   assert.equal(rest.at(-1)!.event, 'result');
   assert.ok(rest.some((e) => e.event === 'started' && e.data.attempt === 2), 'the second attempt is announced');
-  const done = await job(second, long.id);
+  const done = await job(second.url, long.id);
   assert.deepEqual([done.status, done.attempts], ['succeeded', 2]);
   assert.match(done.result.text.toLowerCase(), /dashwood/);
   assert.equal(done.result.segments.length, segmentIds.length, 'the result holds every segment once');
-  for (const q of queued) assert.equal((await until(second, q.id, 'succeeded')).attempts, 1);
+  for (const q of queued) assert.equal((await until(second.url, q.id, 'succeeded')).attempts, 1);
   assert.deepEqual(readdirSync(path.join(dataDir, 'audio')), [], 'finished jobs leave no audio behind');
   await second.kill();
 });
@@ -123,9 +91,9 @@ test('SIGKILL mid-job: after a restart the running job runs again, queued ones r
 test('SIGTERM: new work gets 503 with Retry-After, the running job finishes, the queued one waits for the next start', async () => {
   const dataDir = newDataDir();
   const g = await gateway({ DATA_DIR: dataDir, SHUTDOWN_GRACE_SECONDS: '120' });
-  const running = await submit(g, longClip);
-  const waiting = await submit(g, SHORT_CLIP);
-  await until(g, running.id, 'running');
+  const running = await submit(g.url, longClip);
+  const waiting = await submit(g.url, SHORT_CLIP);
+  await until(g.url, running.id, 'running');
   const exited = g.kill('SIGTERM');
   const refused = await waitFor('new work to be refused', async () => {
     const r = await fetch(`${g.url}/api/jobs`, { method: 'POST', body: form(await openAsBlob(SHORT_CLIP)) });
@@ -135,16 +103,16 @@ test('SIGTERM: new work gets 503 with Retry-After, the running job finishes, the
   assert.equal((await refused.json()).error.code, 'shutting_down');
   assert.equal(await exited, 0, 'exits 0 once the running job is done');
   const next = await gateway({ DATA_DIR: dataDir });
-  assert.equal((await job(next, running.id)).status, 'succeeded', 'the running job finished within the grace time');
-  assert.equal((await until(next, waiting.id, 'succeeded')).attempts, 1, 'the queued job ran after the restart, once');
+  assert.equal((await job(next.url, running.id)).status, 'succeeded', 'the running job finished within the grace time');
+  assert.equal((await until(next.url, waiting.id, 'succeeded')).attempts, 1, 'the queued job ran after the restart, once');
   await next.kill();
 });
 
 test('cancel: DELETE of a running and a queued job; the worker is told and its slot is free', async () => {
   const g = await gateway({ DATA_DIR: newDataDir() });
-  const running = await submit(g, longClip);
-  const waiting = await submit(g, longClip);
-  await until(g, running.id, 'running');
+  const running = await submit(g.url, longClip);
+  const waiting = await submit(g.url, longClip);
+  await until(g.url, running.id, 'running');
   for (const id of [waiting.id, running.id]) {
     const r = await fetch(`${g.url}/api/jobs/${id}`, { method: 'DELETE' });
     assert.equal(r.status, 202);
@@ -171,12 +139,12 @@ test('a webhook is delivered, signed per Standard Webhooks, and recorded on the 
   const port = (receiver.address() as { port: number }).port;
   try {
     const g = await gateway({ DATA_DIR: newDataDir(), WEBHOOK_SECRET: secret, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
-    const { id } = await submit(g, SHORT_CLIP, { callback_url: `http://127.0.0.1:${port}/hooks/whisper` });
+    const { id } = await submit(g.url, SHORT_CLIP, { callback_url: `http://127.0.0.1:${port}/hooks/whisper` });
     await waitFor('the webhook', () => received.length === 1, 120_000);
     const payload = new Webhook(secret).verify(received[0]!.body, received[0]!.headers) as { id: string; status: string; result: { text: string } };
     assert.deepEqual([payload.id, payload.status], [id, 'succeeded']);
     assert.match(payload.result.text.toLowerCase(), /\bman\b/);
-    const recorded = await waitFor('the delivery to be recorded', async () => (await job(g, id)).webhook?.delivered && job(g, id));
+    const recorded = await waitFor('the delivery to be recorded', async () => (await job(g.url, id)).webhook?.delivered && job(g.url, id));
     assert.equal(recorded.webhook.last_status, 200);
     await g.kill();
   } finally {

@@ -11,8 +11,9 @@ export class AudioFiles {
   readonly uploads: string;
   private readonly audio: string;
 
-  constructor(dataDir: string) {
-    this.uploads = path.join(dataDir, 'uploads');
+  /** `gateway`: this gateway's own uploads folder when several share DATA_DIR (null: just uploads/). */
+  constructor(dataDir: string, gateway: string | null = null) {
+    this.uploads = gateway ? path.join(dataDir, 'uploads', gateway) : path.join(dataDir, 'uploads');
     this.audio = path.join(dataDir, 'audio');
     rmSync(this.uploads, { recursive: true, force: true });
     mkdirSync(this.uploads, { recursive: true });

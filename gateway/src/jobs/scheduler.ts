@@ -16,7 +16,7 @@ export interface SchedulerOptions {
 }
 
 // Worker errors that another attempt, elsewhere, may fix.
-const RETRYABLE = new Set(['worker_lost', 'overloaded', 'internal']);
+export const RETRYABLE = new Set(['worker_lost', 'overloaded', 'internal']);
 
 interface Entry {
   job: Job;
@@ -98,9 +98,25 @@ export class Scheduler implements JobQueue {
     }
   }
 
-  /** The ready worker with a free slot that suits the job best: not one it failed on, then the model loaded, then the most free slots. */
+  /**
+   * The ready worker with a free slot that suits the job best: not one it failed
+   * on, then the model loaded, then the most free slots. A job pinned to a
+   * worker (the feed leased its slot) goes there or, when it is not ready, fails
+   * with worker_lost for the feed to place it again.
+   */
   private pick(entry: Entry): Worker | undefined {
     const model = entry.job.spec.model;
+    const pinned = entry.job.spec.worker;
+    if (pinned !== undefined) {
+      const worker = this.pool.list().find((w) => w.address === pinned);
+      if (worker?.state !== 'ready') {
+        this.waiting.splice(this.waiting.indexOf(entry), 1);
+        entry.job.fail({ code: 'worker_lost', message: `the worker ${pinned} is ${worker ? worker.state : 'not configured here'}` });
+        this.again = true;
+        return undefined;
+      }
+      return worker.freeSlots > 0 ? worker : undefined;
+    }
     const score = (w: Worker) => [Number(!entry.failedOn.has(w)), Number(w.loadedModels.includes(model)), w.freeSlots];
     let best: Worker | undefined;
     for (const w of this.pool.list()) {
@@ -132,12 +148,12 @@ export class Scheduler implements JobQueue {
       job.emit({ type: 'done', result: end.result });
     } else if (job.cancelRequested) {
       job.fail({ code: 'cancelled', message: 'the job was cancelled' });
-    } else if (RETRYABLE.has(end.error.code) && job.attempts < this.options.maxAttempts && !this.closed) {
+    } else if (RETRYABLE.has(end.error.code) && job.attempts < this.options.maxAttempts && !this.closed && job.spec.worker === undefined) {
       entry.failedOn.add(worker);
       job.state = 'waiting';
       this.waiting.unshift(entry); // it was first in line once already
     } else {
-      job.fail(finalError(end.error, job.attempts));
+      job.fail(job.spec.worker === undefined ? finalError(end.error, job.attempts) : end.error); // a pinned job's retry is the feed's
     }
     // Fresh loaded models after a job; after a broken data link, whether the worker itself is gone.
     this.pool.check(worker);

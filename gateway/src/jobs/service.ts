@@ -1,82 +1,110 @@
 // Durable jobs: every job, synchronous or not, is a record in the store with
-// its audio under DATA_DIR, and its events are stored as they happen. The
-// scheduler (the JobQueue) only runs them; this service keeps the record in
-// step, replays events to late readers, recovers after a crash and hands the
-// finished job to its webhook.
+// its audio under DATA_DIR, and its events are stored as they happen. The feed
+// decides which process runs a job and when (./feed.ts), the scheduler runs it
+// on a worker; this service keeps the record in step, tells every reader what
+// happened over the bus (./bus.ts), and hands the finished job to its webhook.
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { JobEvent, JobHandle, JobQueue } from './types.ts';
-import { FINISHED, type JobRecord, type JobRequest, type JobStore, type StoredEvent } from './store.ts';
+import type { JobError, JobEvent, JobHandle, JobQueue } from './types.ts';
+import { FINISHED, type JobRecord, type JobRequest, type JobStore, type Outcome, type StoredEvent } from './store.ts';
+import { MAX_ATTEMPTS, type JobFeed, type JobRunner, type RunEnd } from './feed.ts';
+import type { BusMessage, JobBus } from './bus.ts';
+import { RETRYABLE } from './scheduler.ts';
 import { checkCallbackUrl, deliverWebhook, type WebhookSettings } from './webhooks.ts';
 import type { AudioFiles } from './audio-files.ts';
 import { jobObject } from './job-object.ts';
 import { ApiError } from '../errors.ts';
 
-export const MAX_ATTEMPTS = 3;
+export { MAX_ATTEMPTS } from './feed.ts';
 const NO_WORKER_RETRY_MS = 5000; // an async job outlives a worker restart: it waits, it does not fail
+const CANCELLED: Outcome = { status: 'cancelled', error: { code: 'cancelled', message: 'the job was cancelled' } };
 
 export interface ServiceOptions {
   store: JobStore;
   queue: JobQueue;
+  feed: JobFeed;
+  bus: JobBus;
   audio: AudioFiles;
+  /** For /api/health: which store holds the jobs. */
+  storeName: 'sqlite' | 'redis';
   retentionHours: number;
   webhooks: WebhookSettings;
 }
 
 interface Running {
-  handle: JobHandle;
-  started: boolean;
+  handle: JobHandle | null; // null until the stored events are read
+  pinned: boolean; // the feed chose its worker: a retry goes back to the feed, not to another worker here
   cancelled: boolean;
+  attempts: number;
   // What is stored already: a retry's (or a restart's) info, segments and progress up to it are repeats.
   lastSegment: number;
   processed: number;
   hasInfo: boolean;
   anyEvents: boolean;
   worker: string | null; // where the latest attempt runs, for the finished job's log line
+  end: (end: RunEnd) => void;
 }
 
-export class JobService {
+export class JobService implements JobRunner {
   private readonly store: JobStore;
   private readonly queue: JobQueue;
+  private readonly feed: JobFeed;
+  private readonly bus: JobBus;
   private readonly audio: AudioFiles;
   private readonly options: ServiceOptions;
-  private readonly live = new EventEmitter();
+  private readonly live = new EventEmitter().setMaxListeners(0); // per job id: its bus messages
   private readonly running = new Map<string, Running>();
   private readonly stopping = new AbortController(); // draining: no new work
   private readonly closing = new AbortController(); // closed: live readers end too
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly purger: NodeJS.Timeout;
-  private readonly settled = new EventEmitter();
   private readonly finishedListeners: Array<(job: JobRecord, worker: string | null) => void> = [];
 
   constructor(options: ServiceOptions) {
     this.options = options;
-    this.store = options.store;
-    this.queue = options.queue;
-    this.audio = options.audio;
-    this.live.setMaxListeners(0);
-    this.settled.setMaxListeners(0);
-    this.recover();
-    void this.purge();
+    ({ store: this.store, queue: this.queue, feed: this.feed, bus: this.bus, audio: this.audio } = options);
+    this.bus.subscribe((m) => this.hear(m));
     this.purger = setInterval(() => void this.purge(), 10 * 60_000);
     this.purger.unref();
+  }
+
+  /** Recovers what a crash left and begins running jobs. */
+  async start(): Promise<void> {
+    await this.feed.start(this);
+    void this.purge();
   }
 
   get draining(): boolean {
     return this.stopping.signal.aborted;
   }
 
+  get storageName(): 'sqlite' | 'redis' {
+    return this.options.storeName;
+  }
+
   get uploadsDir(): string {
     return this.audio.uploads;
   }
 
+  /** Null, or why the store cannot be reached (a shared store across the network). */
+  storageProblem(): string | null {
+    return this.store.health?.() ?? null;
+  }
+
+  /** 503 with Retry-After while the store is unreachable: a request must not hang on it. */
+  checkStorage(): void {
+    const problem = this.storageProblem();
+    if (problem) throw new ApiError('storage_unavailable', `${problem}: jobs cannot be stored or read now. Nothing was kept; try again in a few seconds.`);
+  }
+
   /**
    * Whether new work from `owner` may come in, checked before its upload is read:
-   * not while shutting down (503 with Retry-After), nor past MAX_JOBS_PER_KEY (429).
+   * not while shutting down or the store is unreachable (503 with Retry-After),
+   * nor past MAX_JOBS_PER_KEY (429).
    */
-  admit(owner: string | null, maxActive: number): void {
+  async admit(owner: string | null, maxActive: number): Promise<void> {
     if (this.draining) throw new ApiError('shutting_down', 'The gateway is shutting down: send the request again in a few seconds (to another gateway, or to this one once restarted).');
-    const active = this.store.activeCount(owner);
+    this.checkStorage();
+    const active = await this.store.activeCount(owner);
     if (active >= maxActive) {
       throw new ApiError('too_many_jobs', `${owner ? `The key '${owner}' has` : 'There are'} ${active} jobs queued or running, the most allowed (MAX_JOBS_PER_KEY=${maxActive}): wait for some to finish, or cancel some.`);
     }
@@ -85,8 +113,8 @@ export class JobService {
   /** Takes over an uploaded file and queues its job (its id: the HTTP request's, so logs join up). */
   async submit(uploadPath: string, request: JobRequest, id: string = randomUUID()): Promise<JobRecord> {
     const audioPath = await this.audio.adopt(uploadPath, id);
-    const record = this.store.create(id, request, audioPath);
-    this.run(record);
+    const record = await this.store.create(id, request, audioPath);
+    await this.feed.add(record);
     return record;
   }
 
@@ -95,12 +123,16 @@ export class JobService {
     this.finishedListeners.push(listener);
   }
 
-  get(id: string): JobRecord | null {
+  get(id: string): Promise<JobRecord | null> {
     return this.store.get(id);
   }
 
-  view(record: JobRecord) {
-    return jobObject(record, record.status === 'queued' ? this.store.position(record.id) : null);
+  async view(record: JobRecord) {
+    return jobObject(record, record.status === 'queued' ? await this.store.position(record.id) : null);
+  }
+
+  counts(): Promise<{ waiting: number; running: number }> {
+    return this.feed.counts();
   }
 
   /** Stored events after `afterSeq`, then live ones, until the job ends or `signal` aborts. */
@@ -108,55 +140,67 @@ export class JobService {
     const pending: StoredEvent[] = [];
     let wake: (() => void) | null = null;
     let ended = false;
-    const onEvent = (e: StoredEvent | null) => {
-      if (e) pending.push(e);
-      else ended = true; // null: the job ended
+    let reread = true; // the store first; again after the bus may have missed messages
+    const onMessage = (m: BusMessage) => {
+      if (m.type === 'event') pending.push({ seq: m.seq, event: m.event });
+      else if (m.type === 'end') ended = true;
+      else if (m.type === 'resync') reread = true;
       wake?.();
     };
-    // Subscribed before reading the store: node:sqlite is synchronous, so nothing is appended in between.
-    this.live.on(id, onEvent);
-    ended = FINISHED.has(this.store.get(id)?.status ?? 'failed'); // a job gone counts as ended
+    // Listening before reading the store: whatever is stored after the read arrives here (repeats are skipped by seq).
+    this.live.on(id, onMessage);
+    this.live.on('*', onMessage);
     const onAbort = () => wake?.();
     signal.addEventListener('abort', onAbort);
     this.closing.signal.addEventListener('abort', onAbort);
+    const open = () => !signal.aborted && !this.closing.signal.aborted;
     try {
       let last = afterSeq;
-      for (const stored of this.store.events(id, afterSeq)) {
-        yield stored;
-        last = stored.seq;
-      }
-      while (!ended && !signal.aborted && !this.closing.signal.aborted) {
-        if (pending.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
+      while (open()) {
+        if (reread) {
+          reread = false;
+          ended ||= FINISHED.has((await this.store.get(id))?.status ?? 'failed'); // a job gone counts as ended
+          for (const stored of await this.store.events(id, last)) if (stored.seq > last) yield ((last = stored.seq), stored);
+        }
         for (const e of pending.splice(0)) if (e.seq > last) yield ((last = e.seq), e);
+        if (ended || !open()) break;
+        if (pending.length === 0 && !reread) await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
       }
-      for (const e of pending.splice(0)) if (e.seq > last) yield ((last = e.seq), e);
     } finally {
-      this.live.off(id, onEvent);
+      this.live.off(id, onMessage);
+      this.live.off('*', onMessage);
       signal.removeEventListener('abort', onAbort);
       this.closing.signal.removeEventListener('abort', onAbort);
     }
   }
 
-  /** The finished record (for the synchronous endpoints). */
-  finished(id: string): Promise<JobRecord> {
-    const now = this.store.get(id);
-    if (now && FINISHED.has(now.status)) return Promise.resolve(now);
-    return new Promise((resolve) => this.settled.once(id, resolve));
+  /** The finished record (for the synchronous endpoints), wherever the job ran. */
+  async finished(id: string): Promise<JobRecord> {
+    let ended!: () => void;
+    const end = new Promise<void>((resolve) => (ended = resolve));
+    const onMessage = (m: BusMessage) => (m.type === 'end' || m.type === 'resync') && ended();
+    this.live.on(id, onMessage);
+    this.live.on('*', onMessage);
+    try {
+      for (;;) {
+        const now = await this.store.get(id);
+        if (!now || FINISHED.has(now.status)) return now!;
+        await end;
+      }
+    } finally {
+      this.live.off(id, onMessage);
+      this.live.off('*', onMessage);
+    }
   }
 
-  /** Cancels a queued or running job; true when there was one to cancel. */
-  cancel(id: string): boolean {
-    const running = this.running.get(id);
-    if (running) {
-      running.cancelled = true;
-      running.handle.cancel();
-      return true;
-    }
-    const record = this.store.get(id);
+  /** Cancels a queued or running job, wherever it runs; true when there was one to cancel. */
+  async cancel(id: string): Promise<boolean> {
+    if (this.cancelHere(id)) return true;
+    const record = await this.store.get(id);
     if (!record || FINISHED.has(record.status)) return false;
-    // Queued but with no handle: waiting out a time with no worker.
-    this.finish(record.id, { status: 'cancelled', error: { code: 'cancelled', message: 'the job was cancelled' } });
+    if (await this.feed.withdraw(id)) await this.settle(id, CANCELLED);
+    else await this.bus.publish({ type: 'cancel', id }); // it runs on another gateway
     return true;
   }
 
@@ -171,21 +215,23 @@ export class JobService {
 
   /** Deletes a finished job's record, events and audio. */
   async remove(id: string): Promise<void> {
-    const record = this.store.get(id);
-    if (!record) return;
-    this.store.delete(id);
+    await this.store.delete(id);
     await this.audio.remove(id);
   }
 
   /**
-   * SIGTERM: no new work; jobs still waiting stay queued in the store for the
-   * next start; running ones get up to `graceMs` to finish.
+   * SIGTERM: no new work; jobs still waiting stay queued for the next start (or
+   * another gateway); running ones get up to `graceMs` to finish, and what is
+   * still running then is stopped and handed back to the queue.
    */
   async drain(graceMs: number): Promise<void> {
     this.stopping.abort();
-    for (const [, r] of this.running) if (!r.started) r.handle.cancel();
+    const feedStopped = this.feed.stop(graceMs + 10_000);
+    for (const [, r] of this.running) if (r.worker === null) r.handle?.cancel();
     const deadline = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const [, r] of this.running) r.handle?.cancel(); // not r.cancelled: it is handed back, not cancelled
+    await feedStopped;
   }
 
   /** Live readers end (so the HTTP server can close); nothing more is recorded. */
@@ -194,123 +240,132 @@ export class JobService {
     this.closing.abort();
   }
 
-  /** Ends everything and closes the store, which the service owns from its construction. */
-  close(): void {
+  /** Ends everything and closes what the service was given: feed, bus, store. */
+  async close(): Promise<void> {
     this.endLiveReaders();
     clearInterval(this.purger);
-    for (const t of this.timers) clearTimeout(t);
-    this.store.close();
+    await this.feed.close();
+    await this.bus.close();
+    await this.store.close();
   }
 
-  private recover(): void {
-    for (const job of this.store.interrupted()) {
-      if (job.attempts >= MAX_ATTEMPTS) {
-        this.finish(job.id, { status: 'failed', error: { code: 'internal', message: `the gateway stopped ${job.attempts} times while this job ran; it was not tried again` } });
-      } else {
-        this.store.requeue(job.id);
-      }
-    }
-    for (const job of this.store.queued()) this.run(job);
-  }
-
-  private run(record: JobRecord): void {
-    const handle = this.queue.submit({
-      id: record.id,
-      model: record.request.model,
-      options: record.request.options,
-      audioPath: record.audio_path!,
-      audioBytes: record.request.audio_bytes,
-      previousAttempts: record.attempts,
-    });
-    const stored = this.store.events(record.id, 0);
-    const segments = stored.flatMap((e) => (e.event.type === 'segment' ? [e.event.segment.id] : []));
+  async run(record: JobRecord, worker: string | null): Promise<RunEnd> {
+    const id = record.id;
+    let end!: (end: RunEnd) => void;
+    const ended = new Promise<RunEnd>((resolve) => (end = resolve));
     const state: Running = {
-      handle, started: false, cancelled: false, worker: null, anyEvents: stored.length > 0,
-      lastSegment: segments.length ? Math.max(...segments) : -1, processed: record.processed ?? -1, hasInfo: record.language !== null,
+      handle: null, pinned: worker !== null, cancelled: false, attempts: record.attempts, worker: null,
+      anyEvents: false, lastSegment: -1, processed: record.processed ?? -1, hasInfo: record.language !== null, end,
     };
-    this.running.set(record.id, state);
-    void this.follow(record.id, state);
+    // Known before any await, so a cancel from the bus finds it from now on.
+    this.running.set(id, state);
+    const stored = await this.store.events(id, 0);
+    const segments = stored.flatMap((e) => (e.event.type === 'segment' ? [e.event.segment.id] : []));
+    state.anyEvents = stored.length > 0;
+    state.lastSegment = segments.length ? Math.max(...segments) : -1;
+    if (state.cancelled) {
+      await this.finish(id, CANCELLED);
+      return ended;
+    }
+    state.handle = this.queue.submit({
+      id, model: record.request.model, options: record.request.options, audioPath: record.audio_path!,
+      audioBytes: record.request.audio_bytes, previousAttempts: record.attempts, worker: worker ?? undefined,
+    });
+    void this.follow(id, state);
+    return ended;
+  }
+
+  async settle(id: string, outcome: Outcome): Promise<void> {
+    await this.finish(id, outcome);
+  }
+
+  private hear(m: BusMessage): void {
+    if (m.type === 'cancel') this.cancelHere(m.id);
+    else if (m.type === 'event' || m.type === 'end') this.live.emit(m.id, m);
+    else if (m.type === 'resync') this.live.emit('*', m);
+  }
+
+  private cancelHere(id: string): boolean {
+    const running = this.running.get(id);
+    if (!running) return false;
+    running.cancelled = true;
+    running.handle?.cancel(); // no handle yet: run() sees the flag
+    return true;
   }
 
   private async follow(id: string, state: Running): Promise<void> {
-    for await (const event of state.handle.events()) {
-      // After close the store is gone: what happens to the job now is the next start's to recover.
-      if (this.closing.signal.aborted || this.running.get(id) !== state) return;
+    for await (const event of state.handle!.events()) {
+      // After close the store is gone: what happens to the job now is the next start's (or another gateway's) to recover.
+      if (this.closing.signal.aborted || this.running.get(id) !== state) return state.end({ type: 'requeue', delayMs: 0 });
       if (event.type === 'started') {
-        state.started = true;
         state.worker = event.worker;
-        this.store.markRunning(id, event.attempt);
+        state.attempts = event.attempt;
+        await this.store.markRunning(id, event.attempt);
       }
-      if (event.type === 'failed' && this.settleFailure(id, state, event.error)) return;
-      this.record(id, state, event);
+      if (event.type === 'failed') {
+        const requeued = await this.settleFailure(id, state, event.error);
+        if (requeued) return state.end(requeued);
+      }
+      await this.record(id, state, event);
     }
   }
 
-  /** True when the failure does not end the job (a shutdown, or no worker for an async job). */
-  private settleFailure(id: string, state: Running, error: { code: string; message: string }): boolean {
-    const record = this.store.get(id)!;
-    if (this.draining && !state.cancelled) {
-      this.running.delete(id);
-      if (record.status === 'running') this.store.requeue(id);
-      return true;
-    }
+  /** A failure that does not end the job: a shutdown, no worker for an async job, or a retry of a job the feed placed. */
+  private async settleFailure(id: string, state: Running, error: JobError): Promise<RunEnd | null> {
+    if (state.cancelled) return null;
+    let delayMs: number | null = null;
+    if (this.draining) delayMs = 0;
     // No worker up: an async job waits for one, unless its attempts are spent (its worker kept dying under it).
-    if (error.code === 'no_worker' && record.request.source === 'jobs' && !state.cancelled && record.attempts < MAX_ATTEMPTS) {
-      this.running.delete(id);
-      if (record.status === 'running') this.store.requeue(id);
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        const again = this.store.get(id);
-        if (again?.status === 'queued' && !this.draining) this.run(again);
-      }, NO_WORKER_RETRY_MS);
-      this.timers.add(timer);
-      return true;
-    }
-    return false;
+    else if (error.code === 'no_worker' && state.attempts < MAX_ATTEMPTS && (await this.store.get(id))?.request.source === 'jobs') delayMs = NO_WORKER_RETRY_MS;
+    else if (state.pinned && RETRYABLE.has(error.code) && state.attempts < MAX_ATTEMPTS) delayMs = 1000;
+    if (delayMs === null) return null;
+    this.running.delete(id);
+    await this.store.requeue(id);
+    return { type: 'requeue', delayMs };
   }
 
-  /** Stores an event (a retry's repeats left out), tells live readers, and ends the job on done/failed. */
-  private record(id: string, state: Running, event: JobEvent): void {
+  /** Stores an event (a retry's repeats left out), tells every reader, and ends the job on done/failed. */
+  private async record(id: string, state: Running, event: JobEvent): Promise<void> {
     if (!isNew(state, event)) return;
     state.anyEvents = true;
     if (event.type === 'segment') state.lastSegment = event.segment.id;
     if (event.type === 'info') {
       state.hasInfo = true;
-      this.store.noteProgress(id, { language: event.language, duration: event.duration });
+      await this.store.noteProgress(id, { language: event.language, duration: event.duration });
     }
     if (event.type === 'progress') {
       state.processed = event.processed;
-      this.store.noteProgress(id, { processed: event.processed, duration: event.duration });
+      await this.store.noteProgress(id, { processed: event.processed, duration: event.duration });
     }
-    const seq = this.store.appendEvent(id, event);
-    this.live.emit(id, { seq, event });
-    if (event.type === 'done') this.finish(id, { status: 'succeeded', result: event.result });
-    if (event.type === 'failed') {
-      const cancelled = state.cancelled || event.error.code === 'cancelled';
-      this.finish(id, cancelled ? { status: 'cancelled', error: { code: 'cancelled', message: 'the job was cancelled' } } : { status: 'failed', error: event.error });
-    }
+    const seq = await this.store.appendEvent(id, event);
+    await this.bus.publish({ type: 'event', id, seq, event });
+    if (event.type === 'done') await this.finish(id, { status: 'succeeded', result: event.result });
+    if (event.type === 'failed') await this.finish(id, state.cancelled || event.error.code === 'cancelled' ? CANCELLED : { status: 'failed', error: event.error });
   }
 
-  private finish(id: string, outcome: Parameters<JobStore['finish']>[1]): void {
-    const done = this.store.finish(id, outcome);
-    const worker = this.running.get(id)?.worker ?? null;
+  private async finish(id: string, outcome: Outcome): Promise<void> {
+    const state = this.running.get(id);
     this.running.delete(id);
-    void this.audio.remove(id);
-    this.settled.emit(id, done);
-    this.live.emit(id, null);
+    // Finished already (elsewhere, or a cancel that crossed the end): the first outcome stands, told once.
+    const before = await this.store.get(id);
+    if (!before || FINISHED.has(before.status)) return state?.end({ type: 'finished' });
+    const done = await this.store.finish(id, outcome);
+    await this.audio.remove(id);
+    await this.bus.publish({ type: 'end', id });
+    state?.end({ type: 'finished' });
     if (done.request.callback_url) void this.notify(done);
-    for (const listener of this.finishedListeners) listener(done, worker);
+    for (const listener of this.finishedListeners) listener(done, state?.worker ?? null);
   }
 
   private async notify(job: JobRecord): Promise<void> {
-    const payload = this.view(job);
-    await deliverWebhook(job.request.callback_url!, `job_${job.id}`, payload, this.options.webhooks, (d) => this.store.recordWebhook(job.id, d), this.stopping.signal);
+    const payload = await this.view(job);
+    await deliverWebhook(job.request.callback_url!, `job_${job.id}`, payload, this.options.webhooks, (d) => void this.store.recordWebhook(job.id, d), this.stopping.signal);
   }
 
   /** Deletes finished jobs older than JOB_RETENTION_HOURS (0 keeps them forever); runs every 10 minutes. */
   async purge(now = Date.now()): Promise<number> {
-    if (this.options.retentionHours <= 0) return 0;
-    const expired = this.store.expired(now - this.options.retentionHours * 3_600_000);
+    if (this.options.retentionHours <= 0 || this.closing.signal.aborted) return 0;
+    const expired = await this.store.expired(now - this.options.retentionHours * 3_600_000);
     for (const job of expired) await this.remove(job.id);
     return expired.length;
   }

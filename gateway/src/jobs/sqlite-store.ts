@@ -78,13 +78,13 @@ export class SqliteStore implements JobStore {
       get: prepare('SELECT * FROM jobs WHERE id = ?'),
       queued: prepare("SELECT * FROM jobs WHERE status = 'queued' ORDER BY n"),
       position: prepare("SELECT COUNT(*) AS ahead FROM jobs WHERE status = 'queued' AND n <= (SELECT n FROM jobs WHERE id = ? AND status = 'queued')"),
-      running: prepare("UPDATE jobs SET status = 'running', attempts = ?, started_at = COALESCE(started_at, ?) WHERE id = ?"),
+      running: prepare("UPDATE jobs SET status = 'running', attempts = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND status IN ('queued', 'running')"),
       requeue: prepare("UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'"),
       lastSeq: prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events WHERE job_id = ?'),
       append: prepare('INSERT INTO events (job_id, seq, event) VALUES (?, ?, ?)'),
       events: prepare('SELECT seq, event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq'),
       progress: prepare('UPDATE jobs SET language = COALESCE(?, language), duration = COALESCE(?, duration), processed = COALESCE(?, processed) WHERE id = ?'),
-      finish: prepare('UPDATE jobs SET status = ?, finished_at = ?, result = ?, error = ?, audio_path = NULL WHERE id = ?'),
+      finish: prepare("UPDATE jobs SET status = ?, finished_at = ?, result = ?, error = ?, audio_path = NULL WHERE id = ? AND status IN ('queued', 'running')"),
       webhook: prepare('UPDATE jobs SET webhook = ? WHERE id = ?'),
       interrupted: prepare("SELECT * FROM jobs WHERE status = 'running' ORDER BY n"),
       expired: prepare("SELECT * FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ? ORDER BY n"),
@@ -93,17 +93,17 @@ export class SqliteStore implements JobStore {
     };
   }
 
-  create(id: string, request: JobRequest, audioPath: string): JobRecord {
+  async create(id: string, request: JobRequest, audioPath: string): Promise<JobRecord> {
     this.sql.create!.run(id, 'queued', Date.now(), JSON.stringify(request), audioPath, request.owner ?? null);
-    return this.get(id)!;
+    return (await this.get(id))!;
   }
 
-  get(id: string): JobRecord | null {
+  async get(id: string): Promise<JobRecord | null> {
     const row = this.sql.get!.get(id) as Row | undefined;
     return row ? toRecord(row) : null;
   }
 
-  list({ status, limit, cursor, owner }: { status?: JobStatus; limit: number; cursor?: string; owner?: string | null }): JobPage {
+  async list({ status, limit, cursor, owner }: { status?: JobStatus; limit: number; cursor?: string; owner?: string | null }): Promise<JobPage> {
     const before = cursor ? Number(Buffer.from(cursor, 'base64url').toString()) : Number.MAX_SAFE_INTEGER;
     const where = ['n < ?'];
     const params: Array<number | string | null> = [before];
@@ -115,67 +115,67 @@ export class SqliteStore implements JobStore {
     return { jobs: page.map(toRecord), next_cursor: next };
   }
 
-  activeCount(owner: string | null): number {
+  async activeCount(owner: string | null): Promise<number> {
     return (this.sql.active!.get(owner) as { n: number }).n;
   }
 
-  queued(): JobRecord[] {
+  async queued(): Promise<JobRecord[]> {
     return (this.sql.queued!.all() as Row[]).map(toRecord);
   }
 
-  position(id: string): number | null {
+  async position(id: string): Promise<number | null> {
     const { ahead } = this.sql.position!.get(id) as { ahead: number };
     return ahead > 0 ? ahead : null; // 0: the job is not queued (or not there)
   }
 
-  markRunning(id: string, attempt: number): void {
+  async markRunning(id: string, attempt: number): Promise<void> {
     this.sql.running!.run(attempt, Date.now(), id);
   }
 
-  requeue(id: string): void {
+  async requeue(id: string): Promise<void> {
     this.sql.requeue!.run(id);
   }
 
-  appendEvent(id: string, event: JobEvent): number {
+  async appendEvent(id: string, event: JobEvent): Promise<number> {
     // One writer (this process), and node:sqlite is synchronous: no other append can come in between.
     const seq = (this.sql.lastSeq!.get(id) as { seq: number }).seq + 1;
     this.sql.append!.run(id, seq, JSON.stringify(event));
     return seq;
   }
 
-  events(id: string, afterSeq: number): StoredEvent[] {
+  async events(id: string, afterSeq: number): Promise<StoredEvent[]> {
     return (this.sql.events!.all(id, afterSeq) as Array<{ seq: number; event: string }>).map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as JobEvent }));
   }
 
-  noteProgress(id: string, patch: { language?: string; duration?: number; processed?: number }): void {
+  async noteProgress(id: string, patch: { language?: string; duration?: number; processed?: number }): Promise<void> {
     this.sql.progress!.run(patch.language ?? null, patch.duration ?? null, patch.processed ?? null, id);
   }
 
-  finish(id: string, outcome: Outcome): JobRecord {
+  async finish(id: string, outcome: Outcome): Promise<JobRecord> {
     const result = outcome.status === 'succeeded' ? JSON.stringify(outcome.result) : null;
     const error = outcome.status === 'succeeded' ? null : JSON.stringify(outcome.error);
     this.sql.finish!.run(outcome.status, Date.now(), result, error, id);
-    return this.get(id)!;
+    return (await this.get(id))!;
   }
 
-  recordWebhook(id: string, delivery: WebhookDelivery): void {
+  async recordWebhook(id: string, delivery: WebhookDelivery): Promise<void> {
     this.sql.webhook!.run(JSON.stringify(delivery), id);
   }
 
-  interrupted(): JobRecord[] {
+  async interrupted(): Promise<JobRecord[]> {
     return (this.sql.interrupted!.all() as Row[]).map(toRecord);
   }
 
-  expired(beforeMs: number): JobRecord[] {
+  async expired(beforeMs: number): Promise<JobRecord[]> {
     return (this.sql.expired!.all(beforeMs) as Row[]).map(toRecord);
   }
 
-  delete(id: string): void {
+  async delete(id: string): Promise<void> {
     this.sql.deleteEvents!.run(id);
     this.sql.deleteJob!.run(id);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
   }
 

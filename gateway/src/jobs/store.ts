@@ -1,7 +1,8 @@
 // The job store contract: durable records of jobs and their events. A store
 // only stores and hands out jobs; the scheduler decides where they run. SQLite
-// (./sqlite-store.ts) is the default; every implementation must pass
-// ./store.contract.ts.
+// (./sqlite-store.ts) is the default, Redis (../redis/store.ts) the shared one
+// behind several gateways; every implementation must pass ./store.contract.ts.
+// Asynchronous, because a shared store is across a network.
 import type { JobError, JobEvent, TranscribeOptions, TranscriptionResult } from './types.ts';
 import type { WebhookDelivery } from './webhooks.ts';
 import type { ResponseFormat } from '../formats/responses.ts';
@@ -60,28 +61,30 @@ export type Outcome =
   | { status: 'cancelled'; error: JobError };
 
 export interface JobStore {
-  create(id: string, request: JobRequest, audioPath: string): JobRecord;
-  get(id: string): JobRecord | null;
+  create(id: string, request: JobRequest, audioPath: string): Promise<JobRecord>;
+  get(id: string): Promise<JobRecord | null>;
   /** Newest first; `cursor` is the previous page's next_cursor. */
-  list(query: { status?: JobStatus; limit: number; cursor?: string; owner?: string | null }): JobPage;
+  list(query: { status?: JobStatus; limit: number; cursor?: string; owner?: string | null }): Promise<JobPage>;
   /** Queued and running jobs of one owner (the limit per key). */
-  activeCount(owner: string | null): number;
+  activeCount(owner: string | null): Promise<number>;
   /** Queued jobs, oldest first: what the scheduler is handed at start. */
-  queued(): JobRecord[];
+  queued(): Promise<JobRecord[]>;
   /** 1 = next to run; null when the job is not queued. */
-  position(id: string): number | null;
-  markRunning(id: string, attempt: number): void;
+  position(id: string): Promise<number | null>;
+  markRunning(id: string, attempt: number): Promise<void>;
   /** Back to queued, keeping its attempts (a retry, or a restart that found it running). */
-  requeue(id: string): void;
-  appendEvent(id: string, event: JobEvent): number;
-  events(id: string, afterSeq: number): StoredEvent[];
-  noteProgress(id: string, patch: { language?: string; duration?: number; processed?: number }): void;
-  finish(id: string, outcome: Outcome): JobRecord;
-  recordWebhook(id: string, delivery: WebhookDelivery): void;
+  requeue(id: string): Promise<void>;
+  appendEvent(id: string, event: JobEvent): Promise<number>;
+  events(id: string, afterSeq: number): Promise<StoredEvent[]>;
+  noteProgress(id: string, patch: { language?: string; duration?: number; processed?: number }): Promise<void>;
+  finish(id: string, outcome: Outcome): Promise<JobRecord>;
+  recordWebhook(id: string, delivery: WebhookDelivery): Promise<void>;
   /** Jobs that were running when the gateway stopped. */
-  interrupted(): JobRecord[];
+  interrupted(): Promise<JobRecord[]>;
   /** Finished jobs older than `beforeMs` (by finished_at). */
-  expired(beforeMs: number): JobRecord[];
-  delete(id: string): void;
-  close(): void;
+  expired(beforeMs: number): Promise<JobRecord[]>;
+  delete(id: string): Promise<void>;
+  close(): Promise<void>;
+  /** Null when the store can be reached; else why not (a store across the network). */
+  health?(): string | null;
 }

@@ -1,6 +1,5 @@
-// The contract between the HTTP layer and the job machinery. Routes only see
-// these types; the queue (in memory today, SQLite or BullMQ later) and the
-// worker pool stay behind them.
+// The contract between the job service and the job machinery: the scheduler
+// that runs jobs on workers, and the workers as the gateway sees them.
 
 /** Decoding options, segments, words and results: the protocol schema's types (protocol/schema/). */
 export type { TranscribeOptions, Word, Segment, TranscribeResult as TranscriptionResult } from '../protocol/messages.ts';
@@ -16,6 +15,8 @@ export interface JobSpec {
   options: TranscribeOptions;
   audioPath: string;
   audioBytes: number;
+  /** The worker (its address) this job must run on: the one whose slot the feed leased for it. */
+  worker?: string;
 }
 
 /** Events of one job, in order: queued*, started, info, (progress|segment)*, then done or failed. */
@@ -52,7 +53,7 @@ export class JobFailure extends Error {
   }
 }
 
-/** The one small interface a queue implementation provides (in-memory now; SQLite, BullMQ next). */
+/** The scheduler's interface: it runs jobs on workers (where they wait is the feed's, ./feed.ts). */
 export interface JobQueue {
   /** Accepts a job; it runs when a worker has a free slot. `signal` aborting cancels it. */
   submit(spec: JobSpec, signal?: AbortSignal): JobHandle;
@@ -89,6 +90,8 @@ export interface WorkerDirectory {
   models(): ModelView[];
   /** Resolves once every configured worker has answered or failed its first status call. */
   ready(): Promise<void>;
+  /** Called whenever a worker's state, slots or models may have changed. */
+  onChange(listener: () => void): void;
 }
 
 /** What the HTTP layer is given: made by createJobSystem() in ./index.ts. */

@@ -24,8 +24,9 @@ export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
   app.get('/api/health', { logLevel: 'warn', schema: { tags: ['api'], summary: 'The gateway and each worker (without a key, when keys are set: the status alone)', response: { 200: Health, 503: Health } } }, async (request, reply) => {
     const workers = jobs.directory.workers();
     const up = workers.filter((w) => w.up).length;
-    const status = up === 0 ? 'unavailable' : up < workers.length ? 'degraded' : 'ok';
-    reply.status(up === 0 ? 503 : 200);
+    const storage = service.storageProblem();
+    const status = up === 0 || storage ? 'unavailable' : up < workers.length ? 'degraded' : 'ok';
+    reply.status(status === 'unavailable' ? 503 : 200);
     if (config.apiKeys.length > 0 && request.owner === null) return reply.send({ status }); // a load balancer's probe: nothing more
     return reply.send({
       status,
@@ -33,7 +34,8 @@ export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
         address: w.address, up: w.up, error: w.error, device: w.device, slots: w.slots,
         running: w.running, queued: w.queued, loaded_models: w.loadedModels,
       })),
-      queue: jobs.queue.counts(),
+      queue: storage ? null : await service.counts(),
+      storage: { backend: service.storageName, error: storage },
     });
   });
 
@@ -50,7 +52,7 @@ export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
       },
     },
     async (request, reply) => {
-      service.admit(request.owner, config.maxJobsPerKey);
+      await service.admit(request.owner, config.maxJobsPerKey);
       const upload = await receiveUpload(request, config, service.uploadsDir);
       try {
         const what = apiRequest(parseFields(ApiTranscribeForm, upload.fields), config, jobs.directory.modelNames());

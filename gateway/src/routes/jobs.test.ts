@@ -209,11 +209,11 @@ test('a restart finds jobs that were running: run again from the start, or faile
   const request = { model: 'base', options: {}, filename: 'a.wav', audio_bytes: 4, callback_url: null, source: 'jobs' as const };
   mkdirSync(path.join(dataDir, 'audio'));
   for (const id of ['once', 'thrice']) writeFileSync(path.join(dataDir, 'audio', id), 'RIFF');
-  store.create('once', request, path.join(dataDir, 'audio', 'once'));
-  store.markRunning('once', 1);
-  store.create('thrice', request, path.join(dataDir, 'audio', 'thrice'));
-  store.markRunning('thrice', 3);
-  store.close();
+  await store.create('once', request, path.join(dataDir, 'audio', 'once'));
+  await store.markRunning('once', 1);
+  await store.create('thrice', request, path.join(dataDir, 'audio', 'thrice'));
+  await store.markRunning('thrice', 3);
+  await store.close();
   const jobs = fakeJobs();
   const app = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: dataDir }), jobs, logger: false });
   try {

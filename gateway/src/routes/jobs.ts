@@ -16,8 +16,9 @@ type WithId = FastifyRequest<{ Params: { id: string } }>;
 
 export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem, service: JobService): void {
   const keysOn = config.apiKeys.length > 0;
-  const found = (request: WithId): JobRecord => {
-    const job = service.get(request.params.id);
+  const found = async (request: WithId): Promise<JobRecord> => {
+    service.checkStorage();
+    const job = await service.get(request.params.id);
     // Another key's job is as absent as one that never existed.
     if (!job || (keysOn && job.request.owner !== request.owner)) throw new ApiError('not_found', `No job '${request.params.id}': it never existed, or it was deleted or purged (finished jobs are kept JOB_RETENTION_HOURS=${config.jobRetentionHours}).`, 'id');
     return job;
@@ -28,7 +29,7 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
     validatorCompiler: skipBodyValidation,
     schema: { tags, summary: 'Submit a transcription job; answers 202 once the upload is stored', consumes: ['multipart/form-data'], body: JobForm, response: { 202: JobObject, 400: ErrorBody, 413: ErrorBody, 503: ErrorBody, 507: ErrorBody } },
   }, async (request, reply) => {
-    service.admit(request.owner, config.maxJobsPerKey);
+    await service.admit(request.owner, config.maxJobsPerKey);
     const upload = await receiveUpload(request, config, service.uploadsDir);
     try {
       const { callback_url, ...fields } = parseFields(JobForm, upload.fields);
@@ -39,7 +40,7 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
         response_format: what.format, max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,
       }, request.id);
       request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');
-      return reply.status(202).header('location', `/api/jobs/${job.id}`).send(service.view(job));
+      return reply.status(202).header('location', `/api/jobs/${job.id}`).send(await service.view(job));
     } finally {
       await upload.remove();
     }
@@ -48,18 +49,19 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
   app.get<{ Querystring: { status?: JobStatus; limit?: number; cursor?: string } }>('/api/jobs', {
     schema: { tags, summary: 'Jobs, newest first', querystring: JobListQuery, response: { 200: JobList, 400: ErrorBody } },
   }, async (request) => {
-    const page = service.list({ status: request.query.status, limit: request.query.limit ?? 20, cursor: request.query.cursor, ...(keysOn && { owner: request.owner }) });
-    return { jobs: page.jobs.map((j) => service.view(j)), next_cursor: page.next_cursor };
+    service.checkStorage();
+    const page = await service.list({ status: request.query.status, limit: request.query.limit ?? 20, cursor: request.query.cursor, ...(keysOn && { owner: request.owner }) });
+    return { jobs: await Promise.all(page.jobs.map((j) => service.view(j))), next_cursor: page.next_cursor };
   });
 
   app.get<{ Params: { id: string } }>('/api/jobs/:id', {
     schema: { tags, summary: 'One job: status, progress, and its result once succeeded', params: JobParams, response: { 200: JobObject, 404: ErrorBody } },
-  }, async (request) => service.view(found(request)));
+  }, async (request) => service.view(await found(request)));
 
   app.get<{ Params: { id: string }; Querystring: { format?: ResponseFormat } }>('/api/jobs/:id/result', {
     schema: { tags, summary: 'The result in any response format', params: JobParams, querystring: ResultQuery, response: { 404: ErrorBody, 409: ErrorBody } },
   }, async (request, reply) => {
-    const job = found(request);
+    const job = await found(request);
     if (job.status === 'queued' || job.status === 'running') {
       throw new ApiError('job_not_finished', `Job ${job.id} is ${job.status}: its result exists once it has succeeded. Follow GET /api/jobs/${job.id}/events, or poll GET /api/jobs/${job.id}.`);
     }
@@ -72,24 +74,24 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
 
   app.get<{ Params: { id: string } }>('/api/jobs/:id/events', {
     schema: { tags, summary: 'Server-Sent Events of the job; resume with Last-Event-ID', params: JobParams, response: { 404: ErrorBody } },
-  }, async (request, reply) => followEvents(service, found(request), request, reply));
+  }, async (request, reply) => followEvents(service, await found(request), request, reply));
 
   app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', {
     schema: { tags, summary: 'Cancel a queued or running job; never deletes (409 once it has finished)', params: JobParams, response: { 202: JobObject, 404: ErrorBody, 409: ErrorBody } },
   }, async (request, reply) => {
-    const job = found(request);
+    const job = await found(request);
     if (FINISHED.has(job.status)) throw new ApiError('job_finished', `Job ${job.id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}: there is nothing to cancel.`);
-    service.cancel(job.id);
-    return reply.status(202).send(service.view(await service.finished(job.id)));
+    await service.cancel(job.id);
+    return reply.status(202).send(await service.view(await service.finished(job.id)));
   });
 
   app.delete<{ Params: { id: string } }>('/api/jobs/:id', {
     schema: { tags, summary: 'Cancel a queued or running job, or delete a finished one', params: JobParams, response: { 202: JobObject, 404: ErrorBody } },
   }, async (request, reply) => {
-    const job = found(request);
+    const job = await found(request);
     if (!FINISHED.has(job.status)) {
-      service.cancel(job.id);
-      return reply.status(202).send(service.view(await service.finished(job.id)));
+      await service.cancel(job.id);
+      return reply.status(202).send(await service.view(await service.finished(job.id)));
     }
     await service.remove(job.id);
     return reply.status(204).send();
@@ -103,9 +105,9 @@ async function followEvents(service: JobService, job: JobRecord, request: Fastif
   reply.raw.once('close', () => closed.abort());
   const send = openStream(reply);
   // total_seconds: submit to finish (the record's, or now for a result streamed live as it happens).
-  const shape = (r: Parameters<typeof apiJson>[0]) => apiJson(r, ((service.get(job.id)?.finished_at ?? Date.now()) - job.created_at) / 1000);
   for await (const { seq, event } of service.events(job.id, Number.isFinite(after) && after > 0 ? after : 0, closed.signal)) {
-    send(...apiEvent(event, shape), seq);
+    const finishedAt = event.type === 'done' ? ((await service.get(job.id))?.finished_at ?? Date.now()) : Date.now();
+    send(...apiEvent(event, (r) => apiJson(r, (finishedAt - job.created_at) / 1000)), seq);
   }
   reply.raw.end();
 }

@@ -34,7 +34,7 @@ export function openaiRoutes(app: FastifyInstance, config: Config, jobs: JobSyst
   );
 
   async function handle(request: FastifyRequest, reply: FastifyReply, task: 'transcribe' | 'translate'): Promise<void> {
-    service.admit(request.owner, config.maxJobsPerKey);
+    await service.admit(request.owner, config.maxJobsPerKey);
     const upload = await receiveUpload(request, config, service.uploadsDir);
     try {
       const f = task === 'transcribe' ? parseFields(OpenAITranscriptionForm, upload.fields) : parseFields(OpenAITranslationForm, upload.fields);

@@ -54,6 +54,10 @@ export class WorkerPool implements WorkerDirectory {
     this.listeners.push(listener);
   }
 
+  onChange(listener: () => void): void {
+    this.listeners.push(() => listener());
+  }
+
   list(): Worker[] {
     return [...this.members.values()];
   }

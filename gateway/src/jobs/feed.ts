@@ -1,0 +1,102 @@
+// The job feed: where jobs wait for a slot and which process runs them. One
+// gateway feeds its own jobs to its scheduler as they come (LocalFeed, below);
+// several gateways share one BullMQ queue on Redis, and each pulls a job only
+// when it holds a free worker slot (../redis/feed.ts).
+import type { JobRecord, JobStore, Outcome } from './store.ts';
+
+export const MAX_ATTEMPTS = 3;
+
+/** How this gateway's run of a job ended: the outcome is stored, or the job goes back in line. */
+export type RunEnd = { type: 'finished' } | { type: 'requeue'; delayMs: number };
+
+/** What a feed drives: the job service. */
+export interface JobRunner {
+  /** Runs a stored job here (on that worker, when the feed chose one); settles when this gateway is done with it. */
+  run(record: JobRecord, worker: string | null): Promise<RunEnd>;
+  /** Ends a job that will not run (cancelled in line, attempts spent). */
+  settle(id: string, outcome: Outcome): Promise<void>;
+  cancel(id: string): Promise<boolean>;
+}
+
+export interface JobFeed {
+  /** Begins feeding jobs to the runner, recovering those a crash left behind. */
+  start(runner: JobRunner): Promise<void>;
+  /** A new job, stored already. */
+  add(record: JobRecord): Promise<void>;
+  /** Takes a job out of line when it is waiting and not running anywhere: true when it did. */
+  withdraw(id: string): Promise<boolean>;
+  /** Takes no more jobs (SIGTERM); resolves once the runs it started are settled, or after `timeoutMs`. */
+  stop(timeoutMs: number): Promise<void>;
+  /** Jobs waiting and running, wherever they run, for /api/health and the metrics. */
+  counts(): Promise<{ waiting: number; running: number }>;
+  close(): Promise<void>;
+}
+
+/** One gateway: every job runs here, so a job is run as soon as it comes, and the scheduler queues it in memory. */
+export class LocalFeed implements JobFeed {
+  private readonly store: JobStore;
+  private readonly counter: () => { waiting: number; running: number };
+  private runner: JobRunner | null = null;
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private stopped = false;
+
+  constructor(store: JobStore, counts: () => { waiting: number; running: number }) {
+    this.store = store;
+    this.counter = counts;
+  }
+
+  /** What was running when the process stopped runs again (its attempt counted), then what waited. */
+  async start(runner: JobRunner): Promise<void> {
+    this.runner = runner;
+    for (const job of await this.store.interrupted()) {
+      if (job.attempts < MAX_ATTEMPTS) await this.store.requeue(job.id);
+      else await runner.settle(job.id, { status: 'failed', error: { code: 'internal', message: `the gateway stopped ${job.attempts} times while this job ran; it was not tried again` } });
+    }
+    for (const job of await this.store.queued()) this.launch(job);
+  }
+
+  async add(record: JobRecord): Promise<void> {
+    this.launch(record);
+  }
+
+  async withdraw(id: string): Promise<boolean> {
+    // Only this process runs jobs, and the service looked there first: anything else is waiting.
+    clearTimeout(this.retries.get(id));
+    this.retries.delete(id);
+    return true;
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  async counts() {
+    return this.counter();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.retries.values()) clearTimeout(timer);
+  }
+
+  private launch(record: JobRecord): void {
+    if (this.stopped) return; // it stays queued in the store for the next start
+    const run = this.runner!.run(record, null).then((end) => {
+      if (end.type === 'requeue' && !this.stopped) this.retryLater(record.id, end.delayMs);
+    });
+    this.inflight.add(run);
+    void run.finally(() => this.inflight.delete(run));
+  }
+
+  private retryLater(id: string, delayMs: number): void {
+    const timer = setTimeout(async () => {
+      this.retries.delete(id);
+      const again = await this.store.get(id);
+      if (again?.status === 'queued') this.launch(again);
+    }, delayMs);
+    this.retries.set(id, timer);
+  }
+}
