@@ -94,7 +94,7 @@ test('two gateways sharing a worker of 2 slots never run more than 2 jobs on it 
 });
 
 test('a gateway killed with SIGKILL mid-job: another takes the job over and finishes it once, its attempt counted', async () => {
-  const gateway = deployment();
+  const gateway = deployment(5); // a lock that is not a multiple of 3 s: the stalled check runs every lock/3, in whole ms
   const g1 = await gateway([twoSlots]);
   const long = await submit(g1.url, longerClip);
   await until(g1.url, long.id, 'running');

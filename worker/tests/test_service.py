@@ -43,42 +43,38 @@ def test_transcribe_streams_events_and_hands_the_options_to_the_model():
     assert loader.model("base").calls == [transcribe_kwargs(options)[0]]
 
 
-def test_cancel_of_a_running_transcription_frees_its_slot_when_the_thread_stops():
+def cancel_while_the_model_works(command):
+    """Cancels a request while its model call runs: the cancel's reply, `running`
+    while the call goes on, the request's final reply, and the status after."""
+
     async def scenario(client, worker, loader):
         gate = loader.model("base").gate.close()
-        request = await client.send({"command": "transcribe", "model": "base"}, wav(1))
-        await async_wait_until(gate.reached.is_set)
-        cancel = await client.call({"command": "cancel", "target": request})
-        running_while_the_thread_works = (await client.call({"command": "status"}))["result"]["running"]
-        gate.open()
-        final, _ = await client.until_final(request)
-        status = (await client.call({"command": "status"}))["result"]
-        return cancel, running_while_the_thread_works, final, status
-
-    cancel, running, final, status = run_served(scenario)
-    assert cancel["result"] == {"cancelled": True} and running == 1
-    assert final["error"]["code"] == "cancelled"
-    assert (status["running"], status["queued"]) == (0, 0)
-
-
-def test_cancel_during_detect_language_keeps_the_slot_until_the_thread_ends():
-    async def scenario(client, worker, loader):
-        gate = loader.model("base").gate.close()
-        request = await client.send({"command": "detect_language", "model": "base"}, wav(1))
+        request = await client.send({"command": command, "model": "base"}, wav(1))
         await async_wait_until(gate.reached.is_set)
         cancel = await client.call({"command": "cancel", "target": request})
         # CTranslate2 still works on it: its slot must not go to anyone else yet.
         running_while_the_thread_works = (await client.call({"command": "status"}))["result"]["running"]
         gate.open()
         final, _ = await client.until_final(request)
-        running_after = (await client.call({"command": "status"}))["result"]["running"]
-        return cancel, running_while_the_thread_works, final, running_after
+        status = (await client.call({"command": "status"}))["result"]
+        return cancel, running_while_the_thread_works, final, status
 
-    cancel, running, final, running_after = run_served(scenario)
+    return run_served(scenario)
+
+
+def test_cancel_of_a_running_transcription_frees_its_slot_when_the_thread_stops():
+    cancel, running, final, status = cancel_while_the_model_works("transcribe")
+    assert cancel["result"] == {"cancelled": True} and running == 1
+    assert final["error"]["code"] == "cancelled"
+    assert (status["running"], status["queued"]) == (0, 0)
+
+
+def test_cancel_during_detect_language_keeps_the_slot_until_the_thread_ends():
+    cancel, running, final, status = cancel_while_the_model_works("detect_language")
     assert cancel["result"] == {"cancelled": True} and running == 1
     # Protocol §4: a request the cancel reached ends as `cancelled`, even though the detection finished.
     assert final["error"]["code"] == "cancelled"
-    assert running_after == 0
+    assert status["running"] == 0
 
 
 def test_detect_language_result():

@@ -32,6 +32,13 @@ export interface JobFeed {
   close(): Promise<void>;
 }
 
+/** Resolves once every run has settled, or after `timeoutMs`, whichever comes first (a feed's stop()). */
+export async function settledWithin(runs: Iterable<Promise<unknown>>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(runs), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+}
+
 /** One gateway: every job runs here, so a job is run as soon as it comes, and the scheduler queues it in memory. */
 export class LocalFeed implements JobFeed {
   private readonly store: JobStore;
@@ -70,7 +77,7 @@ export class LocalFeed implements JobFeed {
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
     for (const timer of this.retries.values()) clearTimeout(timer);
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await settledWithin(this.inflight, timeoutMs);
   }
 
   async counts() {

@@ -176,3 +176,21 @@ test('cancel while the audio is still being sent closes the data link; the worke
     await worker.close();
   }
 });
+
+test('a job pinned to a worker (its slot leased by the feed) runs there; pinned to one that is not ready, it fails once with worker_lost', async () => {
+  const preferred = await startFakeWorker({ slots: 1, loaded: ['base'] });
+  const leased = await startFakeWorker({ slots: 1, loaded: [] });
+  const system = createJobSystem({ workers: [preferred.address, leased.address], ...fast });
+  await system.directory.ready();
+  try {
+    await system.queue.submit({ ...spec('base'), worker: leased.address }).result();
+    assert.deepEqual([preferred.transcriptions.length, leased.transcriptions.length], [0, 1], 'not the worker with the model: the one pinned');
+    const lost = system.queue.submit({ ...spec('base'), worker: '127.0.0.1:1' });
+    await assert.rejects(lost.result(), (e: JobFailure) => e.code === 'worker_lost' && /127\.0\.0\.1:1 is not configured here/.test(e.message));
+    assert.equal(preferred.transcriptions.length + leased.transcriptions.length, 1, 'not retried elsewhere: placing it again is the feed\'s');
+  } finally {
+    await system.close();
+    await preferred.close();
+    await leased.close();
+  }
+});

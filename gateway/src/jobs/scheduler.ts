@@ -87,6 +87,12 @@ export class Scheduler implements JobQueue {
         this.watchNoWorker();
         while (this.waiting.length > 0) {
           const entry = this.waiting[0]!;
+          const lost = this.pinnedElsewhere(entry);
+          if (lost) {
+            this.waiting.shift();
+            entry.job.fail({ code: 'worker_lost', message: lost });
+            continue;
+          }
           const worker = this.pick(entry);
           if (!worker) break;
           this.waiting.shift();
@@ -100,30 +106,26 @@ export class Scheduler implements JobQueue {
 
   /**
    * The ready worker with a free slot that suits the job best: not one it failed
-   * on, then the model loaded, then the most free slots. A job pinned to a
-   * worker (the feed leased its slot) goes there or, when it is not ready, fails
-   * with worker_lost for the feed to place it again.
+   * on, then the model loaded, then the most free slots; for a job pinned to a
+   * worker (the feed leased its slot), that worker once it has a free slot.
    */
   private pick(entry: Entry): Worker | undefined {
-    const model = entry.job.spec.model;
-    const pinned = entry.job.spec.worker;
-    if (pinned !== undefined) {
-      const worker = this.pool.list().find((w) => w.address === pinned);
-      if (worker?.state !== 'ready') {
-        this.waiting.splice(this.waiting.indexOf(entry), 1);
-        entry.job.fail({ code: 'worker_lost', message: `the worker ${pinned} is ${worker ? worker.state : 'not configured here'}` });
-        this.again = true;
-        return undefined;
-      }
-      return worker.freeSlots > 0 ? worker : undefined;
-    }
+    const { model, worker: pinned } = entry.job.spec;
     const score = (w: Worker) => [Number(!entry.failedOn.has(w)), Number(w.loadedModels.includes(model)), w.freeSlots];
     let best: Worker | undefined;
     for (const w of this.pool.list()) {
-      if (w.freeSlots <= 0) continue;
+      if (w.freeSlots <= 0 || (pinned !== undefined && w.address !== pinned)) continue;
       if (!best || compare(score(w), score(best)) > 0) best = w;
     }
     return best;
+  }
+
+  /** Why a pinned job cannot run where it was placed (its worker is not ready), for the feed to place it again; null when it can. */
+  private pinnedElsewhere(entry: Entry): string | null {
+    const pinned = entry.job.spec.worker;
+    if (pinned === undefined) return null;
+    const worker = this.pool.list().find((w) => w.address === pinned);
+    return worker?.state === 'ready' ? null : `the worker ${pinned} is ${worker ? worker.state : 'not configured here'}`;
   }
 
   private start(entry: Entry, worker: Worker): void {

@@ -34,6 +34,7 @@ export interface ServiceOptions {
 interface Running {
   handle: JobHandle | null; // null until the stored events are read
   pinned: boolean; // the feed chose its worker: a retry goes back to the feed, not to another worker here
+  async: boolean; // submitted to the jobs API: with no worker up it waits for one (a synchronous request fails)
   cancelled: boolean;
   attempts: number;
   // What is stored already: a retry's (or a restart's) info, segments and progress up to it are repeats.
@@ -254,7 +255,7 @@ export class JobService implements JobRunner {
     let end!: (end: RunEnd) => void;
     const ended = new Promise<RunEnd>((resolve) => (end = resolve));
     const state: Running = {
-      handle: null, pinned: worker !== null, cancelled: false, attempts: record.attempts, worker: null,
+      handle: null, pinned: worker !== null, async: record.request.source === 'jobs', cancelled: false, attempts: record.attempts, worker: null,
       anyEvents: false, lastSegment: -1, processed: record.processed ?? -1, hasInfo: record.language !== null, end,
     };
     // Known before any await, so a cancel from the bus finds it from now on.
@@ -316,7 +317,7 @@ export class JobService implements JobRunner {
     let delayMs: number | null = null;
     if (this.draining) delayMs = 0;
     // No worker up: an async job waits for one, unless its attempts are spent (its worker kept dying under it).
-    else if (error.code === 'no_worker' && state.attempts < MAX_ATTEMPTS && (await this.store.get(id))?.request.source === 'jobs') delayMs = NO_WORKER_RETRY_MS;
+    else if (error.code === 'no_worker' && state.async && state.attempts < MAX_ATTEMPTS) delayMs = NO_WORKER_RETRY_MS;
     else if (state.pinned && RETRYABLE.has(error.code) && state.attempts < MAX_ATTEMPTS) delayMs = 1000;
     if (delayMs === null) return null;
     this.running.delete(id);
@@ -346,10 +347,9 @@ export class JobService implements JobRunner {
   private async finish(id: string, outcome: Outcome): Promise<void> {
     const state = this.running.get(id);
     this.running.delete(id);
-    // Finished already (elsewhere, or a cancel that crossed the end): the first outcome stands, told once.
-    const before = await this.store.get(id);
-    if (!before || FINISHED.has(before.status)) return state?.end({ type: 'finished' });
     const done = await this.store.finish(id, outcome);
+    // Finished already (elsewhere, or a cancel that crossed the end): the first outcome stands, told once.
+    if (!done) return state?.end({ type: 'finished' });
     await this.audio.remove(id);
     await this.bus.publish({ type: 'end', id });
     state?.end({ type: 'finished' });

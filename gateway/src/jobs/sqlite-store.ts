@@ -151,11 +151,11 @@ export class SqliteStore implements JobStore {
     this.sql.progress!.run(patch.language ?? null, patch.duration ?? null, patch.processed ?? null, id);
   }
 
-  async finish(id: string, outcome: Outcome): Promise<JobRecord> {
+  async finish(id: string, outcome: Outcome): Promise<JobRecord | null> {
     const result = outcome.status === 'succeeded' ? JSON.stringify(outcome.result) : null;
     const error = outcome.status === 'succeeded' ? null : JSON.stringify(outcome.error);
-    this.sql.finish!.run(outcome.status, Date.now(), result, error, id);
-    return (await this.get(id))!;
+    const { changes } = this.sql.finish!.run(outcome.status, Date.now(), result, error, id);
+    return changes === 1 ? this.get(id) : null;
   }
 
   async recordWebhook(id: string, delivery: WebhookDelivery): Promise<void> {

@@ -90,12 +90,12 @@ export function storeContract(name: string, storage: Storage): void {
     await store.noteProgress('p', { processed: 4 });
     const p = (await store.get('p'))!;
     assert.deepEqual([p.language, p.duration, p.processed], ['en', 10, 4]);
-    const done = await store.finish('p', { status: 'succeeded', result });
+    const done = (await store.finish('p', { status: 'succeeded', result }))!;
     assert.deepEqual([done.status, done.audio_path, done.error], ['succeeded', null, null]);
     assert.deepEqual(done.result, result);
     assert.ok(done.finished_at! >= done.started_at!);
     await store.create('x', request(), '/a/x');
-    const failed = await store.finish('x', { status: 'failed', error: { code: 'undecodable_audio', message: 'not audio' } });
+    const failed = (await store.finish('x', { status: 'failed', error: { code: 'undecodable_audio', message: 'not audio' } }))!;
     assert.deepEqual([failed.status, failed.error, failed.result], ['failed', { code: 'undecodable_audio', message: 'not audio' }, null]);
     await store.recordWebhook('x', { attempts: 1, delivered: true, last_status: 200, last_error: null, delivered_at: '2026-11-25T00:00:00.000Z' });
     assert.equal((await store.get('x'))!.webhook!.last_status, 200);
@@ -105,8 +105,11 @@ export function storeContract(name: string, storage: Storage): void {
     await store.create('once', request(), '/a/once');
     await store.markRunning('once', 1);
     await store.finish('once', { status: 'succeeded', result });
-    const again = await store.finish('once', cancelled);
-    assert.deepEqual([again.status, again.result], ['succeeded', result]);
+    assert.equal(await store.finish('once', cancelled), null, 'null: this call finished nothing');
+    const kept = (await store.get('once'))!;
+    assert.deepEqual([kept.status, kept.result], ['succeeded', result]);
+    assert.equal(await store.finish('nope', cancelled), null, 'nor does it make a job that is not there');
+    assert.equal(await store.get('nope'), null);
     await store.markRunning('once', 2);
     await store.requeue('once');
     const after = (await store.get('once'))!;

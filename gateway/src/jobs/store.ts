@@ -77,7 +77,8 @@ export interface JobStore {
   appendEvent(id: string, event: JobEvent): Promise<number>;
   events(id: string, afterSeq: number): Promise<StoredEvent[]>;
   noteProgress(id: string, patch: { language?: string; duration?: number; processed?: number }): Promise<void>;
-  finish(id: string, outcome: Outcome): Promise<JobRecord>;
+  /** The finished record, or null when the job had ended already (the first outcome stands) or is gone. */
+  finish(id: string, outcome: Outcome): Promise<JobRecord | null>;
   recordWebhook(id: string, delivery: WebhookDelivery): Promise<void>;
   /** Jobs that were running when the gateway stopped. */
   interrupted(): Promise<JobRecord[]>;

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker as QueueWorker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { FINISHED, type JobRecord, type JobStore } from '../jobs/store.ts';
-import { MAX_ATTEMPTS, type JobFeed, type JobRunner, type RunEnd } from '../jobs/feed.ts';
+import { MAX_ATTEMPTS, settledWithin, type JobFeed, type JobRunner, type RunEnd } from '../jobs/feed.ts';
 import type { BusMessage, JobBus } from '../jobs/bus.ts';
 import type { WorkerDirectory, WorkerView } from '../jobs/types.ts';
 import { SlotLeases, type Lease } from './slots.ts';
@@ -53,7 +53,9 @@ export class RedisFeed implements JobFeed {
     const connection = connectRedis(url, 'queue');
     this.queue = new Queue(QUEUE, { connection, prefix });
     // maxStalledCount: the attempts are counted in the store (3 at most), not by BullMQ, which would fail a job silently.
-    this.taker = new QueueWorker(QUEUE, null, { connection: connectRedis(url, 'taker'), prefix, autorun: false, lockDuration: lockMs, stalledInterval: Math.max(1000, lockMs / 3), maxStalledCount: 1000 });
+    // Whole milliseconds: BullMQ hands the interval to Redis as a PX, and a fraction makes every check fail.
+    const checkEveryMs = Math.max(1000, Math.round(lockMs / 3));
+    this.taker = new QueueWorker(QUEUE, null, { connection: connectRedis(url, 'taker'), prefix, autorun: false, lockDuration: lockMs, stalledInterval: checkEveryMs, maxStalledCount: 1000 });
     this.taker.on('error', (e) => options.log.warn({ err: e.message }, 'job queue'));
     this.leases = new SlotLeases(url, prefix, lockMs, () => void options.bus.publish({ type: 'slot' }).catch(() => {}));
     options.bus.subscribe((m: BusMessage) => {
@@ -90,7 +92,7 @@ export class RedisFeed implements JobFeed {
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
     if (this.sweeper) clearInterval(this.sweeper);
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await settledWithin(this.inflight, timeoutMs);
   }
 
   async counts(): Promise<{ waiting: number; running: number }> {

@@ -70,11 +70,13 @@ if s[1] ~= 'running' then return 0 end
 move(id, s[2], s[3], 'running', 'queued')
 redis.call('HSET', key, 'status', 'queued')
 return 1`,
-  // ARGV: prefix, id, status, now, result JSON or '', error JSON or ''. The first outcome stands.
+  // ARGV: prefix, id, status, now, result JSON or '', error JSON or ''. The first outcome stands:
+  // a job that had ended (or is gone) is left as it is, and the answer is empty.
   whisperJobFinish: `
 local id, key = ARGV[2], job(ARGV[2])
 local s = redis.call('HMGET', key, 'status', 'n', 'owner')
-if s[1] == 'queued' or s[1] == 'running' then
+if s[1] ~= 'queued' and s[1] ~= 'running' then return {} end
+do
   move(id, s[2], s[3], s[1], ARGV[3])
   redis.call('HDEL', key, 'audio_path', 'result', 'error')
   redis.call('HSET', key, 'status', ARGV[3], 'finished_at', ARGV[4])
@@ -272,11 +274,11 @@ export class RedisStore implements JobStore {
     if (fields.length > 0) await this.client.whisperJobUpdate(this.prefix, id, ...fields);
   }
 
-  async finish(id: string, outcome: Outcome): Promise<JobRecord> {
+  async finish(id: string, outcome: Outcome): Promise<JobRecord | null> {
     const result = outcome.status === 'succeeded' ? JSON.stringify(outcome.result) : '';
     const error = outcome.status === 'succeeded' ? '' : JSON.stringify(outcome.error);
     const flat = (await this.client.whisperJobFinish(this.prefix, id, outcome.status, Date.now(), result, error)) as string[];
-    return (flat.length > 0 ? toRecord(fromFlat(flat)) : null)!; // like SQLite: finishing a job that is not there is the caller's mistake
+    return flat.length > 0 ? toRecord(fromFlat(flat)) : null;
   }
 
   async recordWebhook(id: string, delivery: WebhookDelivery): Promise<void> {
