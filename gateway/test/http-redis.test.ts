@@ -157,3 +157,11 @@ test('SIGTERM (a rolling deploy): the running job is handed back and another gat
   assert.match(done.result.text.toLowerCase(), /dashwood/);
   assert.equal((await until(g2.url, waiting.id, 'succeeded')).status, 'succeeded');
 });
+
+test('the rate limit is the deployment\'s: requests to either gateway count against one limit', async () => {
+  const gateway = deployment();
+  const [g1, g2] = [await gateway([twoSlots], { RATE_LIMIT_PER_MINUTE: '3' }), await gateway([twoSlots], { RATE_LIMIT_PER_MINUTE: '3' })];
+  const statuses = [];
+  for (const g of [g1, g2, g1, g2]) statuses.push((await fetch(`${g.url}/api/jobs`)).status);
+  assert.deepEqual(statuses, [200, 200, 200, 429]);
+});
