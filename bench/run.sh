@@ -7,3 +7,4 @@ export PATH="$PWD/.tools/node/node_modules/.bin:$PATH"
 node bench/gateway/run.ts "$@"
 node bench/gateway/jobs.ts
 node bench/gateway/gateways.ts
+node bench/gateway/batching.ts

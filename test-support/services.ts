@@ -13,7 +13,8 @@ export interface Services {
 
 /** `env` goes to the gateway on top of the defaults, e.g. { API_KEYS: 'name:key' }. */
 export async function startServices(env: Record<string, string> = {}): Promise<Services> {
-  const worker = await startWorker();
+  // One slot, as a small CPU server would run: a second job waits in line, which the UI must show.
+  const worker = await startWorker({ WHISPER_SLOTS: '1' });
   try {
     const gateway = await startGatewayProcess({
       WHISPER_WORKERS: worker.address, WEB_DIR: path.join(ROOT, 'web/dist'), DATA_DIR: mkdtempSync(path.join(tmpdir(), 'services-data-')), ...env,

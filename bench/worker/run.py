@@ -65,7 +65,7 @@ def inprocess_main(model: str, path: str, concurrency: int, rounds: int) -> None
     # The worker's own choices for this many slots: CPU threads per transcription, one replica per slot.
     device = pick_device(Settings(device="cpu", slots=concurrency))
     whisper = WhisperModel(str(ROOT / "models" / model), device="cpu", compute_type="int8",
-                           cpu_threads=device.cpu_threads, num_workers=device.workers_per_gpu)
+                           cpu_threads=device.cpu_threads)
     audio = Path(path).read_bytes()
     tmp = Path(tempfile.mkdtemp()) / "a.wav"
     tmp.write_bytes(audio)

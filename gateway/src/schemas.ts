@@ -13,6 +13,10 @@ const file = Type.String({ format: 'binary', description: 'The audio or video fi
 // Decoding options keep the bounds the protocol schema declares: one declaration for the whole gateway.
 const bounds = (name: string, from = optionSchema(name)) => ({ minimum: from.minimum as number, maximum: from.maximum as number });
 const beamSize = Type.Integer({ ...bounds('beam_size'), description: 'Beam width.' });
+const batchSize = Type.Integer({
+  ...bounds('batch_size'),
+  description: '0: sequential decoding; n: the batched pipeline, n 30 s windows a batch. Omit it to let the worker choose (batched for audio over 30 s).',
+});
 const temperature = Type.Number({ ...bounds('temperature', { minimum: 0, maximum: 1 }), description: 'Sampling temperature; 0 keeps the fallback schedule.' });
 const lineWidth = Type.Integer({ minimum: 10, maximum: 200, description: 'Subtitles: the longest line, in characters.' });
 const lineCount = Type.Integer({ minimum: 1, maximum: 10, description: 'Subtitles: lines per cue.' });
@@ -27,6 +31,7 @@ export const ApiTranscribeForm = Type.Object(
     word_timestamps: Type.Optional(Type.Boolean()),
     vad_filter: Type.Optional(Type.Boolean()),
     beam_size: Type.Optional(beamSize),
+    batch_size: Type.Optional(batchSize),
     temperature: Type.Optional(temperature),
     prompt: Type.Optional(Type.String()),
     max_line_width: Type.Optional(lineWidth),

@@ -65,7 +65,8 @@ test('SIGKILL mid-job: after a restart the running job runs again, queued ones r
   const first = await gateway({ DATA_DIR: dataDir });
   const finished = await submit(first.url, SHORT_CLIP);
   await until(first.url, finished.id, 'succeeded');
-  const long = await submit(first.url, longClip);
+  // Sequential decoding: segments come window by window, so there is a middle to kill it in (batched, they come in one batch).
+  const long = await submit(first.url, longClip, { batch_size: '0' });
   const queued = [await submit(first.url, SHORT_CLIP), await submit(first.url, CLIP)];
   // Follow the long job until a segment has arrived, then kill the gateway under it.
   const seen = await readEvents(await fetch(`${first.url}/api/jobs/${long.id}/events`), (e) => e.event === 'segment');

@@ -146,7 +146,8 @@ test('an unknown job link says the job does not exist, in English and Russian', 
 
 test('Cancel on a running job stops it: the page, Recent and the API say cancelled; a job waiting behind it says so, then runs', async (t) => {
   const page = await open(t);
-  await page.setInputFiles('#file', librivox('long-talk.wav', 8)); // over 3 minutes: still running when cancelled
+  // 12 minutes, decoded 8 windows (4 minutes) a batch: the first segments arrive with most of it still to run.
+  await page.setInputFiles('#file', librivox('long-talk.wav', 30));
   await page.selectOption('#model', 'base');
   await page.click('#start');
   await page.waitForSelector('#segments li', { timeout: 120_000 });

@@ -1,9 +1,12 @@
 """Real speech, real weights, through the real server: word error rate on LibriVox."""
 
+import subprocess
+
 import jiwer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from client import Client
+from conftest import LIBRIVOX
 
 MAX_WER = 0.15
 
@@ -44,3 +47,23 @@ def test_result_shape_and_streamed_events(worker, clips):
     assert set(result["timing"]) == {"queued_seconds", "load_seconds", "decode_seconds"}
     progress = [e for e in events if e["type"] == "progress"]
     assert progress[-1]["processed"] <= progress[-1]["duration"] == result["duration"]
+
+
+def test_a_recording_over_one_window_is_batched_by_default_and_as_accurate(worker, clips, references, tmp_path):
+    """Two passes over the five clips (49 s): the worker's batched pipeline, then sequential decoding on request."""
+    normalise = EnglishTextNormalizer()
+    recording = tmp_path / "recording.wav"
+    subprocess.run(["sox", *[str(LIBRIVOX / f"{name}.wav") for name in clips] * 2, str(recording)], check=True)
+    truth = normalise(" ".join([references[name] for name in clips] * 2))
+    errors = {}
+    with Client(worker.port) as client:
+        for asked in ({}, {"batch_size": 0}):
+            request = {"id": f"recording-{len(errors)}", "command": "transcribe", "model": "base", "options": {"language": "en", **asked}}
+            reply, events = client.until_final(client.send(request, recording.read_bytes()))
+            assert reply["type"] == "result", reply
+            assert [e["segment"] for e in events if e["type"] == "segment"] == reply["result"]["segments"]
+            errors[len(errors)] = jiwer.wer(truth, normalise(reply["result"]["text"]))
+    logged = {line["id"]: line["batch_size"] for line in worker.lines() if str(line.get("id")).startswith("recording-")}
+    assert logged["recording-0"] > 1 and logged["recording-1"] == 0  # 8 on CPU, 16 on GPU
+    print(f"\n49 s recording, WER batched {errors[0]:.2%}, sequential {errors[1]:.2%}")
+    assert errors[0] <= MAX_WER and errors[1] <= MAX_WER

@@ -13,7 +13,8 @@ def test_defaults_are_the_schemas():
     options = schema.DEFINITIONS["TranscribeOptions"]["properties"]
     assert {name: spec["default"] for name, spec in options.items()} == DEFAULTS
     kwargs, batch_size = transcribe_kwargs({})
-    assert batch_size == 0
+    assert batch_size is None  # the worker's choice
+    assert transcribe_kwargs({"batch_size": 0})[1] == 0
     assert kwargs == {
         "language": None, "task": "transcribe", "beam_size": 5, "best_of": 5, "patience": 1,
         "temperature": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), "initial_prompt": None, "hotwords": None, "prefix": None,

@@ -36,24 +36,27 @@ def test_every_setting_is_documented():
     for name in ("WHISPER_HOST", "WHISPER_PORT", "WHISPER_DEVICE", "WHISPER_COMPUTE_TYPE", "WHISPER_CPU_THREADS",
                  "WHISPER_MODELS_DIR", "WHISPER_MAX_LOADED_MODELS", "WHISPER_MODEL_IDLE_SECONDS", "WHISPER_PRELOAD",
                  "WHISPER_SLOTS", "WHISPER_QUEUE_LIMIT", "WHISPER_MAX_JSON_FRAME", "WHISPER_MAX_AUDIO_FRAME",
-                 "WHISPER_DEFAULT_MODEL", "WHISPER_ALLOW_DOWNLOAD", "WHISPER_LOG_LEVEL", "WHISPER_MAX_AUDIO_SECONDS", "WORKER_TOKEN"):
+                 "WHISPER_DEFAULT_MODEL", "WHISPER_BATCH_SIZE", "WHISPER_ALLOW_DOWNLOAD", "WHISPER_LOG_LEVEL",
+                 "WHISPER_MAX_AUDIO_SECONDS", "WORKER_TOKEN"):
         assert f"`{name}`" in table
 
 
-def test_auto_device_slots_and_threads():
+def test_auto_device_slots_threads_and_batch():
     gpus = ctranslate2.get_cuda_device_count()
     device = pick_device(Settings())
     assert device.name == ("cuda" if gpus else "cpu")
     assert device.compute_type == ("float16" if gpus else "int8")
-    assert device.slots == (gpus or 1)
-    assert device.cpu_threads == max(1, os.cpu_count() // device.slots)
+    assert device.batch_size == (16 if gpus else 8)
+    assert device.slots == device.batch_size * (gpus or 1)  # enough transcriptions at once to fill a batch
+    assert device.replicas == (gpus or 1)
+    assert device.cpu_threads == os.cpu_count()  # one call at a time on every core
 
 
-def test_cores_are_shared_out_between_slots():
-    device = pick_device(Settings(device="cpu", slots=2 * os.cpu_count()))
-    assert device.name == "cpu" and device.slots == 2 * os.cpu_count()
-    assert device.cpu_threads == 1 and device.workers_per_gpu == device.slots
-    assert pick_device(Settings(device="cpu", cpu_threads=3)).cpu_threads == 3
+def test_explicit_slots_threads_and_batch_are_kept():
+    device = pick_device(Settings(device="cpu", slots=3, cpu_threads=1, batch_size=4))
+    assert (device.name, device.slots, device.cpu_threads, device.batch_size) == ("cpu", 3, 1, 4)
+    assert device.replicas == os.cpu_count()  # one thread each: calls run side by side, one a core
+    assert pick_device(Settings(device="cpu", batch_size=1)).slots == 1  # no batching: one at a time, as before batching
 
 
 @pytest.mark.parametrize(("host", "token", "warned"), [

@@ -22,12 +22,10 @@ class Device:
     name: str  # cpu or cuda
     compute_type: str
     gpus: tuple[int, ...]  # CUDA device indices a model is spread over; empty on CPU
-    slots: int  # transcriptions run at once
-    cpu_threads: int  # CTranslate2 threads per running transcription
-
-    @property
-    def workers_per_gpu(self) -> int:
-        return max(1, self.slots // len(self.gpus)) if self.gpus else self.slots
+    slots: int  # transcriptions run at once, sharing CTranslate2 calls
+    cpu_threads: int  # CTranslate2's threads
+    batch_size: int  # most 30 s windows in one CTranslate2 call
+    replicas: int  # CTranslate2 calls that run at once: one per GPU; on CPU, the cores over the threads of each
 
 
 def _cuda_devices() -> int:
@@ -46,11 +44,16 @@ def pick_device(settings: Settings) -> Device:
     compute = settings.compute_type
     if compute == "auto":
         compute = "float16" if on_gpu else "int8"
-    slots = settings.slots or (gpus if on_gpu else 1)
-    # CTranslate2's own default is 4 threads whatever the machine: more than the cores
-    # oversubscribes them as soon as two transcriptions run, so share the cores out.
-    threads = settings.cpu_threads or max(1, (os.cpu_count() or 1) // slots)
-    return Device("cuda" if on_gpu else "cpu", compute, tuple(range(gpus)) if on_gpu else (), slots, threads)
+    # Measured (docs/benchmarks.md, Batching): on CPU, batches of 4 to 16 windows decode a long file alike, and one
+    # call on every core keeps a lone request as fast as before; calls side by side on one core each
+    # (WHISPER_CPU_THREADS=1) gain about 14 % under load but make a lone request slower.
+    # 16 on GPU is faster-whisper's own choice for its batched pipeline.
+    batch = settings.batch_size or (16 if on_gpu else 8)
+    slots = settings.slots or batch * max(1, gpus if on_gpu else 1)
+    cores = os.cpu_count() or 1
+    threads = settings.cpu_threads or cores
+    replicas = gpus if on_gpu else max(1, cores // threads)
+    return Device("cuda" if on_gpu else "cpu", compute, tuple(range(gpus)) if on_gpu else (), slots, threads, batch, replicas)
 
 
 def make_loader(settings: Settings, device: Device) -> Loader:
@@ -62,9 +65,8 @@ def make_loader(settings: Settings, device: Device) -> Loader:
             device_index=list(device.gpus) or 0,
             compute_type=device.compute_type,
             cpu_threads=device.cpu_threads,
-            # One CTranslate2 replica per slot (weights shared on a device): without it,
-            # concurrent transcriptions take turns inside the model.
-            num_workers=device.workers_per_gpu,
+            # Concurrent transcriptions share calls (batching.py); replicas only where calls can run side by side.
+            num_workers=1 if device.gpus else device.replicas,
         )
 
     return load

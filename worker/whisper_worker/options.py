@@ -59,8 +59,8 @@ FASTER_WHISPER: dict[str, tuple[str, Converter]] = {
 }
 
 
-def transcribe_kwargs(options: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
-    """faster-whisper keyword arguments for options the schema accepted, and the batch size (0 = worker's choice)."""
+def transcribe_kwargs(options: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """faster-whisper keyword arguments for options the schema accepted, and the batch size (None = the worker's choice)."""
     chosen = {**DEFAULTS, **options}
     kwargs = {kwarg: convert(chosen[name]) for name, (kwarg, convert) in FASTER_WHISPER.items()}
-    return kwargs, int(chosen["batch_size"])
+    return kwargs, chosen["batch_size"]

@@ -190,6 +190,8 @@ def log_request(job: Job, command: Command, wall: float, outcome: str) -> None:
         "rtf": round(wall / audio, 4) if audio else None,
         "outcome": outcome,
     }
+    if job.batch_size is not None:
+        line["batch_size"] = job.batch_size
     request_log.log(command.log_level, json.dumps(line))
 
 

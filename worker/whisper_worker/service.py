@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
 from collections.abc import Callable, Coroutine, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from faster_whisper import WhisperModel
+
 from whisper_worker import PROTOCOL_VERSION, __version__, transcriber
 from whisper_worker.audio import SAMPLE_RATE
+from whisper_worker.batching import SharedModel
 from whisper_worker.loader import Device, make_loader, pick_device
 from whisper_worker.memory import MemoryProbe
 from whisper_worker.models import Loader, ModelCache, canonical, known_models, local_path
@@ -31,6 +36,7 @@ class Job:
     task: asyncio.Task[None] | None = None
     audio_seconds: float | None = None
     model: str | None = None
+    batch_size: int | None = None  # how a transcription was decoded: 0 sequential, n windows a batch
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -47,6 +53,22 @@ class Worker:
         self.cache = ModelCache(loader or make_loader(settings, self.device), settings.max_loaded_models, settings.model_idle_seconds)
         self.slots = Slots(self.device.slots, settings.queue_limit)
         self.memory = MemoryProbe(self.device.gpus)
+        self._shared: weakref.WeakKeyDictionary[WhisperModel, SharedModel] = weakref.WeakKeyDictionary()
+
+    def joined(self, model: Any) -> AbstractContextManager[Any]:
+        """The model for one more transcription on it: its CTranslate2 calls merge with the others' (batching.py)."""
+        if not isinstance(model, WhisperModel):
+            return nullcontext(model)  # a test's stand-in
+        if model not in self._shared:
+            self._shared[model] = SharedModel(model, self.device.batch_size, self.device.replicas)
+        return self._shared[model].member()
+
+    def batch_size(self, requested: int | None, audio_seconds: float) -> int:
+        """The batched pipeline's batch for this request; 0 decodes sequentially."""
+        if requested is not None:
+            return requested
+        # One window gains nothing from the batched pipeline, and sequential decoding keeps conditioning on the previous text.
+        return self.device.batch_size if audio_seconds > transcriber.WINDOW_SECONDS and self.device.batch_size > 1 else 0
 
     async def status(self) -> dict[str, Any]:
         memory = self.memory.snapshot()  # NVML is a quick call: no thread needed
@@ -97,7 +119,12 @@ class Worker:
             job.audio_seconds = len(audio) / SAMPLE_RATE
             async with self.cache.use(model) as (entry, _):
                 _start_running(job)
-                result = await asyncio.to_thread(transcriber.detect_language, entry.model, audio)
+
+                def detect() -> dict[str, Any]:
+                    with self.joined(entry.model) as whisper:
+                        return transcriber.detect_language(whisper, audio)
+
+                result = await asyncio.to_thread(detect)
         _raise_if_cancelled(job)
         return result
 
@@ -117,8 +144,7 @@ class Worker:
             audio = await asyncio.to_thread(transcriber.load_audio, audio_path, self.settings.max_audio_seconds)
             job.audio_seconds = len(audio) / SAMPLE_RATE
             async with self.cache.use(model) as (entry, load_seconds):
-                if batch_size == 0 and self.device.name == "cuda" and job.audio_seconds > 60:
-                    batch_size = 16  # batching pays on a GPU once there are several 30 s windows
+                job.batch_size = batch = self.batch_size(batch_size, job.audio_seconds)
 
                 def emit(event: dict[str, Any]) -> None:
                     if event["type"] == "info":
@@ -126,8 +152,12 @@ class Worker:
                     # Waiting for the send keeps a slow client from piling up frames in memory.
                     asyncio.run_coroutine_threadsafe(send({"id": job.id, **event}), loop).result()
 
+                def decode() -> dict[str, Any]:
+                    with self.joined(entry.model) as whisper:
+                        return transcriber.transcribe(whisper, audio, kwargs, batch, emit, job.cancelled)
+
                 _start_running(job)
-                result = await asyncio.to_thread(transcriber.transcribe, entry.model, audio, kwargs, batch_size, emit, job.cancelled)
+                result = await asyncio.to_thread(decode)
         _raise_if_cancelled(job)
         decode_seconds = result.pop("decode_seconds")
         result["model"] = model

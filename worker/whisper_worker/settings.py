@@ -32,7 +32,13 @@ class Settings:
     device: str = setting("auto", "WHISPER_DEVICE", "auto, cpu or cuda; auto picks cuda when CTranslate2 sees a GPU")
     compute_type: str = setting("auto", "WHISPER_COMPUTE_TYPE", "auto = float16 on GPU, int8 on CPU; or any CTranslate2 type")
     cpu_threads: int = setting(
-        0, "WHISPER_CPU_THREADS", "CTranslate2 threads per running transcription (0 = the CPU cores shared out between the slots)",
+        0, "WHISPER_CPU_THREADS",
+        "CTranslate2's threads a call (0 = all CPU cores, one call at a time; fewer: calls side by side, the cores shared out)",
+    )
+    batch_size: int = setting(
+        0, "WHISPER_BATCH_SIZE",
+        "most 30 s windows in one CTranslate2 call: a long file's batch, and what concurrent requests share "
+        "(0 = 8 on CPU, 16 on GPU; 1 = no batching)",
     )
     models_dir: Path = setting(Path("models"), "WHISPER_MODELS_DIR", "folder searched first for <name>/model.bin")
     default_model: str = setting("base", "WHISPER_DEFAULT_MODEL", "model for requests that name none")
@@ -40,7 +46,7 @@ class Settings:
     max_loaded_models: int = setting(2, "WHISPER_MAX_LOADED_MODELS", "beyond this, the least recently used idle model is unloaded")
     model_idle_seconds: float = setting(600.0, "WHISPER_MODEL_IDLE_SECONDS", "unload a model unused this long (<= 0: never)")
     preload: tuple[str, ...] = setting((), "WHISPER_PRELOAD", "comma-separated models loaded into memory at start")
-    slots: int = setting(0, "WHISPER_SLOTS", "transcriptions run at once (0 = 1 on CPU, 1 per GPU)")
+    slots: int = setting(0, "WHISPER_SLOTS", "transcriptions run at once, sharing batches (0 = the batch size, per GPU on GPU)")
     queue_limit: int = setting(16, "WHISPER_QUEUE_LIMIT", "transcriptions waiting for a slot before 'overloaded'")
     max_json_frame: int = setting(1 * MiB, "WHISPER_MAX_JSON_FRAME", "largest JSON frame in bytes")
     max_audio_frame: int = setting(2 * GiB, "WHISPER_MAX_AUDIO_FRAME", "largest audio frame in bytes")
@@ -77,8 +83,8 @@ class Settings:
             raise SettingsError(f"WHISPER_DEVICE must be auto, cpu or cuda, not {self.device!r}")
         if self.max_loaded_models < 1:
             raise SettingsError("WHISPER_MAX_LOADED_MODELS must be at least 1")
-        if self.slots < 0 or self.cpu_threads < 0:
-            raise SettingsError("WHISPER_SLOTS and WHISPER_CPU_THREADS must be 0 (automatic) or more")
+        if self.slots < 0 or self.cpu_threads < 0 or self.batch_size < 0:
+            raise SettingsError("WHISPER_SLOTS, WHISPER_CPU_THREADS and WHISPER_BATCH_SIZE must be 0 (automatic) or more")
         if self.log_level.lower() not in LOG_LEVELS:
             raise SettingsError(f"WHISPER_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         if self.max_audio_seconds <= 0:

@@ -23,6 +23,7 @@ from whisper_worker.audio import SAMPLE_RATE
 from whisper_worker.errors import WorkerError, without_paths
 
 MIN_SAMPLES = SAMPLE_RATE // 10  # less than this is a truncated header, not speech
+WINDOW_SECONDS = 30  # Whisper hears audio in windows of this length
 Emit = Callable[[dict[str, Any]], None]
 
 

@@ -75,6 +75,7 @@ export function apiRequest(f: ApiTranscribeFields, config: Config, knownModels: 
       word_timestamps: words,
       ...(f.vad_filter !== undefined && { vad_filter: f.vad_filter }),
       ...(f.beam_size !== undefined && { beam_size: f.beam_size }),
+      ...(f.batch_size !== undefined && { batch_size: f.batch_size }),
       ...(f.temperature !== undefined && { temperature: f.temperature }),
       ...(f.prompt && { initial_prompt: f.prompt }),
     },

@@ -28,6 +28,13 @@ test('a transcription: json by default, with the options passed on to the job', 
   assert.equal(r.jobs.submitted[0]!.model, 'tiny.en');
 });
 
+test('batch_size reaches the worker as asked: 0 forces sequential decoding', async () => {
+  const r = await post('/api/transcribe', { batch_size: '0' });
+  assert.equal(r.status, 200);
+  assert.equal(r.jobs.submitted[0]!.options.batch_size, 0);
+  assert.equal((await post('/api/transcribe', {})).jobs.submitted[0]!.options.batch_size, undefined); // the worker's choice
+});
+
 for (const [format, type, start] of [
   ['text', 'text/plain', 'And Mr. John Dashwood.'],
   ['srt', 'application/x-subrip', '1\n00:00:00,000 --> 00:00:02,500\n'],
@@ -58,6 +65,7 @@ const BAD_REQUESTS: Array<[string, Record<string, string | string[]>, Blob[], nu
   ['response_format=docx', { response_format: 'docx' }, [WAV], 400, 'invalid_parameter', /'response_format' must be one of: json, verbose_json, text, srt, vtt, tsv \(got "docx"\)/],
   ['task=summarise', { task: 'summarise' }, [WAV], 400, 'invalid_parameter', /'task' must be one of: transcribe, translate/],
   ['beam_size=99', { beam_size: '99' }, [WAV], 400, 'invalid_parameter', /'beam_size' must be a whole number from 1 to 20 \(got "99"\)/],
+  ['batch_size=65', { batch_size: '65' }, [WAV], 400, 'invalid_parameter', /'batch_size' must be a whole number from 0 to 64 \(got "65"\)/],
   ['temperature=hot', { temperature: 'hot' }, [WAV], 400, 'invalid_parameter', /'temperature' must be a number from 0 to 1/],
   ['word_timestamps=maybe', { word_timestamps: 'maybe' }, [WAV], 400, 'invalid_parameter', /'word_timestamps' must be true or false/],
   ['language=klingon', { language: 'klingon' }, [WAV], 400, 'unknown_language', /field 'language': 'klingon' is not a language Whisper knows.*\ben\b/],

@@ -1,0 +1,184 @@
+// Throughput of batching, through the whole stack (HTTP gateway + worker) against
+// faster-whisper in-process, on the same audio and model in one run:
+//
+// - "today": the worker as before batching (WHISPER_SLOTS=1, WHISPER_BATCH_SIZE=1:
+//   one transcription at a time, decoded sequentially);
+// - "batched": the worker's defaults (long files through the batched pipeline,
+//   concurrent requests sharing CTranslate2 calls);
+// - in-process sequential and batched, one file after another.
+//
+//   node bench/gateway/batching.ts [--model base] [--rounds 2] [--clients 1,4,8]
+//
+// Results go to the Batching section of docs/benchmarks.md.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, openAsBlob, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startWorker, LIBRIVOX, ROOT, type RunningWorker } from '../../test-support/worker.ts';
+import { startGatewayProcess, type GatewayProcess } from '../../test-support/gateway-process.ts';
+import { machine, writeSection } from './report.ts';
+
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'base' }, rounds: { type: 'string', default: '2' }, clients: { type: 'string', default: '1,4,8' } } });
+const MODEL = values.model!;
+const ROUNDS = Number(values.rounds);
+const CLIENTS = values.clients!.split(',').map(Number);
+const SHORT_REQUESTS = 24; // per row, shared out between the clients
+const PYTHON = path.join(ROOT, '.venv/bin/python');
+
+interface Audio { file: string; seconds: number; reference: string }
+interface Row { mode: string; audio: string; clients: number; wall: number; audioSeconds: number; latencies: number[]; errors: number; peakMiB: number; wer: number }
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+const seconds = (file: string) => Number(execFileSync('soxi', ['-D', file], { encoding: 'utf8' }));
+
+function references(): Map<string, string> {
+  const refs = new Map<string, string>();
+  for (const line of readFileSync(path.join(LIBRIVOX, 'transcription'), 'utf8').trim().split('\n')) {
+    const [, text, id] = /^(.*)\((.*)\)\s*$/.exec(line)!;
+    refs.set(id!.trim(), text!.replace(/<\/?s>/g, '').trim());
+  }
+  return refs;
+}
+
+/** The 5–7 s LibriVox clips, and the five clips twelve times over (297 s) with its reference. */
+function audio(): { short: Audio[]; long: Audio } {
+  const refs = references();
+  const ids = [...refs.keys()].sort();
+  const clip = (id: string) => ({ file: path.join(LIBRIVOX, `${id}.wav`), seconds: seconds(path.join(LIBRIVOX, `${id}.wav`)), reference: refs.get(id)! });
+  const short = ids.map(clip).filter((a) => a.seconds >= 5);
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-batching-')), 'long.wav');
+  const all = Array<string[]>(12).fill(ids).flat();
+  execFileSync('sox', [...all.map((id) => path.join(LIBRIVOX, `${id}.wav`)), file]);
+  return { short, long: { file, seconds: seconds(file), reference: all.map((id) => refs.get(id)!).join(' ') } };
+}
+
+function wer(references: string[], hypotheses: string[]): number {
+  return Number(execFileSync(PYTHON, [path.join(ROOT, 'bench/wer.py')], { input: JSON.stringify({ references, hypotheses }), encoding: 'utf8' }));
+}
+
+function inProcess(batchSize: number, files: Audio[]): { seconds: number[]; texts: string[] } {
+  const out = execFileSync(PYTHON, [path.join(ROOT, 'bench/worker/inprocess.py'), MODEL, String(batchSize), ...files.map((f) => f.file)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
+async function transcribe(url: string, file: string): Promise<string> {
+  const form = new FormData();
+  form.append('model', MODEL);
+  form.append('language', 'en');
+  form.append('file', await openAsBlob(file), path.basename(file));
+  const response = await fetch(`${url}/api/transcribe`, { method: 'POST', body: form });
+  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { text: string }).text;
+}
+
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+/** `clients` clients at once, each sending its share of `plan` one after another. */
+async function load(stack: Stack, label: string, plan: Audio[], clients: number): Promise<Row> {
+  const latencies: number[] = [];
+  const pairs: Array<[string, string]> = [];
+  let errors = 0;
+  let peak = rssMiB(stack.worker.process.pid!);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(stack.worker.process.pid!))), 100);
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, async (_, c) => {
+    for (let i = c; i < plan.length; i += clients) {
+      const t = performance.now();
+      try {
+        pairs.push([plan[i]!.reference, await transcribe(stack.gateway.url, plan[i]!.file)]);
+        latencies.push((performance.now() - t) / 1000);
+      } catch (e) {
+        errors++;
+        const cause = (e as Error).cause as { code?: string; message?: string } | undefined;
+        console.error(`${stack.mode}: ${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
+      }
+    }
+  }));
+  const wall = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const row = { mode: stack.mode, audio: label, clients, wall, audioSeconds: plan.reduce((s, a) => s + a.seconds, 0), latencies, errors, peakMiB: peak,
+    wer: wer(pairs.map((p) => p[0]), pairs.map((p) => p[1])) };
+  console.log(JSON.stringify({ ...row, latencies: undefined }));
+  return row;
+}
+
+interface Stack { mode: string; worker: RunningWorker; gateway: GatewayProcess }
+
+async function stack(mode: string, env: Record<string, string>): Promise<Stack> {
+  const worker = await startWorker({ WHISPER_PRELOAD: MODEL, WHISPER_QUEUE_LIMIT: '64', ...env });
+  const gateway = await startGatewayProcess({ WHISPER_WORKERS: worker.address, DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-batching-data-')) });
+  return { mode, worker, gateway };
+}
+
+const { short, long } = audio();
+const shortPlan = Array.from({ length: SHORT_REQUESTS }, (_, i) => short[i % short.length]!);
+const stacks = [await stack('today', { WHISPER_SLOTS: '1', WHISPER_BATCH_SIZE: '1' }), await stack('batched', {})];
+try {
+  for (const s of stacks) await transcribe(s.gateway.url, short[0]!.file); // warm-up
+  // One client on the long file, each decoding mode against its in-process twin, alternated round by round.
+  const paired: Record<string, number[]> = { 'in-process sequential': [], today: [], 'in-process batched': [], batched: [] };
+  const pairedWer: Record<string, number> = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [inproc, batch, s] of [['in-process sequential', 0, stacks[0]!], ['in-process batched', 8, stacks[1]!]] as const) {
+      const local = inProcess(batch, [long]);
+      paired[inproc]!.push(local.seconds[0]!);
+      pairedWer[inproc] = wer([long.reference], local.texts);
+      const t = performance.now();
+      const text = await transcribe(s.gateway.url, long.file);
+      paired[s.mode]!.push((performance.now() - t) / 1000);
+      pairedWer[s.mode] = wer([long.reference], [text]);
+      console.log(inproc, paired[inproc]!.at(-1), s.mode, paired[s.mode]!.at(-1));
+    }
+  }
+  const shortLocal = inProcess(0, shortPlan);
+  const rows: Row[] = [];
+  for (const [label, plan] of [['5–7 s clips', shortPlan], ['5-minute file', null]] as const) {
+    for (const clients of CLIENTS) {
+      for (const s of stacks) rows.push(await load(s, label, plan ?? Array(clients).fill(long), clients));
+    }
+  }
+  const rtfx = (audioSeconds: number, wall: number) => (audioSeconds / wall).toFixed(2);
+  const spread = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' / ');
+  const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const ratio = (stackMode: string, inproc: string) => (meanOf(paired[inproc]!) / meanOf(paired[stackMode]!)).toFixed(2);
+  const shortAudio = shortPlan.reduce((s, a) => s + a.seconds, 0);
+  const find = (mode: string, audioLabel: string, clients: number) => rows.find((r) => r.mode === mode && r.audio === audioLabel && r.clients === clients);
+  const gain = (audioLabel: string, clients: number) => {
+    const [a, b] = [find('today', audioLabel, clients), find('batched', audioLabel, clients)];
+    return a && b ? `${(a.wall / a.audioSeconds / (b.wall / b.audioSeconds)).toFixed(2)}×` : 'n/a';
+  };
+  const lines = [
+    '## Batching: the stack today and batched, against faster-whisper in-process',
+    '',
+    `Machine: ${machine()}. Model \`${MODEL}\`, int8 on CPU, beam 5, VAD, language en, through \`POST /api/transcribe\` (gateway and worker as their own processes). ` +
+      '*today*: the worker as it was before batching (`WHISPER_SLOTS=1 WHISPER_BATCH_SIZE=1`: one transcription at a time, sequential decoding); ' +
+      '*batched*: the worker\'s defaults (files over 30 s through the batched pipeline, 8 windows a batch; up to 8 transcriptions at once sharing CTranslate2 calls). ' +
+      `WER with Whisper's English normaliser over every answer in the row. Command: \`node bench/gateway/batching.ts --model ${MODEL} --rounds ${ROUNDS} --clients ${CLIENTS.join(',')}\`.`,
+    '',
+    `### One client, the ${long.seconds.toFixed(0)} s file: the stack against in-process in the same decoding mode`,
+    '',
+    `${ROUNDS} rounds, alternated: in-process sequential, today, in-process batched, batched. Seconds per round.`,
+    '',
+    '| decoding | in-process s | stack s | stack speed / in-process | in-process WER | stack WER |',
+    '|---|---|---|---|---|---|',
+    `| sequential | ${spread(paired['in-process sequential']!)} | ${spread(paired.today!)} | ${ratio('today', 'in-process sequential')}× | ${(pairedWer['in-process sequential']! * 100).toFixed(2)} % | ${(pairedWer.today! * 100).toFixed(2)} % |`,
+    `| batched, 8 windows | ${spread(paired['in-process batched']!)} | ${spread(paired.batched!)} | ${ratio('batched', 'in-process batched')}× | ${(pairedWer['in-process batched']! * 100).toFixed(2)} % | ${(pairedWer.batched! * 100).toFixed(2)} % |`,
+    '',
+    `In-process, sequential, the same ${SHORT_REQUESTS} clips one after another: aggregate RTFx ${rtfx(shortAudio, shortLocal.seconds.reduce((a, b) => a + b, 0))}, p50 ${pct(shortLocal.seconds, 0.5).toFixed(2)} s, WER ${(wer(shortPlan.map((a) => a.reference), shortLocal.texts) * 100).toFixed(2)} %.`,
+    '',
+    `### Concurrent clients: ${SHORT_REQUESTS} clips a row shared out between the clients, or one 5-minute file a client`,
+    '',
+    '| audio | clients | mode | aggregate RTFx | p50 s | p95 s | errors | WER | worker peak RSS MiB |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.audio} | ${r.clients} | ${r.mode} | ${rtfx(r.audioSeconds, r.wall)} | ${pct(r.latencies, 0.5).toFixed(2)} | ${pct(r.latencies, 0.95).toFixed(2)} | ${r.errors} | ${(r.wer * 100).toFixed(2)} % | ${r.peakMiB.toFixed(0)} |`),
+    '',
+    `Batched over today, aggregate throughput: ${CLIENTS.map((c) => `${c} client(s): clips ${gain('5–7 s clips', c)}, 5-minute file ${gain('5-minute file', c)}`).join('; ')}.`,
+  ];
+  writeSection('batching', lines);
+} finally {
+  for (const s of stacks) {
+    await s.gateway.kill();
+    await s.worker.stop();
+  }
+}
