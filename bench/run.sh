@@ -8,3 +8,4 @@ node bench/gateway/run.ts "$@"
 node bench/gateway/jobs.ts
 node bench/gateway/gateways.ts
 node bench/gateway/batching.ts
+.venv/bin/python bench/worker/packing.py

@@ -10,11 +10,13 @@
 //   node bench/gateway/batching.ts [--model base] [--rounds 2] [--clients 1,4,8]
 //
 // Results go to the Batching section of docs/benchmarks.md.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, openAsBlob, readFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { startWorker, LIBRIVOX, ROOT, type RunningWorker } from '../../test-support/worker.ts';
 import { startGatewayProcess, type GatewayProcess } from '../../test-support/gateway-process.ts';
 import { machine, writeSection } from './report.ts';
@@ -57,19 +59,28 @@ function wer(references: string[], hypotheses: string[]): number {
   return Number(execFileSync(PYTHON, [path.join(ROOT, 'bench/wer.py')], { input: JSON.stringify({ references, hypotheses }), encoding: 'utf8' }));
 }
 
-function inProcess(batchSize: number, files: Audio[]): { seconds: number[]; texts: string[] } {
-  const out = execFileSync(PYTHON, [path.join(ROOT, 'bench/worker/inprocess.py'), MODEL, String(batchSize), ...files.map((f) => f.file)], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return JSON.parse(out.trim().split('\n').at(-1)!);
+// Not execFileSync: a minute with the event loop blocked outlives the gateways' keep-alive, and the next
+// request would be written into a socket the gateway has closed (EPIPE).
+async function inProcess(batchSize: number, files: Audio[]): Promise<{ seconds: number[]; texts: string[] }> {
+  const { stdout } = await promisify(execFile)(PYTHON, [path.join(ROOT, 'bench/worker/inprocess.py'), MODEL, String(batchSize), ...files.map((f) => f.file)], { maxBuffer: 64 << 20 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 
+/** node:http, not fetch: fetch gives up after 300 s without headers, and 8 clients of 5-minute files wait longer than that in line. */
 async function transcribe(url: string, file: string): Promise<string> {
   const form = new FormData();
   form.append('model', MODEL);
   form.append('language', 'en');
   form.append('file', await openAsBlob(file), path.basename(file));
-  const response = await fetch(`${url}/api/transcribe`, { method: 'POST', body: form });
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-  return ((await response.json()) as { text: string }).text;
+  const encoded = new Request(url, { method: 'POST', body: form });
+  const body = Buffer.from(await encoded.arrayBuffer());
+  const request = http.request(`${url}/api/transcribe`, { method: 'POST', headers: { 'content-type': encoded.headers.get('content-type')!, 'content-length': body.length } });
+  const [[response]] = (await Promise.all([once(request, 'response'), new Promise((resolve) => request.end(body, resolve))])) as [[http.IncomingMessage], unknown];
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}: ${text}`);
+  return (JSON.parse(text) as { text: string }).text;
 }
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -121,7 +132,7 @@ try {
   const pairedWer: Record<string, number> = {};
   for (let r = 0; r < ROUNDS; r++) {
     for (const [inproc, batch, s] of [['in-process sequential', 0, stacks[0]!], ['in-process batched', 8, stacks[1]!]] as const) {
-      const local = inProcess(batch, [long]);
+      const local = await inProcess(batch, [long]);
       paired[inproc]!.push(local.seconds[0]!);
       pairedWer[inproc] = wer([long.reference], local.texts);
       const t = performance.now();
@@ -131,7 +142,7 @@ try {
       console.log(inproc, paired[inproc]!.at(-1), s.mode, paired[s.mode]!.at(-1));
     }
   }
-  const shortLocal = inProcess(0, shortPlan);
+  const shortLocal = await inProcess(0, shortPlan);
   const rows: Row[] = [];
   for (const [label, plan] of [['5–7 s clips', shortPlan], ['5-minute file', null]] as const) {
     for (const clients of CLIENTS) {

@@ -152,8 +152,8 @@ def main() -> None:
         "",
         f"Machine: {machine()}. Model `{args.model}`, int8 on CPU, beam 5, VAD on, language en; both sides warm "
         f"(model loaded, one request before timing). The worker runs with `WHISPER_SLOTS` = the concurrency and its automatic "
-        f"`WHISPER_CPU_THREADS` (the cores shared out between the slots); in-process, threads share one `WhisperModel` built with "
-        f"the same threads and one replica per thread. Latency is mean / p50 per request in seconds; RTF (real-time factor) is "
+        f"`WHISPER_CPU_THREADS` (every core, one CTranslate2 call at a time, concurrent requests sharing calls); in-process, threads "
+        f"share one `WhisperModel` built with the same threads. Latency is mean / p50 per request in seconds; RTF (real-time factor) is "
         f"wall seconds per audio second per request (lower is faster); peak RSS in MiB of the process doing the work. *worker − in-process* compares two separate runs, so it "
         f"carries their run-to-run noise; *server's own time* is measured inside the same requests: the client's latency minus "
         f"the worker's own queue + load + decode time (framing, writing the audio frame to disk and decoding it, replies). Command: `{command}`.",

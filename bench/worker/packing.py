@@ -1,0 +1,102 @@
+"""An experiment for the next step of batching on CPU: short requests packed into one window.
+
+    .venv/bin/python bench/worker/packing.py [--model base] [--rounds 2] [--gap 1.0]
+
+On a CPU the encoder's cost is per 30 s window, whatever the speech in it, and a
+batch of windows costs about as many times one (docs/benchmarks.md, Batching).
+This packs the five LibriVox clips (3 to 7 s each, as five requests would send
+them) into one window with `--gap` seconds of silence between them, decodes it
+once with word timestamps, and gives each clip the words whose midpoint falls in
+its span; against each clip decoded alone, in-process. Not in the product: the
+results go to the Packing section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import jiwer
+import numpy as np
+from faster_whisper import WhisperModel, decode_audio
+from whisper_normalizer.english import EnglishTextNormalizer
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+SAMPLE_RATE = 16000
+
+
+def references() -> dict[str, str]:
+    refs = {}
+    for line in (LIBRIVOX / "transcription").read_text().splitlines():
+        text, _, fileid = line.rpartition("(")
+        refs[fileid.strip(") ")] = text.replace("<s>", "").replace("</s>", "").strip()
+    return refs
+
+
+def alone(model: WhisperModel, clips: list[np.ndarray]) -> list[str]:
+    return ["".join(s.text for s in model.transcribe(clip, language="en", beam_size=5)[0]) for clip in clips]
+
+
+def packed(model: WhisperModel, clips: list[np.ndarray], gap: float) -> list[str]:
+    silence = np.zeros(int(SAMPLE_RATE * gap), np.float32)
+    spans, at = [], 0.0
+    for clip in clips:
+        spans.append((at, at + len(clip) / SAMPLE_RATE))
+        at += (len(clip) + len(silence)) / SAMPLE_RATE
+    audio = np.concatenate([part for clip in clips for part in (clip, silence)])
+    segments, _ = model.transcribe(audio, language="en", beam_size=5, word_timestamps=True, vad_filter=False,
+                                   condition_on_previous_text=False)
+    texts = [""] * len(clips)
+    for word in (w for s in segments for w in s.words or []):
+        middle = (word.start + word.end) / 2
+        nearest = min(range(len(spans)), key=lambda i: max(spans[i][0] - middle, middle - spans[i][1], 0))
+        texts[nearest] += word.word
+    return texts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="base")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--gap", type=float, default=1.0)
+    args = parser.parse_args()
+    from report import machine, write_section
+
+    refs = references()
+    ids = sorted(refs)
+    clips = [decode_audio(str(LIBRIVOX / f"{i}.wav")) for i in ids]
+    model = WhisperModel(str(ROOT / "models" / args.model), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1)
+    alone(model, clips[:1])  # warm-up
+    normalise = EnglishTextNormalizer()
+    truth = [normalise(refs[i]) for i in ids]
+    rows = []
+    for r in range(args.rounds):
+        for name, run in (("each clip alone", lambda: alone(model, clips)), ("packed in one window", lambda: packed(model, clips, args.gap))):
+            started = time.perf_counter()
+            texts = run()
+            seconds = time.perf_counter() - started
+            wer = jiwer.wer(truth, [normalise(t) for t in texts])
+            rows.append(f"| {r + 1} | {name} | {seconds:.2f} | {wer:.2%} |")
+            print(rows[-1], flush=True)
+    audio = sum(len(c) for c in clips) / SAMPLE_RATE
+    write_section("packing", "\n".join([
+        "## Packing (an experiment): five short requests in one window",
+        "",
+        (f"Machine: {machine()}. Model `{args.model}`, int8, beam 5, language en, in-process. The five LibriVox clips ({audio:.1f} s "
+        f"of speech) decoded one by one, against packed into one {audio + len(clips) * args.gap:.1f} s window with {args.gap} s of "
+        "silence between them, decoded once with word timestamps and split back by each word's midpoint. "
+         f"Command: `.venv/bin/python bench/worker/packing.py --model {args.model} --rounds {args.rounds} --gap {args.gap}`."),
+        "",
+        "| round | how | seconds | WER over the five clips |",
+        "|---|---|---|---|",
+        *rows,
+    ]))
+
+
+if __name__ == "__main__":
+    main()
