@@ -25,17 +25,8 @@ from faster_whisper import WhisperModel, decode_audio
 from whisper_normalizer.english import EnglishTextNormalizer
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench"))
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "worker"), str(ROOT / "worker" / "tests")]
 SAMPLE_RATE = 16000
-
-
-def references() -> dict[str, str]:
-    refs = {}
-    for line in (LIBRIVOX / "transcription").read_text().splitlines():
-        text, _, fileid = line.rpartition("(")
-        refs[fileid.strip(") ")] = text.replace("<s>", "").replace("</s>", "").strip()
-    return refs
 
 
 def alone(model: WhisperModel, clips: list[np.ndarray]) -> list[str]:
@@ -65,9 +56,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--gap", type=float, default=1.0)
     args = parser.parse_args()
+    from conftest import LIBRIVOX, librivox_references
     from report import machine, write_section
 
-    refs = references()
+    refs = librivox_references()
     ids = sorted(refs)
     clips = [decode_audio(str(LIBRIVOX / f"{i}.wav")) for i in ids]
     model = WhisperModel(str(ROOT / "models" / args.model), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1)

@@ -104,13 +104,18 @@ def clips() -> dict[str, bytes]:
     return {p.stem: p.read_bytes() for p in sorted(LIBRIVOX.glob("*.wav"))}
 
 
-@pytest.fixture(scope="session")
-def references() -> dict[str, str]:
+def librivox_references() -> dict[str, str]:
+    """Each LibriVox clip's reference transcript, by file name: for the tests and the benchmarks."""
     refs = {}
     for line in (LIBRIVOX / "transcription").read_text().splitlines():
         text, _, fileid = line.rpartition("(")
         refs[fileid.strip(") ")] = text.replace("<s>", "").replace("</s>", "").strip()
     return refs
+
+
+@pytest.fixture(scope="session")
+def references() -> dict[str, str]:
+    return librivox_references()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,7 +22,7 @@ from faster_whisper import WhisperModel, decode_audio
 
 from whisper_worker.batching import SharedModel
 
-from conftest import LIBRIVOX, MODELS, ROOT, speak, words
+from conftest import LIBRIVOX, MODELS, ROOT, speak, wait_until, words
 
 SPEECH = json.loads((ROOT / "test-support" / "speech.json").read_text())
 
@@ -55,49 +55,39 @@ def generate(shared: SharedModel, prompt: list[int], **options: Any) -> Any:
         return view.model.generate(ctranslate2.StorageView.from_array(np.zeros((1, 4), np.float32)), [prompt], **options)
 
 
-def test_calls_that_arrive_while_the_model_is_busy_share_the_next_call():
-    shared, model = stand_in()
+def while_the_model_is_busy(shared: SharedModel, model: Prompts, *later: tuple[list[int], dict[str, Any]]) -> list[Future[Any]]:
+    """Holds the model in a call of prompt [1], sends the `later` calls meanwhile, then lets it go on; every call's future."""
     model.release.clear()
-    with ThreadPoolExecutor(5) as pool:
+    with ThreadPoolExecutor(len(later) + 1) as pool:
         first = pool.submit(generate, shared, [1])
         assert model.started.wait(10)
-        rest = [pool.submit(generate, shared, [n], beam_size=5) for n in (2, 3, 4)]
-        other = pool.submit(generate, shared, [9], beam_size=1)  # other options: a call of its own
-        while len(shared._pending) < 4:
-            threading.Event().wait(0.01)
+        futures = [pool.submit(generate, shared, prompt, **options) for prompt, options in later]
+        wait_until(lambda: len(shared._pending) == len(later), what="the later calls to wait for the model")
         model.release.set()
-        assert first.result() == [[1]] and [f.result() for f in rest] == [[[2]], [[3]], [[4]]] and other.result() == [[9]]
+    return [first, *futures]
+
+
+def test_calls_that_arrive_while_the_model_is_busy_share_the_next_call():
+    shared, model = stand_in()
+    other = ([9], {"beam_size": 1})  # other options: a call of its own
+    futures = while_the_model_is_busy(shared, model, *[([n], {"beam_size": 5}) for n in (2, 3, 4)], other)
+    assert [f.result() for f in futures] == [[[1]], [[2]], [[3]], [[4]], [[9]]]
     assert sorted(sorted(p[0] for p in batch) for batch in model.batches) == [[1], [2, 3, 4], [9]]
     assert (shared.calls, shared.windows) == (3, 5)
 
 
 def test_the_batch_limit_is_kept():
     shared, model = stand_in(max_batch=2)
-    model.release.clear()
-    with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(generate, shared, [1])
-        assert model.started.wait(10)
-        rest = [pool.submit(generate, shared, [n]) for n in (2, 3, 4)]
-        while len(shared._pending) < 3:
-            threading.Event().wait(0.01)
-        model.release.set()
-        [f.result() for f in [first, *rest]]
+    while_the_model_is_busy(shared, model, *[([n], {}) for n in (2, 3, 4)])
     assert [len(b) for b in model.batches] == [1, 2, 1]
 
 
 def test_one_bad_window_fails_only_its_own_request():
     shared, model = stand_in()
-    model.release.clear()
-    with ThreadPoolExecutor(3) as pool:
-        first = pool.submit(generate, shared, [1])
-        assert model.started.wait(10)
-        good, bad = pool.submit(generate, shared, [2]), pool.submit(generate, shared, [666])
-        while len(shared._pending) < 2:
-            threading.Event().wait(0.01)
-        model.release.set()
-        assert first.result() == [[1]] and good.result() == [[2]]
-        with pytest.raises(RuntimeError, match="a bad prompt"):
-            bad.result()
+    first, good, bad = while_the_model_is_busy(shared, model, ([2], {}), ([666], {}))
+    assert first.result() == [[1]] and good.result() == [[2]]
+    with pytest.raises(RuntimeError, match="a bad prompt"):
+        bad.result()
     merged, *alone = model.batches[1:]
     assert sorted(merged) == [[2], [666]] and sorted(alone) == [[[2]], [[666]]]  # merged, failed, then each alone
 
