@@ -75,7 +75,7 @@ async function transcribe(url: string, file: string): Promise<string> {
   const encoded = new Request(url, { method: 'POST', body: form });
   const body = Buffer.from(await encoded.arrayBuffer());
   const request = http.request(`${url}/api/transcribe`, { method: 'POST', headers: { 'content-type': encoded.headers.get('content-type')!, 'content-length': body.length } });
-  const [[response]] = (await Promise.all([once(request, 'response'), new Promise((resolve) => request.end(body, resolve))])) as [[http.IncomingMessage], unknown];
+  const [[response]] = (await Promise.all([once(request, 'response'), new Promise<void>((resolve) => request.end(body, () => resolve()))])) as [[http.IncomingMessage], unknown];
   const chunks: Buffer[] = [];
   for await (const chunk of response) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
