@@ -77,7 +77,8 @@ class SharedModel:
                 self._cond.notify_all()  # those waiting for this member's call stop waiting
 
     def call(self, method: str, items: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        key = (method, tuple(args[0].shape[1:]), _frozen(kwargs))
+        # to_cpu only says where one call's output goes; a merged encode always brings it to the host to split it.
+        key = (method, tuple(args[0].shape[1:]), _frozen({k: v for k, v in kwargs.items() if k != "to_cpu"}))
         mine = _Call(method, key, items, args, kwargs)
         with self._cond:
             self._pending.append(mine)
@@ -178,7 +179,7 @@ def _settle(call: _Call, result: Any, error: BaseException | None) -> None:
 
 def _frozen(value: Any) -> Any:
     if isinstance(value, dict):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items() if k != "to_cpu"))
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
         return tuple(_frozen(v) for v in value)
     return value

@@ -63,6 +63,11 @@ class Worker:
             self._shared[model] = SharedModel(model, self.device.batch_size, self.device.replicas)
         return self._shared[model].member()
 
+    def _decode_joined(self, model: Any, work: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+        """Runs `work(model, *args)` in this thread, the model shared with the other transcriptions on it."""
+        with self.joined(model) as whisper:
+            return work(whisper, *args)
+
     def batch_size(self, requested: int | None, audio_seconds: float) -> int:
         """The batched pipeline's batch for this request; 0 decodes sequentially."""
         if requested is not None:
@@ -119,12 +124,7 @@ class Worker:
             job.audio_seconds = len(audio) / SAMPLE_RATE
             async with self.cache.use(model) as (entry, _):
                 _start_running(job)
-
-                def detect() -> dict[str, Any]:
-                    with self.joined(entry.model) as whisper:
-                        return transcriber.detect_language(whisper, audio)
-
-                result = await asyncio.to_thread(detect)
+                result = await asyncio.to_thread(self._decode_joined, entry.model, transcriber.detect_language, audio)
         _raise_if_cancelled(job)
         return result
 
@@ -152,12 +152,10 @@ class Worker:
                     # Waiting for the send keeps a slow client from piling up frames in memory.
                     asyncio.run_coroutine_threadsafe(send({"id": job.id, **event}), loop).result()
 
-                def decode() -> dict[str, Any]:
-                    with self.joined(entry.model) as whisper:
-                        return transcriber.transcribe(whisper, audio, kwargs, batch, emit, job.cancelled)
-
                 _start_running(job)
-                result = await asyncio.to_thread(decode)
+                result = await asyncio.to_thread(
+                    self._decode_joined, entry.model, transcriber.transcribe, audio, kwargs, batch, emit, job.cancelled,
+                )
         _raise_if_cancelled(job)
         decode_seconds = result.pop("decode_seconds")
         result["model"] = model
