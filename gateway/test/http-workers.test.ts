@@ -32,7 +32,8 @@ test('a short job goes to the idle worker, and a killed worker\'s job finishes o
   const workers = [await startWorker({ WHISPER_SLOTS: '1' }), await startWorker({ WHISPER_SLOTS: '1' })];
   const gw = await startGateway(workers.map((w) => w.address));
   try {
-    const long = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(await longClip()), { model: 'base', stream: 'true' }) });
+    // Sequential decoding: segments come window by window, so the long job is still running after its first one.
+    const long = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(await longClip()), { model: 'base', stream: 'true', batch_size: '0' }) });
     const reader = long.body!.getReader();
     const buffer = { text: '' };
     await nextEvent(reader, buffer, 'segment');
