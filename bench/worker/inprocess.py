@@ -5,7 +5,8 @@
 Decodes each file once, one after another, with the worker's options (language en,
 beam 5, VAD) and its CPU threads; BATCH_SIZE 0 is `WhisperModel.transcribe`, more is
 `BatchedInferencePipeline` with that batch. Prints one JSON line: each file's seconds
-and text, and the process's peak RSS.
+and text, and the process's peak RSS. The worker's WHISPER_DEVICE, WHISPER_COMPUTE_TYPE
+and WHISPER_MODELS_DIR pick the device, type and folder (default: CPU, int8, ./models).
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(model_name: str, batch_size: int, files: list[str]) -> None:
-    model = WhisperModel(str(ROOT / "models" / model_name), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1)
+    device = os.environ.get("WHISPER_DEVICE", "cpu")
+    compute_type = os.environ.get("WHISPER_COMPUTE_TYPE", "float16" if device == "cuda" else "int8")
+    models = Path(os.environ.get("WHISPER_MODELS_DIR", ROOT / "models"))
+    model = WhisperModel(str(models / model_name), device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 1)
     pipeline = BatchedInferencePipeline(model) if batch_size else None
 
     def transcribe(path: str) -> str:

@@ -45,22 +45,22 @@ async def async_wait_until(condition: Callable[[], T | None], timeout: float = 1
 class RunningWorker:
     """The real worker in a subprocess on a free port."""
 
-    def __init__(self, tmp: Path, **env: str):
+    def __init__(self, tmp: Path, start_timeout: float = 60, **env: str):
         self.log = tmp / "worker.log"
         full_env = {**os.environ, "PYTHONPATH": str(ROOT / "worker"), "WHISPER_PORT": "0",
                     "WHISPER_MODELS_DIR": str(MODELS), "HF_HUB_OFFLINE": "1", **env}
         self.proc = subprocess.Popen([sys.executable, "-m", "whisper_worker"], env=full_env,
                                      stdout=subprocess.DEVNULL, stderr=self.log.open("wb"))
-        self.port = self._wait_listening()
+        self.port = self._wait_listening(start_timeout)
 
-    def _wait_listening(self) -> int:
+    def _wait_listening(self, timeout: float) -> int:
         def port() -> int | None:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited: {self.log.read_text()}")
             listening = [line["port"] for line in self.lines() if line.get("event") == "listening"]
             return listening[0] if listening else None
 
-        return wait_until(port, timeout=60, what="the worker to listen")
+        return wait_until(port, timeout=timeout, what="the worker to listen")
 
     def lines(self) -> list[dict]:
         """The JSON lines of its log: `listening`, then one per request (a line still being written is left out)."""
