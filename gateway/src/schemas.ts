@@ -15,7 +15,7 @@ const bounds = (name: string, from = optionSchema(name)) => ({ minimum: from.min
 const beamSize = Type.Integer({ ...bounds('beam_size'), description: 'Beam width.' });
 const batchSize = Type.Integer({
   ...bounds('batch_size'),
-  description: '0: sequential decoding; n: the batched pipeline, n 30 s windows a batch. Omit it to let the worker choose (batched for audio over 30 s; on a CPU, short clips that wait together share a window).',
+  description: '0: sequential decoding; n: the batched pipeline, n 30 s windows a batch. Omit it to let the worker choose (batched for audio over 30 s).',
 });
 const temperature = Type.Number({ ...bounds('temperature', { minimum: 0, maximum: 1 }), description: 'Sampling temperature; 0 keeps the fallback schedule.' });
 const lineWidth = Type.Integer({ minimum: 10, maximum: 200, description: 'Subtitles: the longest line, in characters.' });

@@ -25,8 +25,7 @@ def test_defaults_and_parsing():
 @pytest.mark.parametrize("env", [{"WHISPER_PORT": "nine"}, {"WHISPER_DEVICE": "tpu"}, {"WHISPER_SLOTS": "-1"},
                                  {"WHISPER_ALLOW_DOWNLOAD": "maybe"}, {"WHISPER_MAX_LOADED_MODELS": "0"},
                                  {"WHISPER_LOG_LEVEL": "chatty"}, {"WHISPER_MAX_AUDIO_SECONDS": "0"},
-                                 {"WHISPER_MAX_AUDIO_SECONDS": "4h"}, {"WHISPER_PACK_SECONDS": "-2"},
-                                 {"WHISPER_PACK_SECONDS": "30"}])
+                                 {"WHISPER_MAX_AUDIO_SECONDS": "4h"}])
 def test_bad_values_are_refused_by_name(env):
     with pytest.raises(SettingsError, match="WHISPER_"):
         Settings.from_env(env)
@@ -38,7 +37,7 @@ def test_every_setting_is_documented():
                  "WHISPER_MODELS_DIR", "WHISPER_MAX_LOADED_MODELS", "WHISPER_MODEL_IDLE_SECONDS", "WHISPER_PRELOAD",
                  "WHISPER_SLOTS", "WHISPER_QUEUE_LIMIT", "WHISPER_MAX_JSON_FRAME", "WHISPER_MAX_AUDIO_FRAME",
                  "WHISPER_DEFAULT_MODEL", "WHISPER_BATCH_SIZE", "WHISPER_ALLOW_DOWNLOAD", "WHISPER_LOG_LEVEL",
-                 "WHISPER_MAX_AUDIO_SECONDS", "WHISPER_PACK_SECONDS", "WORKER_TOKEN"):
+                 "WHISPER_MAX_AUDIO_SECONDS", "WORKER_TOKEN"):
         assert f"`{name}`" in table
 
 
@@ -51,12 +50,6 @@ def test_auto_device_slots_threads_and_batch():
     assert device.slots == device.batch_size * (gpus or 1)  # enough transcriptions at once to fill a batch
     assert device.replicas == (gpus or 1)
     assert device.cpu_threads == os.cpu_count()  # one call at a time on every core
-    assert device.pack_seconds == (0 if gpus else 15)  # packing pays where the encoder's cost is per window
-
-
-def test_packing_can_be_turned_off_or_set():
-    assert pick_device(Settings(device="cpu", pack_seconds=0)).pack_seconds == 0
-    assert pick_device(Settings(device="cpu", pack_seconds=10)).pack_seconds == 10
 
 
 def test_explicit_slots_threads_and_batch_are_kept():

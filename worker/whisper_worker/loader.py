@@ -26,7 +26,6 @@ class Device:
     cpu_threads: int  # CTranslate2's threads
     batch_size: int  # most 30 s windows in one CTranslate2 call
     replicas: int  # CTranslate2 calls that run at once: one per GPU; on CPU, the cores over the threads of each
-    pack_seconds: float = 0.0  # clips up to this long share windows while they wait (packing.py); 0 = never
 
 
 def _cuda_devices() -> int:
@@ -54,10 +53,7 @@ def pick_device(settings: Settings) -> Device:
     cores = os.cpu_count() or 1
     threads = settings.cpu_threads or cores
     replicas = gpus if on_gpu else max(1, cores // threads)
-    # Packing pays where the encoder's cost is per window (docs/benchmarks.md, Packing); on a GPU a short clip's own CPU
-    # work bounds it instead (Batching on the worker), and waiting for a pack would only add to it.
-    pack = settings.pack_seconds if settings.pack_seconds >= 0 else (0.0 if on_gpu else 15.0)
-    return Device("cuda" if on_gpu else "cpu", compute, tuple(range(gpus)) if on_gpu else (), slots, threads, batch, replicas, pack)
+    return Device("cuda" if on_gpu else "cpu", compute, tuple(range(gpus)) if on_gpu else (), slots, threads, batch, replicas)
 
 
 def make_loader(settings: Settings, device: Device) -> Loader:

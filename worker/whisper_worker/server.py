@@ -192,8 +192,6 @@ def log_request(job: Job, command: Command, wall: float, outcome: str) -> None:
     }
     if job.batch_size is not None:
         line["batch_size"] = job.batch_size
-    if job.packed is not None:
-        line["packed"] = job.packed
     request_log.log(command.log_level, json.dumps(line))
 
 

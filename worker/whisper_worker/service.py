@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 import time
 import weakref
@@ -21,7 +20,6 @@ from whisper_worker.loader import Device, make_loader, pick_device
 from whisper_worker.memory import MemoryProbe
 from whisper_worker.models import Loader, ModelCache, canonical, known_models, local_path
 from whisper_worker.options import transcribe_kwargs
-from whisper_worker.packing import Packer, packable
 from whisper_worker.scheduler import Slots
 from whisper_worker.settings import Settings
 
@@ -39,7 +37,6 @@ class Job:
     audio_seconds: float | None = None
     model: str | None = None
     batch_size: int | None = None  # how a transcription was decoded: 0 sequential, n windows a batch
-    packed: int | None = None  # clips in the window a short transcription was decoded in (packing.py)
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -57,7 +54,6 @@ class Worker:
         self.slots = Slots(self.device.slots, settings.queue_limit)
         self.memory = MemoryProbe(self.device.gpus)
         self._shared: weakref.WeakKeyDictionary[WhisperModel, SharedModel] = weakref.WeakKeyDictionary()
-        self._packers: weakref.WeakKeyDictionary[WhisperModel, Packer] = weakref.WeakKeyDictionary()
 
     def joined(self, model: Any) -> AbstractContextManager[Any]:
         """The model for one more transcription on it: its CTranslate2 calls merge with the others' (batching.py)."""
@@ -66,14 +62,6 @@ class Worker:
         if model not in self._shared:
             self._shared[model] = SharedModel(model, self.device.batch_size, self.device.replicas)
         return self._shared[model].member()
-
-    def packer(self, model: Any, kwargs: dict[str, Any], requested_batch: int | None, audio_seconds: float) -> Packer | None:
-        """Where a short clip waits to share a window with others (packing.py); None: decoded as usual."""
-        if not isinstance(model, WhisperModel) or requested_batch is not None:
-            return None  # a test's stand-in, or a request that chose its own decoding
-        if not packable(kwargs, audio_seconds, self.device.pack_seconds):
-            return None
-        return self._packers.setdefault(model, Packer())
 
     def _decode_joined(self, model: Any, work: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
         """Runs `work(model, *args)` in this thread, the model shared with the other transcriptions on it."""
@@ -165,15 +153,9 @@ class Worker:
                     asyncio.run_coroutine_threadsafe(send({"id": job.id, **event}), loop).result()
 
                 _start_running(job)
-                packer = self.packer(entry.model, kwargs, batch_size, job.audio_seconds)
-                if packer is not None:
-                    join = functools.partial(self.joined, entry.model)
-                    result = await asyncio.to_thread(transcriber.transcribe_packed, packer, join, audio, kwargs, emit, job.cancelled)
-                    job.packed = result.pop("packed")
-                else:
-                    result = await asyncio.to_thread(
-                        self._decode_joined, entry.model, transcriber.transcribe, audio, kwargs, batch, emit, job.cancelled,
-                    )
+                result = await asyncio.to_thread(
+                    self._decode_joined, entry.model, transcriber.transcribe, audio, kwargs, batch, emit, job.cancelled,
+                )
         _raise_if_cancelled(job)
         decode_seconds = result.pop("decode_seconds")
         result["model"] = model

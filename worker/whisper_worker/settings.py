@@ -40,10 +40,6 @@ class Settings:
         "most 30 s windows in one CTranslate2 call: a long file's batch, and what concurrent requests share "
         "(0 = 8 on CPU, 16 on GPU; 1 = no batching)",
     )
-    pack_seconds: float = setting(
-        -1.0, "WHISPER_PACK_SECONDS",
-        "clips up to this long that wait together share one 30 s window (packing.py; -1 = 15 on CPU, never on GPU; 0 = never)",
-    )
     models_dir: Path = setting(Path("models"), "WHISPER_MODELS_DIR", "folder searched first for <name>/model.bin")
     default_model: str = setting("base", "WHISPER_DEFAULT_MODEL", "model for requests that name none")
     allow_download: bool = setting(True, "WHISPER_ALLOW_DOWNLOAD", "download models that are not on disk")
@@ -89,8 +85,6 @@ class Settings:
             raise SettingsError("WHISPER_MAX_LOADED_MODELS must be at least 1")
         if self.slots < 0 or self.cpu_threads < 0 or self.batch_size < 0:
             raise SettingsError("WHISPER_SLOTS, WHISPER_CPU_THREADS and WHISPER_BATCH_SIZE must be 0 (automatic) or more")
-        if self.pack_seconds < 0 and self.pack_seconds != -1 or self.pack_seconds > 29:
-            raise SettingsError("WHISPER_PACK_SECONDS must be -1 (automatic), 0 (never) or up to 29")
         if self.log_level.lower() not in LOG_LEVELS:
             raise SettingsError(f"WHISPER_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         if self.max_audio_seconds <= 0:

@@ -11,9 +11,8 @@ import inspect
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,6 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from whisper_worker import audio as decoder
 from whisper_worker.audio import SAMPLE_RATE
 from whisper_worker.errors import WorkerError, without_paths
-from whisper_worker.packing import Join, Packer
 
 MIN_SAMPLES = SAMPLE_RATE // 10  # less than this is a truncated header, not speech
 WINDOW_SECONDS = 30  # Whisper hears audio in windows of this length
@@ -85,29 +83,6 @@ def transcribe(
         segments, info = BatchedInferencePipeline(model).transcribe(audio, batch_size=batch_size, **_batched_kwargs(kwargs))
     else:
         segments, info = model.transcribe(audio, **kwargs)
-    return _collect(segments, Heard(info.language, info.language_probability, info.duration), kwargs, emit, cancelled, started)
-
-
-def transcribe_packed(
-    packer: Packer, join: Join, audio: np.ndarray, kwargs: dict[str, Any], emit: Emit, cancelled: threading.Event,
-) -> dict[str, Any]:
-    """transcribe() for a short clip that may share its window with others (packing.py); the result says with how many."""
-    started = time.monotonic()
-    decoded = packer.transcribe(join, audio, kwargs)
-    heard = Heard(decoded.language, decoded.language_probability, len(audio) / SAMPLE_RATE)
-    return {**_collect(decoded.segments, heard, kwargs, emit, cancelled, started), "packed": decoded.packed}
-
-
-@dataclass(frozen=True)
-class Heard:
-    language: str
-    language_probability: float
-    duration: float
-
-
-def _collect(
-    segments: Iterable[Any], info: Heard, kwargs: dict[str, Any], emit: Emit, cancelled: threading.Event, started: float,
-) -> dict[str, Any]:
     duration = round(info.duration, 3)
     emit({"type": "info", "language": info.language, "language_probability": round(info.language_probability, 4), "duration": duration})
     out: list[dict[str, Any]] = []
