@@ -43,7 +43,7 @@ def decode(path: str, max_seconds: float) -> np.ndarray:
             samples.append(chunk)
     # No gc.collect() here, unlike faster-whisper's decode_audio (its issue 390, PyAV's resampler leaving cycles that
     # hold frames): PyAV 18 leaves none that hold memory (test_audio checks), and a full collection costs ~30 ms
-    # with every other thread stopped, per request: on a GPU, most of what a short clip costs.
+    # with every other thread stopped, per request: on a GPU, a quarter of what a short clip costs (docs/benchmarks.md).
     return samples.trimmed()
 
 
