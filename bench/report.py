@@ -18,7 +18,11 @@ def machine() -> str:
         model = platform.processor() or "unknown CPU"
     import os
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB, no GPU" if not Path("/dev/nvidia0").exists() else f"{model}, {os.cpu_count()} cores, GPU"
+    if not Path("/dev/nvidia0").exists():
+        return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB, no GPU"
+    query = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
+    gpu = subprocess.run(query, capture_output=True, text=True).stdout.strip() or "unnamed"
+    return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB, GPU {gpu}"
 
 
 def write_section(name: str, body: str) -> None:

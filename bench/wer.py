@@ -2,7 +2,7 @@
 
     echo '{"references": [...], "hypotheses": [...]}' | .venv/bin/python bench/wer.py
 
-Prints the WER over all pairs as a fraction.
+Prints the WER over all pairs as a fraction; the Python benchmarks import `wer`.
 """
 
 import json
@@ -11,6 +11,12 @@ import sys
 import jiwer
 from whisper_normalizer.english import EnglishTextNormalizer
 
-pairs = json.load(sys.stdin)
-normalise = EnglishTextNormalizer()
-print(jiwer.wer([normalise(t) for t in pairs["references"]], [normalise(t) for t in pairs["hypotheses"]]))
+
+def wer(references: list[str], hypotheses: list[str]) -> float:
+    normalise = EnglishTextNormalizer()
+    return jiwer.wer([normalise(t) for t in references], [normalise(t) for t in hypotheses])
+
+
+if __name__ == "__main__":
+    pairs = json.load(sys.stdin)
+    print(wer(pairs["references"], pairs["hypotheses"]))

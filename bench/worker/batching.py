@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,10 +36,9 @@ LONG_REPEATS = 12  # the clips twelve times over: about 5 minutes
 
 def read_audio(folder: Path, scratch: Path) -> dict:
     """The 5–7 s clips, and all clips twelve times over as one file, each with its reference."""
-    refs = {}
-    for line in (folder / "transcription").read_text().strip().splitlines():
-        text, _, ident = line.rstrip().rstrip(")").rpartition("(")
-        refs[ident.strip()] = text.replace("<s>", "").replace("</s>", "").strip()
+    from conftest import librivox_references
+
+    refs = librivox_references(folder)
     clips, frames, params = [], [], None
     for ident in sorted(refs):
         with wave.open(str(folder / f"{ident}.wav")) as w:
@@ -146,15 +144,9 @@ def load(stack: Stack, label: str, plan: list[dict], clients: int) -> dict:
     return row
 
 
-def machine() -> str:
-    lines = Path("/proc/cpuinfo").read_text().splitlines()
-    cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.processor())
-    query = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
-    gpu = subprocess.run(query, capture_output=True, text=True).stdout.strip() if Path("/dev/nvidia0").exists() else ""
-    return f"{cpu}, {os.cpu_count()} cores" + (f", GPU {gpu}" if gpu else ", no GPU")
-
-
 def measure(model: str, folder: Path, rounds: int, clients: list[int]) -> dict:
+    from report import machine
+
     from whisper_worker.loader import pick_device
     from whisper_worker.settings import Settings
 
@@ -193,11 +185,9 @@ def measure(model: str, folder: Path, rounds: int, clients: list[int]) -> dict:
 
 
 def wer(pairs: list) -> float:
-    import jiwer
-    from whisper_normalizer.english import EnglishTextNormalizer
+    from wer import wer as scored  # bench/wer.py: the scoring packages are here, not on the GPU machine
 
-    normalise = EnglishTextNormalizer()
-    return jiwer.wer([normalise(r) for r, _ in pairs], [normalise(h) for _, h in pairs])
+    return scored([r for r, _ in pairs], [h for _, h in pairs])
 
 
 def pct(xs: list[float], p: float) -> float:

@@ -5,8 +5,9 @@
 Decodes each file once, one after another, with the worker's options (language en,
 beam 5, VAD) and its CPU threads; BATCH_SIZE 0 is `WhisperModel.transcribe`, more is
 `BatchedInferencePipeline` with that batch. Prints one JSON line: each file's seconds
-and text, and the process's peak RSS. The worker's WHISPER_DEVICE, WHISPER_COMPUTE_TYPE
-and WHISPER_MODELS_DIR pick the device, type and folder (default: CPU, int8, ./models).
+and text, and the process's peak RSS. Device, compute type and threads are the worker's
+(`pick_device`, so WHISPER_DEVICE and WHISPER_COMPUTE_TYPE apply); WHISPER_MODELS_DIR
+names the folder (default ./models).
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from pathlib import Path
 from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "worker"))
 
 
 def main(model_name: str, batch_size: int, files: list[str]) -> None:
-    device = os.environ.get("WHISPER_DEVICE", "cpu")
-    compute_type = os.environ.get("WHISPER_COMPUTE_TYPE", "float16" if device == "cuda" else "int8")
+    from whisper_worker.loader import pick_device
+    from whisper_worker.settings import Settings
+
+    device = pick_device(Settings.from_env())
     models = Path(os.environ.get("WHISPER_MODELS_DIR", ROOT / "models"))
-    model = WhisperModel(str(models / model_name), device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 1)
+    model = WhisperModel(str(models / model_name), device=device.name, compute_type=device.compute_type, cpu_threads=device.cpu_threads)
     pipeline = BatchedInferencePipeline(model) if batch_size else None
 
     def transcribe(path: str) -> str:

@@ -22,10 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-import jiwer
 import numpy as np
 from faster_whisper import WhisperModel, decode_audio
-from whisper_normalizer.english import EnglishTextNormalizer
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "worker"), str(ROOT / "worker" / "tests")]
@@ -59,15 +57,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--gap", type=float, default=1.0)
     args = parser.parse_args()
-    from conftest import LIBRIVOX, librivox_references
     from report import machine, write_section
+    from wer import wer
+
+    from conftest import LIBRIVOX, librivox_references
 
     refs = librivox_references()
     ids = sorted(refs)
     clips = [decode_audio(str(LIBRIVOX / f"{i}.wav")) for i in ids]
     model = WhisperModel(str(ROOT / "models" / args.model), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1)
     alone(model, clips[:1])  # warm-up
-    normalise = EnglishTextNormalizer()
     # The batching benchmark's 5-7 s clips as four requests could send them: one clip twice.
     short = [i for i in ids if len(clips[ids.index(i)]) >= 5 * SAMPLE_RATE]
     repeated = [short[0], short[1], short[0], short[2]]
@@ -75,13 +74,12 @@ def main() -> None:
     for r in range(args.rounds):
         for which, chosen in (("the five clips", ids), ("four, one twice", repeated)):
             audio_of = [clips[ids.index(i)] for i in chosen]
-            truth = [normalise(refs[i]) for i in chosen]
-            for name, run in (("each clip alone", lambda: alone(model, audio_of)), ("packed in one window", lambda: packed(model, audio_of, args.gap))):
+            for name, pack in (("each clip alone", False), ("packed in one window", True)):
                 started = time.perf_counter()
-                texts = run()
+                texts = packed(model, audio_of, args.gap) if pack else alone(model, audio_of)
                 seconds = time.perf_counter() - started
-                wer = jiwer.wer(truth, [normalise(t) for t in texts])
-                rows.append(f"| {r + 1} | {which} | {name} | {seconds:.2f} | {wer:.2%} |")
+                score = wer([refs[i] for i in chosen], texts)
+                rows.append(f"| {r + 1} | {which} | {name} | {seconds:.2f} | {score:.2%} |")
                 print(rows[-1], flush=True)
     audio = sum(len(c) for c in clips) / SAMPLE_RATE
     write_section("packing", "\n".join([

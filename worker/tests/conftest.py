@@ -104,10 +104,10 @@ def clips() -> dict[str, bytes]:
     return {p.stem: p.read_bytes() for p in sorted(LIBRIVOX.glob("*.wav"))}
 
 
-def librivox_references() -> dict[str, str]:
-    """Each LibriVox clip's reference transcript, by file name: for the tests and the benchmarks."""
+def librivox_references(folder: Path = LIBRIVOX) -> dict[str, str]:
+    """Each LibriVox clip's reference transcript, by file name: for the tests and the benchmarks (a copy in `folder`)."""
     refs = {}
-    for line in (LIBRIVOX / "transcription").read_text().splitlines():
+    for line in (folder / "transcription").read_text().splitlines():
         text, _, fileid = line.rpartition("(")
         refs[fileid.strip(") ")] = text.replace("<s>", "").replace("</s>", "").strip()
     return refs
