@@ -7,14 +7,12 @@ Prints the WER over all pairs as a fraction; the Python benchmarks import `wer`.
 
 import json
 import sys
+from pathlib import Path
 
-import jiwer
-from whisper_normalizer.english import EnglishTextNormalizer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "worker" / "tests"))
+from conftest import wer  # noqa: E402  (the tests' scoring is the one scoring)
 
-
-def wer(references: list[str], hypotheses: list[str]) -> float:
-    normalise = EnglishTextNormalizer()
-    return jiwer.wer([normalise(t) for t in references], [normalise(t) for t in hypotheses])
+__all__ = ["wer"]
 
 
 if __name__ == "__main__":

@@ -24,6 +24,25 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 
 
+def wer(references: list[str], hypotheses: list[str]) -> float:
+    """Word error rate over all pairs, after Whisper's English normaliser: how the tests and the benchmarks score."""
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    normalise = EnglishTextNormalizer()
+    return jiwer.wer([normalise(t) for t in references], [normalise(t) for t in hypotheses])
+
+
+def pcm16(path: Path, rate: int) -> bytes:
+    """A file's audio as raw PCM16 little-endian mono at `rate`: what live streams carry."""
+    import av
+
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        frames = [f for frame in container.decode(audio=0) for f in resampler.resample(frame)] + resampler.resample(None)
+    return b"".join(f.to_ndarray().tobytes() for f in frames)
+
+
 def wait_until(condition: Callable[[], T | None], timeout: float = 10, what: str = "") -> T:
     """Polls `condition` until it returns something true, and returns that; fails after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -15,8 +15,8 @@ def test_the_table_has_a_row_for_every_request_of_the_schema():
         assert command.reply_definition in schema.DEFINITIONS
 
 
-def test_audio_frames_follow_transcribe_and_detect_language_only():
-    assert {name for name, command in COMMANDS.items() if command.audio} == {"transcribe", "detect_language"}
+def test_audio_frames_follow_transcribe_detect_language_and_stream_audio_only():
+    assert {name for name, command in COMMANDS.items() if command.audio} == {"transcribe", "detect_language", "stream_audio"}
     assert audio_follows({"command": "transcribe", "options": "refused, but its audio frame comes all the same"})
     assert not audio_follows({"command": "dance"}) and not audio_follows({"command": ["transcribe"]})
 

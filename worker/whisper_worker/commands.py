@@ -11,6 +11,7 @@ from typing import Any
 from whisper_worker import PROTOCOL_VERSION, schema
 from whisper_worker.errors import WorkerError
 from whisper_worker.service import Job, Send, Worker
+from whisper_worker.streams import Stream
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Command:
     name: str
     definition: str  # of the request, in the schema's $defs
     handler: Handler
-    events: bool = False  # sends queued/info/progress/segment replies before its final one
+    events: str | None = None  # the schema definition of the replies it sends before its final one
     log_level: int = logging.INFO  # the per-request log line; polls go at debug
 
     @property
@@ -90,10 +91,38 @@ async def _cancel(call: Call) -> dict[str, Any]:
     return {"cancelled": True}
 
 
+async def _stream(call: Call) -> dict[str, Any]:
+    assert call.job.stream is not None, "the server opens the stream as it accepts the request"
+    return await call.job.stream.run()
+
+
+def _open_stream(call: Call) -> Stream:
+    target = call.in_flight.get(call.message["stream"])
+    if target is None or target.stream is None:
+        raise WorkerError("bad_request", f"no stream {call.message['stream']!r} is open on this connection")
+    return target.stream
+
+
+async def _stream_commit(call: Call) -> dict[str, Any]:
+    return await _open_stream(call).commit()
+
+
+async def _stream_clear(call: Call) -> dict[str, Any]:
+    return _open_stream(call).clear()
+
+
+async def _stream_close(call: Call) -> dict[str, Any]:
+    return await _open_stream(call).close()
+
+
+async def _unreachable(call: Call) -> dict[str, Any]:
+    raise AssertionError("the server answers stream_audio itself, in its reader loop")
+
+
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
-        Command("transcribe", "TranscribeRequest", _transcribe, events=True),
+        Command("transcribe", "TranscribeRequest", _transcribe, events="EventReply"),
         Command("detect_language", "DetectLanguageRequest", _detect_language),
         Command("list_models", "ListModelsRequest", _list_models, log_level=logging.DEBUG),
         Command("status", "StatusRequest", _status, log_level=logging.DEBUG),
@@ -101,6 +130,11 @@ COMMANDS: dict[str, Command] = {
         Command("unload_model", "UnloadModelRequest", _unload_model),
         Command("cancel", "CancelRequest", _cancel),
         Command("hello", "HelloRequest", _hello, log_level=logging.DEBUG),
+        Command("stream", "StreamRequest", _stream, events="StreamEventReply"),
+        Command("stream_audio", "StreamAudioRequest", _unreachable, log_level=logging.DEBUG),
+        Command("stream_commit", "StreamCommitRequest", _stream_commit),
+        Command("stream_clear", "StreamClearRequest", _stream_clear),
+        Command("stream_close", "StreamCloseRequest", _stream_close),
     )
 }
 
@@ -143,4 +177,4 @@ def reply_definition(command: str, reply: Mapping[str, Any]) -> str | None:
         return "ErrorReply"
     if kind == "result":
         return COMMANDS[command].reply_definition
-    return "EventReply" if COMMANDS[command].events else None
+    return COMMANDS[command].events

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import io
 import ipaddress
 import json
 import logging
@@ -85,14 +86,43 @@ class Connection:
                 await self._read_audio(request_id, Discard())
             refused.request_id = request_id
             raise
+        if command.name == "stream_audio":
+            await self._accept_stream_audio(message, request_id)
+            return
         audio_path = await self._spool_audio(request_id) if command.audio else None
         refusal = await self._check_audio(audio_path) if audio_path else None
         job = Job(message["id"])
         self.jobs[job.id] = job
+        if command.name == "stream":
+            refusal = self._open_stream(job, message)
         job.task = asyncio.create_task(self._run(job, command, message, audio_path, refusal))
         # A task cancelled before its first step never enters _run's `finally` (a connection
         # closed right after its request): the audio file must go all the same.
         job.task.add_done_callback(lambda _: _remove(audio_path))
+
+    def _open_stream(self, job: Job, message: dict[str, Any]) -> WorkerError | None:
+        """Before the next frame is read: its audio may follow the request at once."""
+        try:
+            self.worker.open_stream(job, message["model"], message.get("options", {}), self.send)
+        except WorkerError as refused:
+            return refused
+        return None
+
+    async def _accept_stream_audio(self, message: dict[str, Any], request_id: str | None) -> None:
+        """Live audio is small and frequent: read into memory, under the JSON frame limit, and buffered before the
+        next frame is read, so a stream's audio keeps its order without a task per frame."""
+        sink = io.BytesIO()
+        await self._read_audio(request_id, sink, Limits(self.limits.max_json_frame, self.limits.max_json_frame))
+        target = self.jobs.get(message["stream"])
+        stream = target.stream if target is not None else None
+        if stream is None:
+            raise WorkerError("bad_request", f"no stream {message['stream']!r} is open on this connection", request_id)
+        try:
+            result = await stream.audio(sink.getvalue())
+        except WorkerError as refused:
+            refused.request_id = request_id
+            raise
+        await self.send({"id": message["id"], "type": "result", "result": result})
 
     def _authenticate(self, message: dict[str, Any], request_id: str | None) -> None:
         token = message.get("token")
@@ -107,9 +137,9 @@ class Connection:
         log.warning("refused a connection from %s: %s", peer[0] if peer else "?", reason)
         raise WorkerError("unauthorized", reason, request_id)
 
-    async def _read_audio(self, request_id: str | None, sink: Sink) -> None:
+    async def _read_audio(self, request_id: str | None, sink: Sink, limits: Limits | None = None) -> None:
         try:
-            await read_audio_into(self.reader, self.limits, sink)
+            await read_audio_into(self.reader, limits or self.limits, sink)
         except WorkerError as e:
             e.request_id = request_id
             raise

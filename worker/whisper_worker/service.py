@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from faster_whisper import WhisperModel
 
-from whisper_worker import PROTOCOL_VERSION, __version__, transcriber
+from whisper_worker import PROTOCOL_VERSION, __version__, streams, transcriber
 from whisper_worker.audio import SAMPLE_RATE
 from whisper_worker.batching import SharedModel
 from whisper_worker.loader import Device, make_loader, pick_device
@@ -22,6 +22,8 @@ from whisper_worker.models import Loader, ModelCache, canonical, known_models, l
 from whisper_worker.options import transcribe_kwargs
 from whisper_worker.scheduler import Slots
 from whisper_worker.settings import Settings
+from whisper_worker.streaming import Decoded, Step
+from whisper_worker.streams import Stream
 
 Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
@@ -37,6 +39,7 @@ class Job:
     audio_seconds: float | None = None
     model: str | None = None
     batch_size: int | None = None  # how a transcription was decoded: 0 sequential, n windows a batch
+    stream: Stream | None = None  # a live stream's state, for the stream_* commands that name it
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -54,6 +57,7 @@ class Worker:
         self.slots = Slots(self.device.slots, settings.queue_limit)
         self.memory = MemoryProbe(self.device.gpus)
         self._shared: weakref.WeakKeyDictionary[WhisperModel, SharedModel] = weakref.WeakKeyDictionary()
+        self.live: set[Stream] = set()  # open live streams
 
     def joined(self, model: Any) -> AbstractContextManager[Any]:
         """The model for one more transcription on it: its CTranslate2 calls merge with the others' (batching.py)."""
@@ -67,6 +71,17 @@ class Worker:
         """Runs `work(model, *args)` in this thread, the model shared with the other transcriptions on it."""
         with self.joined(model) as whisper:
             return work(whisper, *args)
+
+    def open_stream(self, job: Job, model: str, options: Mapping[str, Any], send: Send) -> Stream:
+        canonical(model)  # an unknown name is refused before anything else
+        job.model = model
+        job.stream = Stream(self, job, model, dict(options), send)
+        return job.stream
+
+    def decode_live(self, model: Any, step: Step, task: str) -> Decoded:
+        """One decode of a live stream, in this thread, its CTranslate2 calls merged with the other transcriptions'."""
+        with self.joined(model) as whisper:
+            return streams.decode(whisper, step, task)
 
     def batch_size(self, requested: int | None, audio_seconds: float) -> int:
         """The batched pipeline's batch for this request; 0 decodes sequentially."""

@@ -1,0 +1,136 @@
+"""Live streams through the real server (protocol §4, Live streams): real speech, real weights, a real socket."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from client import Client
+from conftest import LIBRIVOX, librivox_references, pcm16, wait_until, wer, words
+
+RATE = 24000
+FRAME = RATE // 10 * 2  # bytes of 100 ms
+CLIP = "sense_and_sensibility_01_austen_64kb-0870"
+
+
+@pytest.fixture(scope="module")
+def speech() -> bytes:
+    return pcm16(LIBRIVOX / f"{CLIP}.wav", RATE)
+
+
+def open_stream(client: Client, model: str = "tiny.en", **options) -> str:
+    return client.send({"command": "stream", "model": model, "options": {"language": "en", "sample_rate": RATE, **options}})
+
+
+def feed(client: Client, stream: str, audio: bytes, pace: float | None = None) -> None:
+    """Sends audio in 100 ms frames, at real-time pace when `pace` is 1."""
+    start = time.monotonic()
+    for n, offset in enumerate(range(0, len(audio), FRAME)):
+        if pace:
+            time.sleep(max(0.0, start + n * 0.1 * pace - time.monotonic()))
+        client.send({"command": "stream_audio", "stream": stream}, audio[offset : offset + FRAME])
+
+
+def replies_of(events: list[dict], stream: str, kind: str) -> list[dict]:
+    return [e for e in events if e["id"] == stream and e["type"] == kind]
+
+
+def test_speech_at_real_time_pace_gives_deltas_before_it_ends_then_a_final(worker, speech):
+    with Client(worker.port) as client:
+        stream = open_stream(client)
+        silence = bytes(RATE * 2)
+
+        def talk() -> None:
+            feed(client, stream, speech + silence, pace=1)
+            client.send({"command": "stream_close", "stream": stream})
+
+        sender = threading.Thread(target=talk)
+        sender.start()
+        final, events = client.until_final(stream)
+        sender.join()
+        closed = client.recv()  # stream_close answers after the stream's own result
+    assert closed is not None and closed["result"] == {"closed": True}
+    assert final["type"] == "result" and final["result"]["items"] == 1, final
+    assert abs(final["result"]["audio_ms"] - (len(speech) + len(silence)) * 1000 // (2 * RATE)) <= 1
+    order = [e["type"] for e in events if e["id"] == stream and e["type"] != "slot"]
+    assert order[0] == "speech_started" and order[-1] == "final", order
+    mine = [e for e in events if e["id"] == stream and e["type"] != "slot"]
+    stopped = order.index("speech_stopped")
+    early = [e for e in mine[:stopped] if e["type"] == "delta" and e["text"].strip()]
+    assert early, "confirmed text came while the speaker was still talking"
+    (text,) = [e["text"] for e in replies_of(events, stream, "final")]
+    assert wer([librivox_references()[CLIP]], [text]) < 0.35, text
+    received = [e["result"]["received_ms"] for e in events if e["type"] == "result" and "received_ms" in e["result"]]
+    assert received == sorted(received) and received[-1] == final["result"]["audio_ms"]
+
+
+def test_commit_answers_once_its_final_is_out_and_clear_drops_audio(worker, speech):
+    with Client(worker.port) as client:
+        stream = open_stream(client, turn_detection=None)
+        assert client.call({"command": "stream_commit", "stream": stream})["result"] == {"item": None}
+        feed(client, stream, speech[: 3 * RATE * 2])
+        commit = client.send({"command": "stream_commit", "stream": stream})
+        reply, events = client.until_final(commit)
+        assert reply["result"] == {"item": 0}
+        (final,) = replies_of(events, stream, "final")
+        assert final["item"] == 0 and {"mister", "mr", "john"} & set(words(final["text"])), final
+        feed(client, stream, speech[3 * RATE * 2 : 4 * RATE * 2])
+        assert client.call({"command": "stream_clear", "stream": stream})["result"] == {"cleared_ms": 1000}
+        assert client.call({"command": "stream_close", "stream": stream})["result"] == {"closed": True}
+
+
+def test_bad_requests_get_an_error_and_the_stream_goes_on(worker, speech):
+    with Client(worker.port) as client:
+        stream = open_stream(client)
+        unknown = client.call({"command": "stream_audio", "stream": "nope"}, speech[:FRAME])
+        assert unknown["error"]["code"] == "bad_request" and "'nope'" in unknown["error"]["message"]
+        odd = client.call({"command": "stream_audio", "stream": stream}, speech[:101])
+        assert odd["error"]["code"] == "bad_request" and "odd" in odd["error"]["message"]
+        assert client.call({"command": "stream_commit", "stream": "nope"})["error"]["code"] == "bad_request"
+        assert client.call({"command": "stream_audio", "stream": stream}, speech[:FRAME])["result"] == {"received_ms": 100}
+        assert client.call({"command": "stream", "model": "no-such-model"})["error"]["code"] == "unknown_model"
+        assert client.call({"command": "stream_close", "stream": stream})["result"] == {"closed": True}
+
+
+def test_a_frame_over_the_limit_closes_the_connection(make_worker, speech):
+    w = make_worker(WHISPER_MAX_JSON_FRAME="4096")
+    with Client(w.port) as client:
+        stream = open_stream(client)
+        reply = client.call({"command": "stream_audio", "stream": stream}, speech[:8192])
+        assert reply["error"]["code"] == "too_large"
+        assert client.recv() is None or client.recv() is None
+
+
+def test_a_client_that_disconnects_frees_its_slot_and_files_flow_beside_a_stream(worker, speech, clips):
+    status = lambda: Client(worker.port).call({"command": "status"})["result"]  # noqa: E731
+    client = Client(worker.port)
+    stream = open_stream(client)
+    feed(client, stream, speech[: 2 * RATE * 2])
+    wait_until(lambda: status()["running"] == 1, what="the stream to take a slot")
+    with Client(worker.port) as other:  # the other slot still runs files
+        reply = other.call({"command": "transcribe", "model": "tiny.en", "options": {"language": "en"}}, clips[CLIP])
+        assert reply["type"] == "result" and "dashwood" in reply["result"]["text"].lower()
+    client.close()
+    wait_until(lambda: status()["running"] == 0, timeout=30, what="the slot to be freed")
+
+
+def test_a_silent_stream_gives_its_slot_back_and_takes_one_again(worker, speech):
+    with Client(worker.port) as client:
+        stream = open_stream(client)
+        feed(client, stream, speech[: 3 * RATE * 2] + bytes(4 * RATE * 2))
+        slots = []
+        while len(slots) < 2:
+            reply = client.recv()
+            assert reply is not None
+            if reply["type"] == "slot":
+                slots.append(reply["held"])
+        assert slots == [True, False]
+        feed(client, stream, speech[: 2 * RATE * 2])
+        while (reply := client.recv()) is not None and reply["type"] != "slot":
+            pass
+        assert reply is not None and reply["held"] is True
+        client.send({"command": "cancel", "target": stream})
+        final, _ = client.until_final(stream)
+        assert final["error"]["code"] == "cancelled"

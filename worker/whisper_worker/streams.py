@@ -1,0 +1,188 @@
+"""A live stream on the worker: PCM in, the policy's events out (protocol §4, Live streams).
+
+The audio side runs on the event loop (resampling and speech detection take
+well under a millisecond a frame), so `stream_audio` is answered at once and
+turns are reported as soon as they are heard. One driver task per stream runs
+the decodes the policy asks for, one at a time, in a thread, on the model
+shared with every other transcription (batching.py), and holds a slot while it
+has work, giving it back after a while of silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any
+
+import av
+import numpy as np
+
+from whisper_worker.audio import SAMPLE_RATE
+from whisper_worker.errors import WorkerError
+from whisper_worker.speech import TurnDetection
+from whisper_worker.streaming import Decoded, LiveOptions, LiveTranscript, Step, decode_step
+
+if TYPE_CHECKING:
+    from whisper_worker.service import Job, Send, Worker
+
+RELEASE_AFTER_S = 3.0  # of silence before a stream gives its slot back: a pause between sentences keeps it
+
+
+def live_options(options: dict[str, Any]) -> LiveOptions:
+    turns = options.get("turn_detection", {})
+    return LiveOptions(
+        turns=None if turns is None else TurnDetection(**turns),
+        language=options.get("language"),
+        task=options.get("task", "transcribe"),
+        prompt=options.get("initial_prompt"),
+        beam_size=options.get("beam_size", 5),
+    )
+
+
+class Pcm:
+    """PCM16 little-endian mono at any rate, to the 16 kHz floats Whisper hears; keeps the resampler's state across frames."""
+
+    def __init__(self, rate: int):
+        self.rate = rate
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE) if rate != SAMPLE_RATE else None
+
+    def convert(self, data: bytes) -> np.ndarray:
+        samples = np.frombuffer(data, dtype="<i2")
+        if self._resampler is None:
+            return samples.astype(np.float32) / 32768.0
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = self.rate
+        out = [f.to_ndarray().ravel() for f in self._resampler.resample(frame)]
+        return np.concatenate(out).astype(np.float32, copy=False) if out else np.zeros(0, np.float32)
+
+
+class Stream:
+    def __init__(self, worker: Worker, job: Job, model: str, options: dict[str, Any], send: Send):
+        self.worker, self.job, self.model, self.send = worker, job, model, send
+        self.options = live_options(options)
+        self.policy = LiveTranscript(self.options)
+        self.pcm = Pcm(options.get("sample_rate", SAMPLE_RATE))
+        self.closing = False
+        self._wake = asyncio.Event()
+        self._finals: dict[int, asyncio.Future[None]] = {}  # commits waiting for their item's final
+        self._slot: AsyncExitStack | None = None
+        self._bytes = 0
+
+    @property
+    def received_ms(self) -> int:
+        return self._bytes // 2 * 1000 // self.pcm.rate
+
+    async def run(self) -> dict[str, Any]:
+        """The `stream` request: loads the model, then decodes until closed. Its result ends the stream."""
+        self.worker.live.add(self)
+        try:
+            async with self.worker.cache.use(self.model) as (entry, _):
+                while not (self.closing and self.policy.idle):
+                    step = self.policy.plan()
+                    if step is None:
+                        await self._rest()
+                        continue
+                    await self._hold_slot()
+                    await self._emit(self.policy.apply(step, *await self._decode(entry.model, step)))
+        finally:
+            self.worker.live.discard(self)
+            await self._release_slot()
+            for waiter in self._finals.values():
+                waiter.cancel()
+        return {"audio_ms": self.received_ms, "items": self.policy.items}
+
+    async def audio(self, data: bytes) -> dict[str, Any]:
+        if len(data) % 2:
+            raise WorkerError("bad_request", f"a stream_audio frame holds PCM16 samples, 2 bytes each: {len(data)} bytes is an odd count")
+        self._check_open()
+        self._bytes += len(data)
+        await self._emit(self.policy.push(self.pcm.convert(data)))
+        self._wake.set()
+        return {"received_ms": self.received_ms}
+
+    async def commit(self) -> dict[str, Any]:
+        self._check_open()
+        item, events = self.policy.commit()
+        if item is None:
+            return {"item": None}
+        done = self._finals[item] = asyncio.get_running_loop().create_future()
+        await self._emit(events)
+        self._wake.set()
+        await done
+        return {"item": item}
+
+    def clear(self) -> dict[str, Any]:
+        self._check_open()
+        return {"cleared_ms": self.policy.clear()}
+
+    async def close(self) -> dict[str, Any]:
+        if not self.closing:
+            self.closing = True
+            await self._emit(self.policy.commit()[1])
+            self._wake.set()
+        assert self.job.task is not None
+        await asyncio.shield(self.job.task)  # the stream's own result goes out first
+        return {"closed": True}
+
+    def _check_open(self) -> None:
+        if self.closing:
+            raise WorkerError("bad_request", f"stream {self.job.id!r} is closing: it takes no more audio")
+
+    async def _decode(self, model: Any, step: Step) -> tuple[Decoded, float]:
+        if step.ready is not None:
+            return step.ready, 0.0
+        started = time.monotonic()
+        self.job.stage = "running"  # a cancel now waits for this decode to end: its thread holds the slot's cores
+        try:
+            result = await asyncio.to_thread(self.worker.decode_live, model, step, self.options.task)
+        finally:
+            self.job.stage = "waiting"
+        if self.job.cancelled.is_set():
+            raise asyncio.CancelledError()
+        return result, time.monotonic() - started
+
+    async def _emit(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            await self.send({"id": self.job.id, **event})
+            if event["type"] == "final" and (waiter := self._finals.pop(event["item"], None)) and not waiter.done():
+                waiter.set_result(None)
+
+    async def _rest(self) -> None:
+        """Waits for audio or a control; gives the slot back once the speaker has been silent long enough."""
+        self._wake.clear()
+        timeout = None
+        if self._slot is not None and self.policy.idle:
+            silent = self.policy.detector.silent_for() / SAMPLE_RATE
+            if silent >= RELEASE_AFTER_S:
+                await self._release_slot()
+            else:
+                timeout = RELEASE_AFTER_S - silent
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _hold_slot(self) -> None:
+        if self._slot is not None:
+            return
+        stack = AsyncExitStack()
+
+        async def on_queued(position: int) -> None:
+            await self.send({"id": self.job.id, "type": "queued", "position": position})
+
+        await stack.enter_async_context(self.worker.slots.hold(on_queued))
+        self._slot = stack
+        await self.send({"id": self.job.id, "type": "slot", "held": True})
+
+    async def _release_slot(self) -> None:
+        if self._slot is None:
+            return
+        slot, self._slot = self._slot, None
+        await slot.aclose()
+        with contextlib.suppress(ConnectionError, OSError):
+            await self.send({"id": self.job.id, "type": "slot", "held": False})
+
+
+def decode(model: Any, step: Step, task: str) -> Decoded:
+    """One of the policy's decodes, in a thread."""
+    return decode_step(model.transcribe, step, task)
