@@ -57,7 +57,7 @@ def pass_audio() -> tuple[bytes, list[str]]:
 class Session(threading.Thread):
     """One live stream: a thread sends audio at real-time pace while this one reads the events."""
 
-    def __init__(self, port: int, model: str, audio: bytes, delay: float, beam: int = 5):
+    def __init__(self, port: int, model: str, audio: bytes, delay: float, beam: int | None):
         super().__init__(daemon=True)
         from client import Client
 
@@ -69,7 +69,8 @@ class Session(threading.Thread):
 
     def run(self) -> None:
         try:
-            stream = self.client.send({"command": "stream", "model": self.model, "options": {"language": "en", "sample_rate": RATE, "beam_size": self.beam}})
+            options = {"language": "en", "sample_rate": RATE, **({"beam_size": self.beam} if self.beam else {})}
+            stream = self.client.send({"command": "stream", "model": self.model, "options": options})
             sender = threading.Thread(target=self._send, args=(stream,), daemon=True)
             sender.start()
             while (reply := self.client.recv()) is not None:
@@ -121,7 +122,7 @@ class Session(threading.Thread):
         return [items[k] for k in sorted(items)]
 
 
-def run_sessions(port: int, model: str, audio: bytes, count: int, stagger: float, beam: int = 5) -> list[Session]:
+def run_sessions(port: int, model: str, audio: bytes, count: int, stagger: float, beam: int | None) -> list[Session]:
     sessions = [Session(port, model, audio, i * stagger, beam) for i in range(count)]
     for s in sessions:
         s.start()
@@ -177,6 +178,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--sessions", default="base:2,tiny.en:4", help="model:sessions for the capacity runs")
     parser.add_argument("--passes", type=int, default=2, help="of the clips, for the single-session latency run")
+    parser.add_argument("--beam", type=int, default=None, help="beam_size of the finals (the worker's default when left out)")
     args = parser.parse_args()
     audio, references = pass_audio()
     pass_seconds = len(audio) / 2 / RATE
@@ -187,16 +189,17 @@ def main() -> None:
             worker = RunningWorker(Path(tmp), start_timeout=600, WHISPER_PRELOAD=model)
             try:
                 file = file_wer(worker.port, model, audio, references)
-                alone = run_sessions(worker.port, model, audio * args.passes, 1, 0)
+                alone = run_sessions(worker.port, model, audio * args.passes, 1, 0, args.beam)
                 latency.append(latency_row(model, alone, references, args.passes, file))
                 passes = max(1, round(args.minutes * 60 / pass_seconds))
-                many = run_sessions(worker.port, model, audio * passes, int(count), pass_seconds / int(count))
+                many = run_sessions(worker.port, model, audio * passes, int(count), pass_seconds / int(count), args.beam)
                 row = latency_row(model, many, references, passes, file)
                 capacity.append((int(count), row, lag_curve(many)))
                 print(model, latency[-1]["wer"], row["wer"], flush=True)
             finally:
                 worker.stop()
-    lines += [f"Machine: {machine()}. Command: `.venv/bin/python bench/worker/live.py --minutes {args.minutes:g} --sessions {args.sessions}`.", ""]
+    beam = f" --beam {args.beam}" if args.beam else ""
+    lines += [f"Machine: {machine()}. Command: `.venv/bin/python bench/worker/live.py --minutes {args.minutes:g} --sessions {args.sessions}{beam}`.", ""]
     lines += ["One session, the clips fed at real-time pace in 100 ms frames of 24 kHz PCM16 "
               f"({args.passes} passes of the 5 clips, {pass_seconds:.0f} s each); seconds, p50 / p90 / worst:", "",
               "| model | utterances | first confirmed text after speech start | final after speech_stopped | final after the deciding audio was sent | WER live | WER as a file |",

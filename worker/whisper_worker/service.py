@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from faster_whisper import WhisperModel
 
-from whisper_worker import PROTOCOL_VERSION, __version__, streams, transcriber
+from whisper_worker import PROTOCOL_VERSION, __version__, live_decode, transcriber
 from whisper_worker.audio import SAMPLE_RATE
 from whisper_worker.batching import SharedModel
 from whisper_worker.loader import Device, make_loader, pick_device
@@ -81,7 +81,7 @@ class Worker:
     def decode_live(self, model: Any, step: Step, task: str) -> Decoded:
         """One decode of a live stream, in this thread, its CTranslate2 calls merged with the other transcriptions'."""
         with self.joined(model) as whisper:
-            return streams.decode(whisper, step, task)
+            return live_decode.decode(whisper, step, task)
 
     def batch_size(self, requested: int | None, audio_seconds: float) -> int:
         """The batched pipeline's batch for this request; 0 decodes sequentially."""

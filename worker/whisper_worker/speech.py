@@ -42,7 +42,8 @@ class SpeechDetector:
     """Speech probabilities of a stream, and where its speech starts and stops (in samples of the stream)."""
 
     turns: TurnDetection | None
-    probabilities: list[float] = field(default_factory=list)  # one per CHUNK since the stream began
+    probabilities: list[float] = field(default_factory=list)  # one per CHUNK, from chunk `forgotten` on
+    forgotten: int = 0  # chunks whose probabilities were dropped: a stream may run for days
     speaking: bool = False
     start: int = 0  # of the speech in progress, or of the last
     silence_since: int | None = None  # first silent chunk of the current pause, while speaking
@@ -55,7 +56,7 @@ class SpeechDetector:
     @property
     def heard(self) -> int:
         """Samples judged so far."""
-        return len(self.probabilities) * CHUNK
+        return (self.forgotten + len(self.probabilities)) * CHUNK
 
     def push(self, samples: np.ndarray) -> list[tuple[str, int]]:
         """Judges new audio; returns ("start", sample) and ("stop", sample) turns, in order."""
@@ -80,9 +81,20 @@ class SpeechDetector:
 
     def quietest(self, begin: int, end: int) -> int:
         """The sample where the least likely chunk of speech in [begin, end) starts: where to cut a long utterance."""
-        first, last = begin // CHUNK, max(begin // CHUNK + 1, min(end // CHUNK, len(self.probabilities)))
-        window = self.probabilities[first:last]
-        return (first + int(np.argmin(window))) * CHUNK if window else begin
+        first = max(0, begin // CHUNK - self.forgotten)
+        window = self.probabilities[first : max(first + 1, end // CHUNK - self.forgotten)]
+        return (self.forgotten + first + int(np.argmin(window))) * CHUNK if window else begin
+
+    def probability(self, sample: int) -> float:
+        """Of the chunk that holds `sample`, if it is still remembered."""
+        return self.probabilities[sample // CHUNK - self.forgotten]
+
+    def forget(self, before: int) -> None:
+        """Drops the probabilities of the audio before sample `before`: nothing will ask for them again."""
+        drop = min(before // CHUNK - self.forgotten, len(self.probabilities))
+        if drop > 0:
+            del self.probabilities[:drop]
+            self.forgotten += drop
 
     def reset(self) -> None:
         """Forgets the speech in progress (the client cleared its audio): the next speech is a new utterance."""

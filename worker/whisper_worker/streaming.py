@@ -4,15 +4,16 @@ Whisper is not a streaming model; this module decides what to decode when, and
 what of it to trust (Whisper-Streaming, Macháček et al. 2023):
 
 - Speech detection (speech.py) cuts the stream into utterances (items).
-- While an utterance grows, it is decoded again and again (greedy), each decode
-  forced to begin with the words already confirmed (faster-whisper's `prefix`),
-  so that only the rest is new. A word is confirmed once two decodes in a row
+- While an utterance grows, it is decoded again and again (greedy, with a short
+  encoder window: live_decode.py), each decode forced to begin with the words
+  already confirmed, so that only the rest is new. A word is confirmed once two decodes in a row
   agree on it (local agreement, n = 2), except the newest decode's last word
   while the speaker is still talking: it is often cut off mid-word.
-- When the speaker pauses, the final decode (beam search, from the confirmed
-  words on) of the utterance starts at once, before the pause is long enough to
-  end the utterance: when it does end, its final is ready or nearly so. If
-  speech resumes, that decode counts as one more hypothesis.
+- When the speaker pauses, the utterance's final decode (the whole window, the
+  whole utterance afresh: words two early decodes agreed on can still be wrong)
+  starts at once, before the pause is long enough to end the utterance: when it
+  does end, its final is ready or nearly so. If speech resumes, that decode
+  counts as one more hypothesis.
 - An utterance that runs past MAX_UTTERANCE_S is cut at its quietest moment, so
   that every decode fits in one 30 s window.
 
@@ -24,7 +25,6 @@ pace.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -40,7 +40,7 @@ TAIL_S = 0.2  # of audio after the last speech that a final decode hears: Silero
 MAX_UTTERANCE_S = 20.0
 CUT_FROM_S = 15.0  # a long utterance is cut at its quietest moment between this and MAX_UTTERANCE_S
 KEEP_BEFORE_S = 2.0  # audio kept before any utterance: the most prefix padding the protocol allows
-PROMPT_CHARS = 600  # of the previous finals given as the prompt: Whisper keeps 223 tokens of it at most
+PROMPT_CHARS = 200  # of the previous finals given as the prompt: more makes Whisper copy from it where speech repeats itself
 
 Event = dict[str, Any]
 
@@ -51,7 +51,7 @@ class LiveOptions:
     language: str | None = None
     task: str = "transcribe"
     prompt: str | None = None
-    beam_size: int = 5
+    beam_size: int = 1
 
 
 @dataclass(frozen=True)
@@ -189,8 +189,8 @@ class LiveTranscript:
         audio = self._audio[utterance.start - self._offset : end - self._offset]
         interim = kind == "interim"
         language = self.options.language or (utterance.language if interim else None)
-        # Finals too begin with the confirmed words: shown already, and beam search then decodes only the rest.
-        prefix = " ".join(utterance.confirmed) or None
+        # A final decodes the whole utterance afresh: words two early decodes agreed on can still be wrong.
+        prefix = " ".join(utterance.confirmed) if interim and utterance.confirmed else None
         prompt = " ".join(filter(None, [self.options.prompt, self._history[-PROMPT_CHARS:]])) or None
         beam = 1 if interim else self.options.beam_size
         return Step(kind, utterance, audio, end, prefix, prompt, language, beam, speculative, ready)
@@ -261,6 +261,7 @@ class LiveTranscript:
         if keep > self._offset:
             self._audio = self._audio[keep - self._offset :]
             self._offset = keep
+            self.detector.forget(keep)
 
 
 def _covers(end: int, speech_end: int) -> bool:
@@ -288,23 +289,3 @@ def _joined(words: list[str]) -> str:
 
 def _ms(samples: int) -> int:
     return samples * 1000 // SAMPLE_RATE
-
-
-def decode_step(transcribe: Callable[..., tuple[Any, Any]], step: Step, task: str) -> Decoded:
-    """Runs one Step with faster-whisper's transcribe (a model's, or a shared view's)."""
-    segments, info = transcribe(
-        step.audio,
-        language=step.language,
-        task=task,
-        beam_size=step.beam_size,
-        best_of=step.beam_size,
-        # Interim decodes are thrown away a moment later: no temperature fallback, which would repeat them.
-        temperature=0.0 if step.kind == "interim" else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
-        initial_prompt=step.prompt,
-        prefix=step.prefix,
-        vad_filter=False,
-        condition_on_previous_text=False,
-        without_timestamps=True,
-    )
-    text = "".join(segment.text for segment in segments)
-    return Decoded(text, info.language)

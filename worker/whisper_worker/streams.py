@@ -22,7 +22,7 @@ import numpy as np
 from whisper_worker.audio import SAMPLE_RATE
 from whisper_worker.errors import WorkerError
 from whisper_worker.speech import TurnDetection
-from whisper_worker.streaming import Decoded, LiveOptions, LiveTranscript, Step, decode_step
+from whisper_worker.streaming import Decoded, LiveOptions, LiveTranscript, Step
 
 if TYPE_CHECKING:
     from whisper_worker.service import Job, Send, Worker
@@ -37,7 +37,7 @@ def live_options(options: dict[str, Any]) -> LiveOptions:
         language=options.get("language"),
         task=options.get("task", "transcribe"),
         prompt=options.get("initial_prompt"),
-        beam_size=options.get("beam_size", 5),
+        beam_size=options.get("beam_size", 1),
     )
 
 
@@ -181,8 +181,3 @@ class Stream:
         await slot.aclose()
         with contextlib.suppress(ConnectionError, OSError):
             await self.send({"id": self.job.id, "type": "slot", "held": False})
-
-
-def decode(model: Any, step: Step, task: str) -> Decoded:
-    """One of the policy's decodes, in a thread."""
-    return decode_step(model.transcribe, step, task)
