@@ -81,7 +81,7 @@ test-worker: python models
 	cd worker && ../$(PY) -m pytest -q
 
 test-gateway: gateway-deps python models
-	$(SYSTEM_DEPS) espeak-ng librivox redis
+	$(SYSTEM_DEPS) sox espeak-ng librivox redis
 	cd gateway && npm test
 
 test-web: web python models

@@ -9,3 +9,4 @@ node bench/gateway/jobs.ts
 node bench/gateway/gateways.ts
 node bench/gateway/batching.ts
 .venv/bin/python bench/worker/packing.py
+.venv/bin/python bench/worker/live.py

@@ -36,7 +36,7 @@ async function direct(port: number, file: string): Promise<number> {
     connection.send({ command: 'transcribe', model: MODEL, options: { language: 'en' } }, (reply) => {
       if (reply.type === 'result') resolve();
       else if (reply.type === 'error') reject(new Error(JSON.stringify(reply.error)));
-    }, file, statSync(file).size),
+    }, { path: file, bytes: statSync(file).size }),
   );
   connection.close();
   return performance.now() - started;

@@ -34,7 +34,7 @@ async function direct(port: number): Promise<number[]> {
       connection.send({ command: 'transcribe', model: MODEL, options: {} }, (reply) => {
         if (reply.type === 'result') resolve();
         else if (reply.type === 'error') reject(new Error(JSON.stringify(reply.error)));
-      }, SHORT_CLIP, bytes),
+      }, { path: SHORT_CLIP, bytes }),
     );
     if (i > 0) times.push(performance.now() - started); // the first one warms up
   }

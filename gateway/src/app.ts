@@ -16,6 +16,7 @@ import { protect } from './surface.ts';
 import { redactKey } from './auth.ts';
 import { apiRoutes } from './routes/api.ts';
 import { openaiRoutes } from './routes/openai.ts';
+import { realtimeRoutes, registerWebSockets } from './realtime/route.ts';
 import { subtitleRoutes } from './routes/subtitles.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metricsPlugin } from './metrics.ts';
@@ -51,6 +52,7 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
     // Headers must arrive within HEADERS_TIMEOUT_SECONDS (else 408); an upload's pace is watched in uploads.ts.
     http: { headersTimeout: config.headersTimeoutSeconds * 1000, connectionsCheckingInterval: 1000 },
   });
+  await registerWebSockets(app);
   await protect(app, config);
   await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 30, fieldSize: 1 << 20 } });
   await app.register(swagger, {
@@ -75,6 +77,7 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
   });
   apiRoutes(app, config, jobs, service);
   openaiRoutes(app, config, jobs, service);
+  realtimeRoutes(app, config, jobs, service);
   jobRoutes(app, config, jobs, service);
   subtitleRoutes(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -46,12 +46,21 @@ export function keyName(keys: readonly ApiKey[], presented: string): string | nu
   return found;
 }
 
-/** Bearer (OpenAI's SDKs), X-API-Key, or `api_key` in the query for the event streams a browser's EventSource opens. */
+// A browser's WebSocket can set no header: OpenAI's realtime clients send the key as a subprotocol instead.
+const KEY_PROTOCOL = 'openai-insecure-api-key.';
+
+/**
+ * Bearer (OpenAI's SDKs), X-API-Key, `api_key` in the query for the event streams a browser's EventSource opens,
+ * or the `openai-insecure-api-key.<key>` WebSocket subprotocol.
+ */
 function presentedKey(request: FastifyRequest): string | null {
   const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
   if (bearer) return bearer.trim();
   const header = request.headers['x-api-key'];
   if (typeof header === 'string' && header) return header;
+  const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const keyed = protocols.find((p) => p.startsWith(KEY_PROTOCOL) && p.length > KEY_PROTOCOL.length);
+  if (keyed) return keyed.slice(KEY_PROTOCOL.length);
   const query = (request.query as Record<string, unknown> | undefined)?.api_key;
   return request.method === 'GET' && typeof query === 'string' && query ? query : null;
 }

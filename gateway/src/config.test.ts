@@ -10,6 +10,7 @@ test('defaults match the original service', () => {
   assert.equal(c.maxUploadBytes, 1 << 30);
   assert.equal(c.defaultModel, 'base');
   assert.deepEqual(c.modelAliases, { 'whisper-1': 'base' });
+  assert.equal(c.realtimeMaxSessions, 16);
   assert.ok(Object.isFrozen(c));
 });
 
@@ -24,4 +25,6 @@ test('invalid values are refused with a message naming the variable', () => {
   assert.throws(() => loadConfig({ MAX_UPLOAD_BYTES: '0' }), /MAX_UPLOAD_BYTES/);
   assert.throws(() => loadConfig({ WHISPER_WORKERS: 'nohostport' }), /WHISPER_WORKERS/);
   assert.throws(() => loadConfig({ OPENAI_MODEL_ALIASES: 'whisper-1' }), /OPENAI_MODEL_ALIASES/);
+  assert.throws(() => loadConfig({ REALTIME_MAX_SESSIONS: '-1' }), /REALTIME_MAX_SESSIONS/);
+  assert.equal(loadConfig({ REALTIME_MAX_SESSIONS: '0' }).realtimeMaxSessions, 0, '0 turns the realtime API off');
 });

@@ -40,6 +40,8 @@ export interface Config {
   queuePrefix: string;
   /** How long a job's lock outlives its gateway: a gateway killed mid-job has its jobs taken over after about this. */
   queueLockSeconds: number;
+  /** Realtime WebSocket sessions open at once on this gateway; 0 turns the realtime API off. */
+  realtimeMaxSessions: number;
 }
 
 export class ConfigError extends Error {}
@@ -117,5 +119,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     queueUrl: queueUrl(env),
     queuePrefix: env.QUEUE_PREFIX || 'whisper',
     queueLockSeconds: integer(env, 'QUEUE_LOCK_SECONDS', 30, 2),
+    realtimeMaxSessions: integer(env, 'REALTIME_MAX_SESSIONS', 16, 0),
   });
 }

@@ -80,6 +80,7 @@ const NAMED: Record<string, string> = {
   whisper_http_requests_total: 'counter', whisper_http_request_duration_seconds: 'histogram',
   whisper_jobs_total: 'counter', whisper_jobs_queued: 'gauge', whisper_jobs_running: 'gauge', whisper_job_duration_seconds: 'histogram',
   whisper_audio_seconds_total: 'counter', whisper_realtime_factor: 'histogram',
+  whisper_realtime_sessions_open: 'gauge', whisper_realtime_sessions_total: 'counter',
   whisper_worker_up: 'gauge', whisper_worker_slots: 'gauge', whisper_worker_running: 'gauge', whisper_worker_gpu_memory_bytes: 'gauge',
   whisper_gateway_process_cpu_user_seconds_total: 'counter', whisper_gateway_process_resident_memory_bytes: 'gauge', whisper_gateway_nodejs_eventloop_lag_seconds: 'gauge',
 };
@@ -91,6 +92,8 @@ test('every metric is there with its TYPE line; process metrics carry the whispe
     for (const [name, type] of Object.entries(NAMED)) assert.equal(families.get(name)?.type, type, name);
     for (const [name, f] of families) assert.ok(name.startsWith('whisper_'), `${name} is not prefixed`), assert.ok(f.help, `${name} has no HELP`);
     for (const status of ['succeeded', 'failed', 'cancelled']) assert.equal(value(families, 'whisper_jobs_total', { status }), 0);
+    for (const outcome of ['transcribed', 'empty', 'failed', 'refused']) assert.equal(value(families, 'whisper_realtime_sessions_total', { outcome }), 0);
+    assert.equal(value(families, 'whisper_realtime_sessions_open'), 0);
     assert.equal(value(families, 'whisper_worker_up', { worker: 'fake:1' }), 1);
     assert.equal(families.get('whisper_worker_gpu_memory_bytes')!.samples.length, 0, 'a CPU worker has no GPU series');
   } finally {

@@ -17,6 +17,26 @@ export interface MetricsOptions {
   token: string | null;
 }
 
+/**
+ * How a realtime session ended: transcribed (stored as a job), empty (no
+ * final text, nothing stored), failed (its job could not be stored), refused
+ * (REALTIME_MAX_SESSIONS reached: never opened).
+ */
+export const SESSION_OUTCOMES = ['transcribed', 'empty', 'failed', 'refused'] as const;
+export type SessionOutcome = Exclude<(typeof SESSION_OUTCOMES)[number], 'refused'>;
+
+export interface RealtimeMetrics {
+  opened(): void;
+  closed(outcome: SessionOutcome): void;
+  refused(): void;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    realtimeMetrics: RealtimeMetrics;
+  }
+}
+
 // Uploads of a long file and SSE streams last minutes, so the buckets reach far past prom-client's 10 s.
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800];
 const JOB_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200];
@@ -59,6 +79,19 @@ async function metrics(app: FastifyInstance, { jobs, service, token }: MetricsOp
   perWorker('whisper_worker_slots', 'Transcriptions the worker runs at once', (w) => w.slots);
   perWorker('whisper_worker_running', 'Transcriptions running on the worker, as its last status said', (w) => w.running);
   perWorker('whisper_worker_gpu_memory_bytes', 'GPU memory in use on the worker (absent on CPU workers and workers that are down)', (w) => (w.up ? gpuUsedBytes(jobs.directory).get(w.address) : undefined));
+
+  // Sessions live outside the HTTP metrics (an upgraded request has no response): their own gauge and outcomes.
+  const sessionsOpen = new Gauge({ name: 'whisper_realtime_sessions_open', help: 'Realtime WebSocket sessions open now', registers });
+  const sessionsTotal = new Counter({ name: 'whisper_realtime_sessions_total', help: 'Realtime sessions ended, by outcome', labelNames: ['outcome'], registers });
+  for (const outcome of SESSION_OUTCOMES) sessionsTotal.inc({ outcome }, 0);
+  app.decorate('realtimeMetrics', {
+    opened: () => sessionsOpen.inc(),
+    closed: (outcome: SessionOutcome) => {
+      sessionsOpen.dec();
+      sessionsTotal.inc({ outcome });
+    },
+    refused: () => sessionsTotal.inc({ outcome: 'refused' }),
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     // The pattern, never the raw URL: ids in paths would make a series per job.

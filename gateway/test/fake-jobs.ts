@@ -2,6 +2,7 @@
 // each job plays a script of events, so every status code and error path of the
 // HTTP layer is tested in milliseconds, without Python.
 import { Job } from '../src/jobs/job.ts';
+import { WorkerRequestError } from '../src/workers/connection.ts';
 import type { JobEvent, JobSpec, JobSystem, ModelView, TranscriptionResult, WorkerView } from '../src/jobs/types.ts';
 
 export type Script = (spec: JobSpec) => JobEvent[];
@@ -62,6 +63,11 @@ export function fakeJobs(script: Script = succeeds): FakeJobs {
       models: (): ModelView[] => MODELS.map((name) => ({ name, available: name === 'base' || name === 'tiny.en', loaded: name === 'base', workers: name === 'base' ? ['fake:1'] : [] })),
       ready: async () => {},
       onChange: () => {},
+    },
+    streams: {
+      streamLink: async () => {
+        throw new WorkerRequestError('no_worker', 'the fake job system has no worker for live streams');
+      },
     },
     close: async () => {},
   };

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { encodeJson, FrameDecoder } from '../src/protocol/frames.ts';
+import { FakeStreams } from './fake-stream.ts';
 
 export interface FakeOptions {
   slots?: number;
@@ -31,6 +32,8 @@ export interface FakeWorker {
   firstCommands: string[]; // the first command of each connection, in order
   refused: number; // connections refused for their token
   answerStatus: boolean;
+  /** Live streams (./fake-stream.ts): what arrived, and idle() to give their slots back. */
+  streams: FakeStreams;
   /** Closes every connection of that kind: control (status, list_models) or data (transcribe). */
   drop(kind: 'control' | 'data'): void;
   /** manual: ends the oldest running transcription with its result. */
@@ -66,7 +69,7 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
   const forget = (r: Running) => running.splice(running.indexOf(r), 1);
   const fake: FakeWorker = {
     address: '', port: 0, transcriptions: [], audioBytes: [], cancelled: [], dropped: [], statusAnswered: [], uploads: [], controlConnections: 0,
-    firstCommands: [], refused: 0,
+    firstCommands: [], refused: 0, streams: new FakeStreams((socket, message) => !socket.destroyed && socket.write(encodeJson(message))),
     answerStatus: options.answerStatus ?? true,
     drop(kind) {
       for (const [socket, k] of sockets) if (k === kind) socket.destroy();
@@ -89,6 +92,7 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
     socket.on('error', () => {});
     socket.on('close', () => {
       sockets.delete(socket);
+      fake.streams.closed(socket);
       for (const r of running.filter((r) => r.socket === socket)) {
         r.stop();
         forget(r);
@@ -105,6 +109,7 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
     };
 
     const onAudio = (request: Record<string, unknown>, audio: Buffer) => {
+      if (request.command === 'stream_audio') return fake.streams.audio(socket, request, audio);
       const id = String(request.id);
       fake.audioBytes.push(audio.length);
       fake.uploads.find((u) => u.id === id && u.end === null)!.end = Date.now();
@@ -147,6 +152,12 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
         reply({ id: request.id, type: 'result', result: { protocol: 1 } });
         return;
       }
+      if (request.command === 'stream_audio') {
+        mark('data');
+        pending = request;
+        return;
+      }
+      if (fake.streams.request(socket, request)) return mark('data');
       if (request.command === 'transcribe') {
         mark('data');
         pending = request;
@@ -157,7 +168,7 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
       if (!fake.answerStatus) return;
       if (request.command === 'status') {
         fake.statusAnswered.push(Date.now());
-        reply({ id: request.id, type: 'result', result: fakeStatus(options, running.length) });
+        reply({ id: request.id, type: 'result', result: fakeStatus(options, running.length + fake.streams.held) });
       } else if (request.command === 'list_models') {
         reply({ id: request.id, type: 'result', result: { default: 'base', models: ['tiny.en', 'base'].map((name) => ({ name, available: true, loaded: false, path: `/models/${name}` })) } });
       } else if (request.command === 'cancel') {
@@ -168,7 +179,7 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
           fake.cancelled.push(target.id);
           reply({ id: target.id, type: 'error', error: { code: 'cancelled', message: 'cancelled' } });
         }
-        reply({ id: request.id, type: 'result', result: { cancelled: Boolean(target) } });
+        reply({ id: request.id, type: 'result', result: { cancelled: Boolean(target) || fake.streams.cancel(socket, String(request.target)) } });
       }
     };
 

@@ -19,12 +19,19 @@ const CLIPS = ['0870', '0880', '0890', '0920', '0930'].map((n) => `${LIBRIVOX}/s
 export let services: Services;
 let browser: Browser;
 
-/** Starts the services (`env` for the gateway) and the browser before the file's tests, stops them after. */
-export function serve(env: Record<string, string> = {}): void {
+/**
+ * Starts the services (`env` for the gateway) and the browser before the file's
+ * tests, stops them after. `browserArgs`: Chromium flags on top of the usual ones,
+ * for every test of the file (e.g. `fakeMicrophone`'s).
+ */
+export function serve(env: Record<string, string> = {}, { browserArgs = [] }: { browserArgs?: string[] } = {}): void {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     services = await startServices(env);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...browserArgs],
+    });
   });
   after(async () => {
     await browser?.close();
@@ -70,6 +77,18 @@ export function librivox(name: string, times = 1): string {
   const file = path.join(mkdtempSync(path.join(work, 'librivox-')), name);
   execFileSync('sox', [...Array.from({ length: times }, () => CLIPS).flat(), file]);
   return file;
+}
+
+/**
+ * Chromium's flags for a microphone that plays `clip` in a loop, granted to
+ * every page without asking. `pause` seconds of silence after each pass end an
+ * utterance for a live transcriber's voice detection. The file is made plain
+ * PCM WAV (48 kHz, 16-bit, mono), the form Chromium's fake capture is known to read.
+ */
+export function fakeMicrophone(clip: string, pause = 1.5): string[] {
+  const file = path.join(mkdtempSync(path.join(work, 'microphone-')), 'microphone.wav');
+  execFileSync('sox', [clip, '-r', '48000', '-b', '16', '-c', '1', '-e', 'signed-integer', file, 'pad', '0', String(pause)]);
+  return ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${file}`];
 }
 
 /** Submits a job through the API, as a program would, not through the page. */

@@ -1,20 +1,21 @@
 // The page against a gateway that needs API keys (API_KEYS): it asks for one,
-// keeps it, sends it with every call (the event stream's in its query, never in
-// the page's address) and forgets it on Sign out; jobs belong to their key.
+// keeps it, sends it with every call (the event stream's in its query, the live
+// socket's as a subprotocol, never in the page's address) and forgets it on Sign
+// out; jobs belong to their key.
 // The page learns that a key is needed from a 401, which the browser logs.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { CLIP } from '../../test-support/worker.ts';
 import {
-  apiJob, apiResult, assertSrt, assertSucceeded, downloadResult, jobInHash, librivox, noteLive, openPage, serve, services, SHOTS, type OpenOptions,
+  apiJob, apiResult, assertSrt, assertSucceeded, downloadResult, fakeMicrophone, jobInHash, librivox, noteLive, openPage, serve, services, SHOTS, type OpenOptions,
 } from './browser.ts';
 import type { Job } from '../src/jobs.ts';
 
 const KEY = `sk-test-${crypto.randomUUID()}`;
 const OTHER = `sk-other-${crypto.randomUUID()}`;
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-serve({ API_KEYS: `tester:${KEY},other:${OTHER}` });
+serve({ API_KEYS: `tester:${KEY},other:${OTHER}` }, { browserArgs: fakeMicrophone(CLIP) });
 
 /** A fresh browser on the page, once it asks for the key. */
 async function openPrompt(t: TestContext, options: OpenOptions = {}): Promise<Page> {
@@ -146,4 +147,22 @@ test('jobs another key submitted are not in Recent, and their links say they do 
   await page.evaluate((id) => (location.hash = `#/jobs/${id}`), theirs.id);
   await page.waitForSelector('#error:not([hidden])');
   assert.match((await page.textContent('#error'))!, /This job does not exist/);
+});
+
+test('Live captions with a key: the socket carries it as a subprotocol, never in its address, and the session opens and ends cleanly', async (t) => {
+  const page = await openPrompt(t);
+  await signIn(page, KEY);
+  await modelsLoaded(page);
+  const refused = refusals(page);
+  const sockets: string[] = [];
+  page.on('websocket', (socket) => sockets.push(socket.url()));
+  await page.selectOption('#model', 'tiny.en');
+  await page.click('#live');
+  await page.waitForSelector('#live.on', { timeout: 30_000 }); // the server refuses a socket without the key
+  assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
+  assert.deepEqual(sockets.map((url) => new URL(url).search), ['?intent=transcription']);
+  await page.click('#live');
+  await page.waitForSelector('#live:not(.on):not([disabled])', { timeout: 60_000 });
+  assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
+  assert.deepEqual(refused.urls, [], 'a call was refused after signing in');
 });

@@ -1,5 +1,5 @@
-// The page: pick or record audio, submit it as a job, follow it live, read, play and export.
-import { ApiError, listLanguages, listModels, type Language, type ModelInfo } from './api.ts';
+// The page: pick or record audio, submit it as a job, follow it live, read, play and export; or caption the microphone live (live.ts).
+import { listLanguages, listModels, type Language, type ModelInfo } from './api.ts';
 import { applyLocale, initialLocale, languageName, t, type Locale } from './i18n.ts';
 import { download, type DownloadKind } from './exports.ts';
 import { cancel, link, openJob, redrawJob, route, shownJob, shownLink, submit } from './shown-job.ts';
@@ -8,6 +8,7 @@ import { record, type Recording } from './recorder.ts';
 import { $, hideError, highlight, knowLanguages, redrawError, showError } from './view.ts';
 import { setKeyPrompt } from './key.ts';
 import { askForKey, wireKeyDialog } from './key-dialog.ts';
+import { wireLive } from './live.ts';
 
 let locale: Locale = initialLocale();
 let file: File | null = null;
@@ -89,15 +90,18 @@ async function toggleRecording(): Promise<void> {
   if (recording) {
     choose(await recording.stop());
     recording = null;
+    $<HTMLButtonElement>('live').disabled = false;
     button.classList.remove('on');
     $('record-label').dataset.i18n = 'record';
   } else {
+    hideError();
     try {
       recording = await record();
     } catch (e) {
-      showError(new ApiError('microphone', String(e)));
+      showError(e);
       return;
     }
+    $<HTMLButtonElement>('live').disabled = true; // one user of the microphone at a time
     button.classList.add('on');
     $('record-label').dataset.i18n = 'stopRecording';
   }
@@ -159,6 +163,7 @@ function wire(): void {
 const theme = localStorage.getItem('whisper.theme');
 if (theme) document.documentElement.dataset.theme = theme;
 wire();
+wireLive();
 wireKeyDialog();
 setKeyPrompt(askForKey); // before the first call: any of them may find that the server wants a key
 setLocale(locale);

@@ -1,10 +1,12 @@
 // Microphone recording with MediaRecorder; the result is a File like any upload.
+import { openMicrophone } from './microphone.ts';
+
 export interface Recording {
   stop(): Promise<File>;
 }
 
 export async function record(): Promise<Recording> {
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const stream = await openMicrophone();
   const recorder = new MediaRecorder(stream);
   const chunks: Blob[] = [];
   recorder.addEventListener('dataavailable', (e) => chunks.push(e.data));

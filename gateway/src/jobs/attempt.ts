@@ -59,7 +59,7 @@ export class Attempt {
       return;
     }
     const { model, options, audioPath, audioBytes } = this.spec;
-    link.send({ id: this.requestId, command: 'transcribe', model, options }, (reply) => this.onReply(reply), audioPath, audioBytes);
+    link.send({ id: this.requestId, command: 'transcribe', model, options }, (reply) => this.onReply(reply), { path: audioPath, bytes: audioBytes });
   }
 
   private onReply(reply: Reply): void {

@@ -36,6 +36,7 @@ export function createJobSystem(options: JobSystemOptions): LocalJobSystem {
   return {
     queue,
     directory: pool,
+    streams: pool,
     pool,
     async close() {
       await queue.close();

@@ -119,6 +119,11 @@ export class JobService implements JobRunner {
     return record;
   }
 
+  /** Work that ran outside the queue (a realtime session), stored as a job that has finished: it is listed, fetched and purged like any other. */
+  recordFinished(id: string, request: JobRequest, outcome: Outcome, startedAt: number): Promise<JobRecord> {
+    return this.store.insertFinished(id, request, outcome, startedAt);
+  }
+
   /** Told once of each job that ends in this process, with its last attempt's worker (metrics, the job's log line). */
   onFinished(listener: (job: JobRecord, worker: string | null) => void): void {
     this.finishedListeners.push(listener);

@@ -74,6 +74,9 @@ export class SqliteStore implements JobStore {
     const prepare = (text: string) => this.db.prepare(text);
     this.sql = {
       create: prepare('INSERT INTO jobs (id, status, created_at, request, audio_path, owner) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertFinished: prepare(
+        'INSERT INTO jobs (id, status, created_at, started_at, finished_at, attempts, request, language, duration, processed, result, error, owner) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)',
+      ),
       active: prepare("SELECT COUNT(*) AS n FROM jobs WHERE owner IS ? AND status IN ('queued', 'running')"),
       get: prepare('SELECT * FROM jobs WHERE id = ?'),
       queued: prepare("SELECT * FROM jobs WHERE status = 'queued' ORDER BY n"),
@@ -156,6 +159,16 @@ export class SqliteStore implements JobStore {
     const error = outcome.status === 'succeeded' ? null : JSON.stringify(outcome.error);
     const { changes } = this.sql.finish!.run(outcome.status, Date.now(), result, error, id);
     return changes === 1 ? this.get(id) : null;
+  }
+
+  async insertFinished(id: string, request: JobRequest, outcome: Outcome, startedAt: number): Promise<JobRecord> {
+    const result = outcome.status === 'succeeded' ? outcome.result : null;
+    const error = outcome.status === 'succeeded' ? null : JSON.stringify(outcome.error);
+    this.sql.insertFinished!.run(
+      id, outcome.status, startedAt, startedAt, Date.now(), JSON.stringify(request), result?.language ?? null,
+      result?.duration ?? null, result?.duration ?? null, result ? JSON.stringify(result) : null, error, request.owner ?? null,
+    );
+    return (await this.get(id))!;
   }
 
   async recordWebhook(id: string, delivery: WebhookDelivery): Promise<void> {

@@ -164,6 +164,28 @@ export function storeContract(name: string, storage: Storage): void {
     assert.deepEqual(await ids(store.expired(Date.now() + 1000)), []);
   });
 
+  withStore('a job stored finished already (a realtime session) is listed and expires like any other, and never runs', async (store) => {
+    await store.create('before', request(), '/a/before');
+    const startedAt = Date.now() - 60_000;
+    const live = { ...request(), source: 'realtime' as const, owner: 'alice', filename: 'realtime session', audio_bytes: 0 };
+    const stored = await store.insertFinished('rt', live, { status: 'succeeded', result }, startedAt);
+    assert.deepEqual([stored.status, stored.created_at, stored.started_at, stored.audio_path, stored.attempts], ['succeeded', startedAt, startedAt, null, 1]);
+    assert.ok(stored.finished_at! >= startedAt);
+    assert.deepEqual([stored.language, stored.duration, stored.error], ['en', 1, null]);
+    assert.deepEqual(stored.result, result);
+    assert.deepEqual(stored.request, live);
+    assert.deepEqual(await store.get('rt'), stored);
+    assert.deepEqual((await store.list({ limit: 10 })).jobs.map((j) => j.id), ['rt', 'before'], 'newest first: after what was there');
+    assert.deepEqual((await store.list({ limit: 10, owner: 'alice', status: 'succeeded' })).jobs.map((j) => j.id), ['rt']);
+    assert.deepEqual(await ids(store.queued()), ['before']);
+    assert.deepEqual(await ids(store.interrupted()), []);
+    assert.equal(await store.activeCount('alice'), 0);
+    assert.equal(await store.finish('rt', cancelled), null, 'its outcome stands');
+    assert.deepEqual(await ids(store.expired(Date.now() + 1000)), ['rt']);
+    const failed = await store.insertFinished('rt2', live, { status: 'failed', error: { code: 'worker_lost', message: 'gone' } }, startedAt);
+    assert.deepEqual([failed.status, failed.result, failed.error], ['failed', null, { code: 'worker_lost', message: 'gone' }]);
+  });
+
   test(`${name}: everything survives a reopen`, async () => {
     const open = storage();
     const before = await open();

@@ -20,8 +20,8 @@ export interface JobRequest {
   callback_url: string | null;
   /** The API key's name that submitted it (null when the service is open): only that key sees it. */
   owner?: string | null;
-  /** Which API submitted it: the async jobs API, or a synchronous endpoint. */
-  source: 'jobs' | 'api' | 'openai';
+  /** Which API submitted it: the async jobs API, a synchronous endpoint, or a realtime session (stored once it ended). */
+  source: 'jobs' | 'api' | 'openai' | 'realtime';
   /** The job's own response_format: what GET /api/jobs/{id}/result answers by default. */
   response_format?: ResponseFormat;
   max_line_width?: number;
@@ -79,6 +79,12 @@ export interface JobStore {
   noteProgress(id: string, patch: { language?: string; duration?: number; processed?: number }): Promise<void>;
   /** The finished record, or null when the job had ended already (the first outcome stands) or is gone. */
   finish(id: string, outcome: Outcome): Promise<JobRecord | null>;
+  /**
+   * Stores work that ran outside the queue (a realtime session) as a job that
+   * has finished already: created and started at `startedAt`, finished now,
+   * with no audio. It is never queued or running, so no feed can pick it up.
+   */
+  insertFinished(id: string, request: JobRequest, outcome: Outcome, startedAt: number): Promise<JobRecord>;
   recordWebhook(id: string, delivery: WebhookDelivery): Promise<void>;
   /** Jobs that were running when the gateway stopped. */
   interrupted(): Promise<JobRecord[]>;

@@ -3,7 +3,7 @@
 
 /** Decoding options, segments, words and results: the protocol schema's types (protocol/schema/). */
 export type { TranscribeOptions, Word, Segment, TranscribeResult as TranscriptionResult } from '../protocol/messages.ts';
-import type { TranscribeOptions, Segment, TranscribeResult as TranscriptionResult } from '../protocol/messages.ts';
+import type { AnyReply, Outgoing, TranscribeOptions, Segment, TranscribeResult as TranscriptionResult } from '../protocol/messages.ts';
 
 /** What a job asks for. The audio is a file on disk that the job does not own. */
 export interface JobSpec {
@@ -94,9 +94,37 @@ export interface WorkerDirectory {
   onChange(listener: () => void): void;
 }
 
+/**
+ * A data link of a live stream's own on one worker (the realtime API's
+ * sessions). The worker says when the stream takes or gives back one of its
+ * slots, and the link counts it as the scheduler counts its jobs, so that file
+ * jobs are not sent to a slot a live stream holds.
+ */
+export interface StreamLink {
+  /** The worker's address, as configured. */
+  readonly worker: string;
+  /** The largest stream_audio frame the worker reads (protocol §3). */
+  readonly maxAudioFrame: number;
+  send(message: Outgoing, listener: (reply: AnyReply) => void, audio?: Buffer): string;
+  /** The worker's `slot` event: the stream took (true) or gave back (false) a slot. */
+  slot(held: boolean): void;
+  /** Done with it: a slot still counted is given back, and the link closed unless it is clean. */
+  release(): void;
+}
+
+export interface StreamHost {
+  /**
+   * A link to the ready worker best placed to run a stream of `model` (not one
+   * in `avoid` when another will do); rejects with a WorkerRequestError, code
+   * no_worker, when no worker is up or it cannot be reached.
+   */
+  streamLink(model: string, avoid?: ReadonlySet<string>): Promise<StreamLink>;
+}
+
 /** What the HTTP layer is given: made by createJobSystem() in ./index.ts. */
 export interface JobSystem {
   queue: JobQueue;
   directory: WorkerDirectory;
+  streams: StreamHost;
   close(): Promise<void>;
 }

@@ -6,12 +6,15 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../../protocol/schema/messages.schema.json' with { type: 'json' };
 import type {
   CancelResult, DetectLanguageResult, ErrorReply, EventReply, HelloResult, Language, ListModelsResult, LoadModelResult, Request,
-  StatusResult, TranscribeResult, UnloadModelResult,
+  StatusResult, StreamAudioResult, StreamClearResult, StreamCloseResult, StreamCommitResult, StreamEventReply, StreamResult,
+  TranscribeResult, UnloadModelResult,
 } from './messages.generated.ts';
 
 export type * from './messages.generated.ts';
 
-export type Command = 'transcribe' | 'detect_language' | 'list_models' | 'status' | 'load_model' | 'unload_model' | 'cancel' | 'hello';
+export type Command =
+  | 'transcribe' | 'detect_language' | 'list_models' | 'status' | 'load_model' | 'unload_model' | 'cancel' | 'hello'
+  | 'stream' | 'stream_audio' | 'stream_commit' | 'stream_clear' | 'stream_close';
 
 /** What each command's `result` holds. */
 export interface ResultOf {
@@ -23,14 +26,19 @@ export interface ResultOf {
   unload_model: UnloadModelResult;
   cancel: CancelResult;
   hello: HelloResult;
+  stream: StreamResult;
+  stream_audio: StreamAudioResult;
+  stream_commit: StreamCommitResult;
+  stream_clear: StreamClearResult;
+  stream_close: StreamCloseResult;
 }
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 /** A request as a client writes it; the connection gives it an id when it has none. */
 export type Outgoing = WithoutId<Request> & { id?: string };
 
-/** Every reply a request can get: events (transcribe only), then one result or error. */
-export type AnyReply = EventReply | ErrorReply | { id: string; type: 'result'; result: unknown };
+/** Every reply a request can get: events (transcribe and stream only), then one result or error. */
+export type AnyReply = EventReply | StreamEventReply | ErrorReply | { id: string; type: 'result'; result: unknown };
 
 const DEFINITION: Record<Command, string> = {
   transcribe: 'Transcribe',
@@ -41,7 +49,15 @@ const DEFINITION: Record<Command, string> = {
   unload_model: 'UnloadModel',
   cancel: 'Cancel',
   hello: 'Hello',
+  stream: 'Stream',
+  stream_audio: 'StreamAudio',
+  stream_commit: 'StreamCommit',
+  stream_clear: 'StreamClear',
+  stream_close: 'StreamClose',
 };
+
+const TRANSCRIBE_EVENTS = new Set(['queued', 'info', 'progress', 'segment']);
+const STREAM_EVENTS = new Set(['queued', 'slot', 'speech_started', 'speech_stopped', 'delta', 'final']);
 
 const ajv = new Ajv2020({ allErrors: false, strict: true, strictTuples: false });
 ajv.addKeyword('x-audio-frame');
@@ -69,7 +85,8 @@ function describe(validate: ValidateFunction): string {
 export function replyDefinition(command: Command, type: unknown): string | null {
   if (type === 'result') return `${DEFINITION[command]}Reply`;
   if (type === 'error') return 'ErrorReply';
-  if (command === 'transcribe' && (type === 'queued' || type === 'info' || type === 'progress' || type === 'segment')) return 'EventReply';
+  if (command === 'transcribe' && TRANSCRIBE_EVENTS.has(type as string)) return 'EventReply';
+  if (command === 'stream' && STREAM_EVENTS.has(type as string)) return 'StreamEventReply';
   return null;
 }
 
@@ -96,8 +113,8 @@ export function checkRequest(request: { command?: unknown }): string | null {
 export const LANGUAGES: readonly Language[] = schema.$defs.Language.enum as Language[];
 
 /** A decoding option's declaration (type, bounds, default), for the HTTP forms that expose it. */
-export function optionSchema(name: string): Record<string, unknown> {
-  const option = (schema.$defs.TranscribeOptions.properties as Record<string, Record<string, unknown>>)[name];
-  if (!option) throw new Error(`protocol schema has no option '${name}'`);
+export function optionSchema(name: string, definition: 'TranscribeOptions' | 'StreamOptions' | 'TurnDetection' = 'TranscribeOptions'): Record<string, unknown> {
+  const option = (schema.$defs[definition].properties as Record<string, Record<string, unknown>>)[name];
+  if (!option) throw new Error(`protocol schema has no option '${name}' in ${definition}`);
   return option;
 }

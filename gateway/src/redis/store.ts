@@ -53,6 +53,28 @@ redis.call('ZADD', p .. ':owner:' .. ARGV[6], n, id)
 redis.call('ZADD', p .. ':status:queued', n, id)
 redis.call('ZADD', p .. ':owner:' .. ARGV[6] .. ':queued', n, id)
 return redis.call('HGETALL', key)`,
+  // ARGV: prefix, id, status, started, finished, request, owner token, then language, duration, result
+  // JSON, error JSON ('' when absent). A job finished already when stored (a realtime session): in every
+  // index a finished job is in, never in a queue. A resend after a lost reply finds its own job.
+  whisperJobInsertFinished: `
+local id, key = ARGV[2], job(ARGV[2])
+if redis.call('EXISTS', key) == 1 then
+  if redis.call('HGET', key, 'request') ~= ARGV[6] then return redis.error_reply('job ' .. id .. ' already exists') end
+  return redis.call('HGETALL', key)
+end
+local n, status, o = redis.call('INCR', p .. ':seq'), ARGV[3], ARGV[7]
+redis.call('HSET', key, 'id', id, 'n', n, 'status', status, 'created_at', ARGV[4], 'started_at', ARGV[4], 'finished_at', ARGV[5], 'attempts', 1, 'request', ARGV[6], 'owner', o)
+local optional = { 'language', 'duration', 'result', 'error' }
+for i, field in ipairs(optional) do
+  if ARGV[7 + i] ~= '' then redis.call('HSET', key, field, ARGV[7 + i]) end
+end
+if ARGV[9] ~= '' then redis.call('HSET', key, 'processed', ARGV[9]) end
+redis.call('ZADD', p .. ':all', n, id)
+redis.call('ZADD', p .. ':owner:' .. o, n, id)
+redis.call('ZADD', p .. ':status:' .. status, n, id)
+redis.call('ZADD', p .. ':owner:' .. o .. ':' .. status, n, id)
+redis.call('ZADD', p .. ':finished', ARGV[5], id)
+return redis.call('HGETALL', key)`,
   // ARGV: prefix, id, attempt, now. From queued or running only; the first start stands.
   whisperJobRunning: `
 local id, key = ARGV[2], job(ARGV[2])
@@ -279,6 +301,15 @@ export class RedisStore implements JobStore {
     const error = outcome.status === 'succeeded' ? '' : JSON.stringify(outcome.error);
     const flat = (await this.client.whisperJobFinish(this.prefix, id, outcome.status, Date.now(), result, error)) as string[];
     return flat.length > 0 ? toRecord(fromFlat(flat)) : null;
+  }
+
+  async insertFinished(id: string, request: JobRequest, outcome: Outcome, startedAt: number): Promise<JobRecord> {
+    const result = outcome.status === 'succeeded' ? outcome.result : null;
+    const flat = (await this.client.whisperJobInsertFinished(
+      this.prefix, id, outcome.status, startedAt, Date.now(), JSON.stringify(request), ownerToken(request.owner),
+      result?.language ?? '', result ? String(result.duration) : '', result ? JSON.stringify(result) : '', outcome.status === 'succeeded' ? '' : JSON.stringify(outcome.error),
+    )) as string[];
+    return toRecord(fromFlat(flat));
   }
 
   async recordWebhook(id: string, delivery: WebhookDelivery): Promise<void> {

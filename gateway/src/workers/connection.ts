@@ -2,7 +2,8 @@
 // states, requests multiplexed by id, and one write queue so that a request
 // and its audio frame are never split by another frame (protocol §3). The
 // pool gives each worker a control link (status, list_models) and data links
-// (one transcription each), so nothing ever waits behind audio on this queue.
+// (one transcription or live stream each), so nothing ever waits behind audio
+// on this queue.
 // With a WORKER_TOKEN, each connection begins with `hello` (protocol §2.1).
 import net from 'node:net';
 import { once } from 'node:events';
@@ -11,6 +12,7 @@ import { encodeJson, frameHeader, FrameDecoder, FrameError } from '../protocol/f
 import { checkReply, ProtocolError, type AnyReply, type Command, type Outgoing, type ResultOf } from '../protocol/messages.ts';
 
 export type Reply = AnyReply;
+export type AudioSource = { path: string; bytes: number } | Buffer;
 export type ReplyListener = (reply: Reply) => void;
 
 interface Pending {
@@ -111,8 +113,12 @@ export class WorkerConnection {
     this.closeHandlers.push(handler);
   }
 
-  /** Sends a request; `listener` gets every reply with its id until the final one. */
-  send(message: Outgoing, listener: ReplyListener, audioPath?: string, audioBytes?: number): string {
+  /**
+   * Sends a request; `listener` gets every reply with its id until the final one.
+   * `audio` is its audio frame: a file streamed from disk (an upload), or bytes
+   * in memory (a live stream's few hundred milliseconds).
+   */
+  send(message: Outgoing, listener: ReplyListener, audio?: AudioSource): string {
     const id = message.id ?? `g${++this.nextId}`;
     if (this.state !== 'open') {
       listener(lostReply(id, this.closeReason || 'the connection is closed'));
@@ -126,7 +132,7 @@ export class WorkerConnection {
       // this request alone, while a failure mid-frame leaves the stream unusable.
       let file: FileHandle | undefined;
       try {
-        if (audioPath !== undefined) file = await open(audioPath, 'r');
+        if (audio !== undefined && !Buffer.isBuffer(audio)) file = await open(audio.path, 'r');
       } catch (e) {
         this.queuedWrites -= 1;
         this.pending.delete(id);
@@ -136,7 +142,11 @@ export class WorkerConnection {
       }
       try {
         await this.write(frame);
-        if (file) await this.streamFile(file, audioBytes ?? 0);
+        if (Buffer.isBuffer(audio)) {
+          await this.write(frameHeader(audio.length));
+          await this.write(audio);
+        }
+        else if (file && audio) await this.streamFile(file, audio.bytes);
       } catch (e) {
         this.close(`writing to the worker failed: ${(e as Error).message}`);
       } finally {
@@ -203,7 +213,7 @@ export class WorkerConnection {
       if (!(e instanceof ProtocolError)) throw e;
       // A worker of another protocol version, or a bug: this request cannot go on, the others can.
       reply = { id, type: 'error', error: { code: 'internal', message: `the worker's reply broke the protocol: ${e.message}` } };
-      if (pending.command === 'transcribe') this.send({ command: 'cancel', target: id }, () => {});
+      if (pending.command === 'transcribe' || pending.command === 'stream') this.send({ command: 'cancel', target: id }, () => {});
     }
     if (reply.type === 'result' || reply.type === 'error') this.pending.delete(id);
     pending.listener(reply);

@@ -74,3 +74,39 @@ test('a worker whose control link dies is marked down once, and taken back when 
     await fake.close();
   }
 });
+
+test('a live stream\'s link: on the ready worker best placed for its model, its slot counted while the worker says it holds one', async () => {
+  const loaded = await startFakeWorker({ slots: 1, loaded: ['base'] });
+  const roomy = await startFakeWorker({ slots: 4 });
+  const pool = new WorkerPool({ ...options, workers: [loaded.address, roomy.address] });
+  try {
+    await pool.ready();
+    const link = await pool.streamLink('base');
+    assert.equal(link.worker, loaded.address, 'the model loaded counts before free slots');
+    assert.equal(link.maxAudioFrame, 1 << 20, 'the frame limit of its status');
+    assert.equal((await pool.streamLink('tiny.en')).worker, roomy.address, 'then the most free slots');
+    assert.equal((await pool.streamLink('base', new Set([loaded.address]))).worker, roomy.address, 'not where the session lost its last stream');
+
+    const worker = pool.list().find((w) => w.address === loaded.address)!;
+    const told: number[] = [];
+    pool.subscribe((w) => w === worker && told.push(w.busy));
+    link.slot(true);
+    link.slot(true); // a repeat changes nothing
+    assert.deepEqual([worker.busy, worker.freeSlots], [1, 0]);
+    link.slot(false);
+    assert.deepEqual([worker.busy, told], [0, [0]], 'a slot given back is news to the scheduler');
+    link.slot(true);
+    link.release();
+    link.slot(true); // news after release: ignored
+    assert.equal(worker.busy, 0, 'release gives a held slot back');
+
+    await loaded.close();
+    await roomy.close();
+    await waitFor('both workers to be down', () => pool.list().every((w) => w.state !== 'ready'));
+    await assert.rejects(pool.streamLink('base'), (e: Error & { code?: string }) => e.code === 'no_worker' && /No Whisper worker is reachable/.test(e.message));
+  } finally {
+    pool.close();
+    await loaded.close();
+    await roomy.close();
+  }
+});

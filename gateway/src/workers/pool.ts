@@ -10,6 +10,9 @@ import { Monitor, type MonitorReport } from './monitor.ts';
 import { Worker, type WorkerState } from './worker.ts';
 import type { ModelView, WorkerDirectory, WorkerView } from '../jobs/types.ts';
 import type { ListModelsResult, StatusResult } from '../protocol/messages.ts';
+import type { StreamHost, StreamLink } from '../jobs/types.ts';
+import { WorkerRequestError } from './connection.ts';
+import { PoolStreamLink } from './stream-link.ts';
 
 export { Worker, type WorkerState } from './worker.ts';
 
@@ -29,7 +32,7 @@ export interface PoolOptions {
 /** Told of every state change, and of every fresh status (slots and models may have changed). */
 export type PoolListener = (worker: Worker, from: WorkerState) => void;
 
-export class WorkerPool implements WorkerDirectory {
+export class WorkerPool implements WorkerDirectory, StreamHost {
   private readonly options: PoolOptions;
   private readonly members = new Map<string, Worker>();
   private readonly listeners: PoolListener[] = [];
@@ -97,9 +100,39 @@ export class WorkerPool implements WorkerDirectory {
     worker.busy -= 1;
   }
 
+  /**
+   * A data link for a live stream, on the ready worker that suits `model` best:
+   * not one in `avoid` (where the session's last stream was lost), then the
+   * model on disk, then loaded, then the most free slots. A worker with no
+   * free slot may still be chosen: it queues the stream itself (`queued`).
+   */
+  async streamLink(model: string, avoid: ReadonlySet<string> = new Set()): Promise<StreamLink> {
+    const score = (w: Worker) => [Number(!avoid.has(w.address)), Number(w.availableModels.includes(model)), Number(w.loadedModels.includes(model)), w.freeSlots];
+    const ready = this.list().filter((w) => w.state === 'ready');
+    const best = ready.sort((a, b) => compare(score(b), score(a)))[0];
+    if (!best) {
+      const reasons = this.list().map((w) => `${w.address}: ${w.error ?? w.state}`).join('; ');
+      throw new WorkerRequestError('no_worker', `No Whisper worker is reachable (${reasons || 'none configured'}).`);
+    }
+    let connection;
+    try {
+      connection = await best.links.acquire();
+    } catch (e) {
+      this.check(best);
+      throw new WorkerRequestError('no_worker', (e as Error).message);
+    }
+    return new PoolStreamLink(best, connection, { reserve: (w) => this.reserve(w), giveBack: (w) => this.giveBack(w) });
+  }
+
   /** Asks the worker's status now: after a job there ended (fresh models), or its data link broke (is it gone?). */
   check(worker: Worker): void {
     worker.monitor.checkNow();
+  }
+
+  /** A slot a live stream gave back: the listeners hear of it, as the scheduler dispatches on it. */
+  private giveBack(worker: Worker): void {
+    this.release(worker);
+    for (const listener of this.listeners) listener(worker, worker.state);
   }
 
   close(): void {
@@ -191,4 +224,9 @@ export function splitAddress(entry: string): { host: string; port: number } {
   const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(entry.trim());
   if (!match) throw new Error(`'${entry}' is not host:port`);
   return { host: match[1]!, port: Number(match[2]) };
+}
+
+function compare(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
 }

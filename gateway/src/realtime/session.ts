@@ -1,0 +1,195 @@
+// One realtime transcription session: OpenAI's client events in, worker
+// stream commands out, and the worker's stream events back as OpenAI's server
+// events. The worker stream is opened on the first audio, and again after a
+// settings change (the old one is closed: its utterance still gets its final)
+// or after its worker was lost (on another worker when one is up). When the
+// session ends, its finals are stored as a finished job under the session's id.
+import type { StreamHost, TranscriptionResult } from '../jobs/types.ts';
+import type { Language, StreamEventReply } from '../protocol/messages.ts';
+import type { SessionOutcome } from '../metrics.ts';
+import { randomBytes } from 'node:crypto';
+import { parseClientEvent } from './events.ts';
+import { fromWorker, RealtimeError } from './errors.ts';
+import { decodePcm16 } from './audio.ts';
+import { WorkerStream, type WorkerError } from './stream.ts';
+import { sessionResult, type Final } from './transcript.ts';
+import {
+  applyBetaUpdate, applyUpdate, betaSessionObject, initialOptions, sameStream, sessionObject, streamRequest, type Names, type SessionOptions,
+} from './options.ts';
+
+export interface SessionContext extends Names {
+  /** The session's id, and the id of the job it is stored as. */
+  id: string;
+  streams: StreamHost;
+  /** Sends a server event; the caller gives it its event_id. */
+  send(event: Record<string, unknown>): void;
+  store(result: TranscriptionResult, session: { language: Language | null; audioBytes: number; startedAt: number }): Promise<void>;
+  log: { error(obj: object, msg: string): void };
+}
+
+export class RealtimeSession {
+  readonly startedAt = Date.now();
+  private readonly ctx: SessionContext;
+  private options: SessionOptions;
+  private stream: WorkerStream | null = null;
+  private readonly live = new Set<WorkerStream>(); // not ended yet: the current one, and those closing
+  private readonly itemIds = new Map<string, string>(); // `${stream}#${item}` → item_…
+  private previousItem: string | null = null;
+  private readonly finals: Final[] = [];
+  private audioMs = 0;
+  private audioBytes = 0;
+  private opened = 0;
+  private model: string;
+  private readonly lostOn = new Set<string>(); // workers a stream of this session was lost on
+  private ending: Promise<SessionOutcome> | null = null;
+
+  constructor(ctx: SessionContext, urlModel?: string) {
+    this.ctx = ctx;
+    this.options = initialOptions(ctx, urlModel);
+    this.model = this.options.workerModel;
+  }
+
+  start(): void {
+    this.ctx.send({ type: 'session.created', session: sessionObject(this.ctx.id, this.options) });
+  }
+
+  /** One WebSocket text message. */
+  receive(data: string): void {
+    if (this.ending) return;
+    try {
+      const event = parseClientEvent(data);
+      const id = event.event_id ?? null;
+      switch (event.type) {
+        case 'session.update':
+          return this.update(applyUpdate(this.options, event.session, this.ctx, id), 'session.updated');
+        case 'transcription_session.update':
+          return this.update(applyBetaUpdate(this.options, event.session, this.ctx, id), 'transcription_session.updated');
+        case 'input_audio_buffer.append':
+          return this.append(decodePcm16(event.audio, id), id);
+        case 'input_audio_buffer.commit':
+          return void this.commit(id);
+        case 'input_audio_buffer.clear':
+          return void this.clear(id);
+      }
+    } catch (e) {
+      if (!(e instanceof RealtimeError)) throw e;
+      this.ctx.send(e.event());
+    }
+  }
+
+  /** Ends the session once: open streams are cancelled (the worker frees their slots), and the finals stored. */
+  end(): Promise<SessionOutcome> {
+    return (this.ending ??= this.finish());
+  }
+
+  private update(next: SessionOptions, reply: 'session.updated' | 'transcription_session.updated'): void {
+    if (this.stream && !sameStream(this.options, next)) {
+      this.stream.close();
+      this.stream = null;
+    }
+    this.options = next;
+    const session = reply === 'session.updated' ? sessionObject(this.ctx.id, next) : betaSessionObject(this.ctx.id, next);
+    this.ctx.send({ type: reply, session });
+  }
+
+  private append(pcm: Buffer, id: string | null): void {
+    if (pcm.length === 0) return;
+    const stream = this.stream ?? this.openStream();
+    stream.audio(pcm, (error) => this.ctx.send(fromWorker(error.code, error.message, id).event()));
+    this.audioBytes += pcm.length;
+    this.audioMs += (pcm.length / 2 / this.options.rate) * 1000;
+  }
+
+  private async commit(id: string | null): Promise<void> {
+    const outcome = this.stream ? await this.stream.commit() : { result: { item: null } };
+    if (outcome === null) return; // the stream ended first: its error was sent
+    if ('error' in outcome) return this.ctx.send(fromWorker(outcome.error.code, outcome.error.message, id).event());
+    if (outcome.result.item === null) {
+      const message = 'Nothing to commit: no audio was appended since the last utterance ended, was committed or cleared.';
+      this.ctx.send(new RealtimeError('input_audio_buffer_commit_empty', message, null, id).event());
+    }
+  }
+
+  private async clear(id: string | null): Promise<void> {
+    const outcome = this.stream ? await this.stream.clear() : null;
+    if (outcome && 'error' in outcome) return this.ctx.send(fromWorker(outcome.error.code, outcome.error.message, id).event());
+    if (!this.ending) this.ctx.send({ type: 'input_audio_buffer.cleared' });
+  }
+
+  private openStream(): WorkerStream {
+    const request = streamRequest(this.options);
+    const link = this.ctx.streams.streamLink(request.model, this.lostOn);
+    // The worker's log names each stream `<session id>/<n>`, as it names a job's attempt.
+    const stream = new WorkerStream(`${this.ctx.id}/${++this.opened}`, this.audioMs, this.options.turnDetection !== null, link, request, {
+      event: (s, reply) => this.onEvent(s, reply),
+      ended: (s, error) => this.onEnded(s, error),
+    });
+    this.model = request.model;
+    this.stream = stream;
+    this.live.add(stream);
+    return stream;
+  }
+
+  private onEvent(stream: WorkerStream, reply: StreamEventReply): void {
+    if (reply.type === 'queued' || reply.type === 'slot') return;
+    const item = this.itemId(stream, reply.item);
+    const ms = (workerMs: number) => Math.round(stream.offsetMs + workerMs);
+    switch (reply.type) {
+      case 'speech_started':
+        if (stream.vad) this.ctx.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: ms(reply.audio_start_ms), item_id: item });
+        return;
+      case 'speech_stopped':
+        if (stream.vad) this.ctx.send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: ms(reply.audio_end_ms), item_id: item });
+        this.ctx.send({ type: 'input_audio_buffer.committed', previous_item_id: this.previousItem, item_id: item });
+        this.previousItem = item;
+        return;
+      case 'delta':
+        // `pending` (not OpenAI's): the tentative words after the confirmed text; a delta of "" says only it changed.
+        this.ctx.send({ type: 'conversation.item.input_audio_transcription.delta', item_id: item, content_index: 0, delta: reply.text, pending: reply.pending ?? '' });
+        return;
+      case 'final': {
+        const final: Final = { text: reply.text, language: reply.language, startMs: ms(reply.audio_start_ms), endMs: ms(reply.audio_end_ms), decodeSeconds: reply.decode_seconds ?? 0 };
+        this.finals.push(final);
+        this.itemIds.delete(`${stream.id}#${reply.item}`);
+        this.ctx.send({
+          type: 'conversation.item.input_audio_transcription.completed', item_id: item, content_index: 0, transcript: reply.text,
+          usage: { type: 'duration', seconds: Math.round(final.endMs - final.startMs) / 1000 },
+          // Not OpenAI's: the utterance's language and where it lies in the session's audio.
+          language: reply.language, audio_start_ms: final.startMs, audio_end_ms: final.endMs,
+        });
+      }
+    }
+  }
+
+  private onEnded(stream: WorkerStream, error: WorkerError | null): void {
+    this.live.delete(stream);
+    if (this.stream === stream) this.stream = null;
+    if (!error || this.ending) return;
+    if (error.code === 'worker_lost' && stream.worker) this.lostOn.add(stream.worker);
+    const message = error.code === 'worker_lost'
+      ? `The worker transcribing this session was lost (${error.message}): the utterance in progress is lost. The next input_audio_buffer.append opens a new stream on a worker that is up.`
+      : error.message;
+    this.ctx.send(fromWorker(error.code, message).event());
+  }
+
+  private itemId(stream: WorkerStream, item: number): string {
+    const key = `${stream.id}#${item}`;
+    let id = this.itemIds.get(key);
+    if (!id) this.itemIds.set(key, (id = `item_${randomBytes(12).toString('base64url')}`));
+    return id;
+  }
+
+  private async finish(): Promise<SessionOutcome> {
+    for (const stream of [...this.live]) stream.cancel();
+    this.stream = null;
+    const result = sessionResult(this.finals, { model: this.model, language: this.options.language, duration: this.audioMs / 1000 });
+    if (result.segments.length === 0) return 'empty';
+    try {
+      await this.ctx.store(result, { language: this.options.language, audioBytes: this.audioBytes, startedAt: this.startedAt });
+      return 'transcribed';
+    } catch (err) {
+      this.ctx.log.error({ err, session: this.ctx.id }, 'the realtime session could not be stored as a job');
+      return 'failed';
+    }
+  }
+}
