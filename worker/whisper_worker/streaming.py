@@ -9,8 +9,8 @@ what of it to trust (Whisper-Streaming, Macháček et al. 2023):
   already confirmed, so that only the rest is new. A word is confirmed once two decodes in a row
   agree on it (local agreement, n = 2), except the newest decode's last word
   while the speaker is still talking: it is often cut off mid-word.
-- When the speaker pauses, the utterance's final decode (the whole window, the
-  whole utterance afresh: words two early decodes agreed on can still be wrong)
+- When the speaker pauses, the utterance's final decode (beam search, the whole
+  utterance afresh: words two early decodes agreed on can still be wrong)
   starts at once, before the pause is long enough to end the utterance: when it
   does end, its final is ready or nearly so. If speech resumes, that decode
   counts as one more hypothesis.
@@ -51,7 +51,7 @@ class LiveOptions:
     language: str | None = None
     task: str = "transcribe"
     prompt: str | None = None
-    beam_size: int = 1
+    beam_size: int = 5
 
 
 @dataclass(frozen=True)

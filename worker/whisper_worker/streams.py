@@ -37,7 +37,7 @@ def live_options(options: dict[str, Any]) -> LiveOptions:
         language=options.get("language"),
         task=options.get("task", "transcribe"),
         prompt=options.get("initial_prompt"),
-        beam_size=options.get("beam_size", 1),
+        beam_size=options.get("beam_size", 5),
     )
 
 
