@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { startWorker, LIBRIVOX, ROOT, type RunningWorker } from '../../test-support/worker.ts';
+import { librivoxReferences, wer } from '../../test-support/scoring.ts';
 import { startGatewayProcess, type GatewayProcess } from '../../test-support/gateway-process.ts';
 import { machine, writeSection } from './report.ts';
 
@@ -34,18 +35,9 @@ interface Row { mode: string; audio: string; clients: number; wall: number; audi
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const seconds = (file: string) => Number(execFileSync('soxi', ['-D', file], { encoding: 'utf8' }));
 
-function references(): Map<string, string> {
-  const refs = new Map<string, string>();
-  for (const line of readFileSync(path.join(LIBRIVOX, 'transcription'), 'utf8').trim().split('\n')) {
-    const [, text, id] = /^(.*)\((.*)\)\s*$/.exec(line)!;
-    refs.set(id!.trim(), text!.replace(/<\/?s>/g, '').trim());
-  }
-  return refs;
-}
-
 /** The 5–7 s LibriVox clips, and the five clips twelve times over (297 s) with its reference. */
 function audio(): { short: Audio[]; long: Audio } {
-  const refs = references();
+  const refs = librivoxReferences();
   const ids = [...refs.keys()].sort();
   const clip = (id: string) => ({ file: path.join(LIBRIVOX, `${id}.wav`), seconds: seconds(path.join(LIBRIVOX, `${id}.wav`)), reference: refs.get(id)! });
   const short = ids.map(clip).filter((a) => a.seconds >= 5);
@@ -55,9 +47,6 @@ function audio(): { short: Audio[]; long: Audio } {
   return { short, long: { file, seconds: seconds(file), reference: all.map((id) => refs.get(id)!).join(' ') } };
 }
 
-function wer(references: string[], hypotheses: string[]): number {
-  return Number(execFileSync(PYTHON, [path.join(ROOT, 'bench/wer.py')], { input: JSON.stringify({ references, hypotheses }), encoding: 'utf8' }));
-}
 
 // Not execFileSync: a minute with the event loop blocked outlives the gateways' keep-alive, and the next
 // request would be written into a socket the gateway has closed (EPIPE).

@@ -4,14 +4,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
-import { startWorker, CLIP, SHORT_CLIP, LIBRIVOX, ROOT, type RunningWorker } from '../../test-support/worker.ts';
+import { startWorker, CLIP, SHORT_CLIP, type RunningWorker } from '../../test-support/worker.ts';
 import { startGateway, type Gateway } from '../../test-support/gateway.ts';
 import { waitFor } from '../../test-support/wait.ts';
+import { librivoxReferences, wer } from '../../test-support/scoring.ts';
 import type { LocalJobSystem } from '../src/jobs/index.ts';
 import { RealtimeClient, pcm, type ServerEvent } from './realtime-client.ts';
 
@@ -35,16 +35,9 @@ function pcm24k(file: string): Buffer {
   return execFileSync('sox', [file, '-r', String(RATE), '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-t', 'raw', '-'], { maxBuffer: 64 << 20 });
 }
 
+/** A clip's reference transcript. */
 function reference(file: string): string {
-  const id = path.basename(file, '.wav');
-  const line = readFileSync(path.join(LIBRIVOX, 'transcription'), 'utf8').split('\n').find((l) => l.includes(`(${id})`))!;
-  return line.replace(/<\/?s>/g, '').replace(/\(.*\)/, '').trim();
-}
-
-/** Word error rate as every suite scores it (Whisper's English normaliser, then jiwer: bench/wer.py). */
-function wer(references: string[], hypotheses: string[]): number {
-  const input = JSON.stringify({ references, hypotheses });
-  return Number(execFileSync(path.join(ROOT, '.venv/bin/python'), [path.join(ROOT, 'bench/wer.py')], { input, encoding: 'utf8' }));
+  return librivoxReferences().get(path.basename(file, '.wav'))!;
 }
 
 const pool = () => (gw.jobs as LocalJobSystem).pool.list()[0]!;

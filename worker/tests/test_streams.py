@@ -104,7 +104,10 @@ def test_a_frame_over_the_limit_closes_the_connection(make_worker, speech):
 
 
 def test_a_client_that_disconnects_frees_its_slot_and_files_flow_beside_a_stream(worker, speech, clips):
-    status = lambda: Client(worker.port).call({"command": "status"})["result"]  # noqa: E731
+    def status() -> dict:
+        with Client(worker.port) as c:
+            return c.call({"command": "status"})["result"]
+
     client = Client(worker.port)
     stream = open_stream(client)
     feed(client, stream, speech[: 2 * RATE * 2])

@@ -96,11 +96,16 @@ async def _stream(call: Call) -> dict[str, Any]:
     return await call.job.stream.run()
 
 
-def _open_stream(call: Call) -> Stream:
-    target = call.in_flight.get(call.message["stream"])
+def find_stream(in_flight: Mapping[str, Job], stream_id: str) -> Stream:
+    """The open stream a stream_* request names; bad_request when the connection has none by that id."""
+    target = in_flight.get(stream_id)
     if target is None or target.stream is None:
-        raise WorkerError("bad_request", f"no stream {call.message['stream']!r} is open on this connection")
+        raise WorkerError("bad_request", f"no stream {stream_id!r} is open on this connection")
     return target.stream
+
+
+def _open_stream(call: Call) -> Stream:
+    return find_stream(call.in_flight, call.message["stream"])
 
 
 async def _stream_commit(call: Call) -> dict[str, Any]:

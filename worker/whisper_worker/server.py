@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from whisper_worker import transcriber
-from whisper_worker.commands import Call, Command, audio_follows, reply_id, validate_request
+from whisper_worker.commands import Call, Command, audio_follows, find_stream, reply_id, validate_request
 from whisper_worker.errors import WorkerError
 from whisper_worker.protocol import Discard, Limits, Sink, encode_json, read_audio_into, read_json
 from whisper_worker.service import Job, Worker
@@ -40,6 +40,7 @@ class Connection:
         self.reader = reader
         self.writer = writer
         self.limits = Limits(worker.settings.max_json_frame, worker.settings.max_audio_frame)
+        self.live_limits = Limits(worker.settings.max_json_frame, worker.settings.max_json_frame)  # a stream_audio frame (§3)
         self.jobs: dict[str, Job] = {}
         self._write_lock = asyncio.Lock()
         self.authenticated = not worker.settings.token
@@ -112,13 +113,9 @@ class Connection:
         """Live audio is small and frequent: read into memory, under the JSON frame limit, and buffered before the
         next frame is read, so a stream's audio keeps its order without a task per frame."""
         sink = io.BytesIO()
-        await self._read_audio(request_id, sink, Limits(self.limits.max_json_frame, self.limits.max_json_frame))
-        target = self.jobs.get(message["stream"])
-        stream = target.stream if target is not None else None
-        if stream is None:
-            raise WorkerError("bad_request", f"no stream {message['stream']!r} is open on this connection", request_id)
+        await self._read_audio(request_id, sink, self.live_limits)
         try:
-            result = await stream.audio(sink.getvalue())
+            result = await find_stream(self.jobs, message["stream"]).audio(sink.getvalue())
         except WorkerError as refused:
             refused.request_id = request_id
             raise

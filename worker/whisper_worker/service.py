@@ -57,7 +57,6 @@ class Worker:
         self.slots = Slots(self.device.slots, settings.queue_limit)
         self.memory = MemoryProbe(self.device.gpus)
         self._shared: weakref.WeakKeyDictionary[WhisperModel, SharedModel] = weakref.WeakKeyDictionary()
-        self.live: set[Stream] = set()  # open live streams
 
     def joined(self, model: Any) -> AbstractContextManager[Any]:
         """The model for one more transcription on it: its CTranslate2 calls merge with the others' (batching.py)."""

@@ -76,7 +76,6 @@ class Stream:
 
     async def run(self) -> dict[str, Any]:
         """The `stream` request: loads the model, then decodes until closed. Its result ends the stream."""
-        self.worker.live.add(self)
         try:
             async with self.worker.cache.use(self.model) as (entry, _):
                 while not (self.closing and self.policy.idle):
@@ -87,7 +86,6 @@ class Stream:
                     await self._hold_slot()
                     await self._emit(self.policy.apply(step, *await self._decode(entry.model, step)))
         finally:
-            self.worker.live.discard(self)
             await self._release_slot()
             for waiter in self._finals.values():
                 waiter.cancel()

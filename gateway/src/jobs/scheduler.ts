@@ -8,7 +8,7 @@
 import type { JobError, JobQueue, JobSpec } from './types.ts';
 import { Job } from './job.ts';
 import { Attempt, type AttemptEnd } from './attempt.ts';
-import type { Worker, WorkerPool } from '../workers/pool.ts';
+import { compareScores, type Worker, type WorkerPool } from '../workers/pool.ts';
 
 export interface SchedulerOptions {
   maxAttempts: number; // counting spec.previousAttempts
@@ -115,7 +115,7 @@ export class Scheduler implements JobQueue {
     let best: Worker | undefined;
     for (const w of this.pool.list()) {
       if (w.freeSlots <= 0 || (pinned !== undefined && w.address !== pinned)) continue;
-      if (!best || compare(score(w), score(best)) > 0) best = w;
+      if (!best || compareScores(score(w), score(best)) > 0) best = w;
     }
     return best;
   }
@@ -206,9 +206,4 @@ export class Scheduler implements JobQueue {
 function finalError(error: JobError, attempts: number): JobError {
   if (error.code !== 'worker_lost') return error;
   return { code: 'no_worker', message: `the job failed in ${attempts} attempts; the last: ${error.message}` };
-}
-
-function compare(a: number[], b: number[]): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
 }

@@ -145,8 +145,9 @@ export class WorkerConnection {
         if (Buffer.isBuffer(audio)) {
           await this.write(frameHeader(audio.length));
           await this.write(audio);
+        } else if (file && audio) {
+          await this.streamFile(file, audio.bytes);
         }
-        else if (file && audio) await this.streamFile(file, audio.bytes);
       } catch (e) {
         this.close(`writing to the worker failed: ${(e as Error).message}`);
       } finally {

@@ -109,7 +109,7 @@ export class WorkerPool implements WorkerDirectory, StreamHost {
   async streamLink(model: string, avoid: ReadonlySet<string> = new Set()): Promise<StreamLink> {
     const score = (w: Worker) => [Number(!avoid.has(w.address)), Number(w.availableModels.includes(model)), Number(w.loadedModels.includes(model)), w.freeSlots];
     const ready = this.list().filter((w) => w.state === 'ready');
-    const best = ready.sort((a, b) => compare(score(b), score(a)))[0];
+    const best = ready.sort((a, b) => compareScores(score(b), score(a)))[0];
     if (!best) {
       const reasons = this.list().map((w) => `${w.address}: ${w.error ?? w.state}`).join('; ');
       throw new WorkerRequestError('no_worker', `No Whisper worker is reachable (${reasons || 'none configured'}).`);
@@ -226,7 +226,8 @@ export function splitAddress(entry: string): { host: string; port: number } {
   return { host: match[1]!, port: Number(match[2]) };
 }
 
-function compare(a: number[], b: number[]): number {
+/** Orders two scores (lists of numbers, most important first): > 0 when `a` is the better. */
+export function compareScores(a: number[], b: number[]): number {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return 0;
 }
