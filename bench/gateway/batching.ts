@@ -1,7 +1,8 @@
 // Throughput of batching, through the whole stack (HTTP gateway + worker) against
 // faster-whisper in-process, on the same audio and model in one run:
 //
-// - "today": the worker as before batching (WHISPER_SLOTS=1, WHISPER_BATCH_SIZE=1:
+// - "today": the worker as before batching (WHISPER_SLOTS=1, WHISPER_BATCH_SIZE=1,
+//   WHISPER_SHORT_WINDOWS=false:
 //   one transcription at a time, decoded sequentially);
 // - "batched": the worker's defaults (long files through the batched pipeline,
 //   concurrent requests sharing CTranslate2 calls);
@@ -113,7 +114,7 @@ async function stack(mode: string, env: Record<string, string>): Promise<Stack> 
 
 const { short, long } = audio();
 const shortPlan = Array.from({ length: SHORT_REQUESTS }, (_, i) => short[i % short.length]!);
-const stacks = [await stack('today', { WHISPER_SLOTS: '1', WHISPER_BATCH_SIZE: '1' }), await stack('batched', {})];
+const stacks = [await stack('today', { WHISPER_SLOTS: '1', WHISPER_BATCH_SIZE: '1', WHISPER_SHORT_WINDOWS: 'false' }), await stack('batched', {})];
 try {
   for (const s of stacks) await transcribe(s.gateway.url, short[0]!.file); // warm-up
   // One client on the long file, each decoding mode against its in-process twin, alternated round by round.
@@ -152,8 +153,8 @@ try {
     '## Batching: the stack today and batched, against faster-whisper in-process',
     '',
     `Machine: ${machine()}. Model \`${MODEL}\`, int8 on CPU, beam 5, VAD, language en, through \`POST /api/transcribe\` (gateway and worker as their own processes). ` +
-      '*today*: the worker as it was before batching (`WHISPER_SLOTS=1 WHISPER_BATCH_SIZE=1`: one transcription at a time, sequential decoding); ' +
-      '*batched*: the worker\'s defaults (files over 30 s through the batched pipeline, 8 windows a batch; up to 8 transcriptions at once sharing CTranslate2 calls). ' +
+      '*today*: the worker as it was before batching (`WHISPER_SLOTS=1 WHISPER_BATCH_SIZE=1 WHISPER_SHORT_WINDOWS=false`: one transcription at a time, sequential decoding, every window 30 s); ' +
+      '*batched*: the worker\'s defaults (files over 30 s through the batched pipeline, 8 windows a batch; files under 20 s in a short window, the audio + 5 s; up to 8 transcriptions at once sharing CTranslate2 calls). ' +
       `WER with Whisper's English normaliser over every answer in the row. Command: \`node bench/gateway/batching.ts --model ${MODEL} --rounds ${ROUNDS} --clients ${CLIENTS.join(',')}\`.`,
     '',
     `### One client, the ${long.seconds.toFixed(0)} s file: the stack against in-process in the same decoding mode`,

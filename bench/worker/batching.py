@@ -156,7 +156,7 @@ def measure(model: str, folder: Path, rounds: int, clients: list[int]) -> dict:
     short = [audio["short"][i % len(audio["short"])] for i in range(SHORT_REQUESTS)]
     long = audio["long"]
     in_process(model, 0, [short[0]["file"]])  # the first load on a GPU compiles kernels; time none of it
-    stacks = [Stack("today", model, {"WHISPER_SLOTS": "1", "WHISPER_BATCH_SIZE": "1"}), Stack("batched", model, {})]
+    stacks = [Stack("today", model, {"WHISPER_SLOTS": "1", "WHISPER_BATCH_SIZE": "1", "WHISPER_SHORT_WINDOWS": "false"}), Stack("batched", model, {})]
     result = {"model": model, "machine": machine(), "device": device.name, "compute_type": device.compute_type,
               "batch": device.batch_size, "slots": device.slots, "long_seconds": long["seconds"], "long_reference": long["reference"],
               "paired": {"in-process sequential": [], "today": [], "in-process batched": [], "batched": []}, "texts": {}}
@@ -248,7 +248,7 @@ def report(files: list[str], command: str, note: str | None) -> None:
         "",
         f"Machine: {first['machine']}. Beam 5, VAD, language en, through the worker's TCP protocol (no gateway: "
         "bench/gateway/batching.ts measures the whole stack where Node runs). *today*: the worker as it was before batching "
-        "(`WHISPER_SLOTS=1 WHISPER_BATCH_SIZE=1`); *batched*: the worker's defaults on this device "
+        "(`WHISPER_SLOTS=1 WHISPER_BATCH_SIZE=1 WHISPER_SHORT_WINDOWS=false`); *batched*: the worker's defaults on this device "
         f"({first['slots']} slots, {first['batch']} windows a batch). WER with Whisper's English normaliser over every answer in the row. "
         f"Command: `{command}`.",
         "",

@@ -25,12 +25,13 @@ import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
+from whisper_worker import windows
 from whisper_worker.audio import SAMPLE_RATE
 from whisper_worker.streaming import Decoded, Step
 
 INTERIM_PADDING = 200  # frames (10 ms each) of silence after the audio in the encoder window
-FINAL_PADDING = 500
-WINDOW_FRAMES = 3000  # Whisper's 30 s
+FINAL_PADDING = windows.PADDING  # what a short file gets too
+WINDOW_FRAMES = windows.FULL
 TOKENS_PER_SECOND = 12  # a cap well above speech (~4 tokens/s): a looping decoder stops early
 MAX_COMPRESSION = 2.4  # faster-whisper's threshold for a repetitive, hallucinated text
 TEMPERATURES = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]

@@ -219,6 +219,8 @@ def log_request(job: Job, command: Command, wall: float, outcome: str) -> None:
     }
     if job.batch_size is not None:
         line["batch_size"] = job.batch_size
+    if job.window_seconds is not None:
+        line["window_seconds"] = job.window_seconds
     request_log.log(command.log_level, json.dumps(line))
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from faster_whisper import WhisperModel
 
-from whisper_worker import PROTOCOL_VERSION, __version__, live_decode, transcriber
+from whisper_worker import PROTOCOL_VERSION, __version__, live_decode, transcriber, windows
 from whisper_worker.audio import SAMPLE_RATE
 from whisper_worker.batching import SharedModel
 from whisper_worker.loader import Device, make_loader, pick_device
@@ -39,6 +39,7 @@ class Job:
     audio_seconds: float | None = None
     model: str | None = None
     batch_size: int | None = None  # how a transcription was decoded: 0 sequential, n windows a batch
+    window_seconds: float | None = None  # the encoder window it was heard in (windows.py)
     stream: Stream | None = None  # a live stream's state, for the stream_* commands that name it
 
     def cancel(self) -> None:
@@ -159,6 +160,8 @@ class Worker:
             job.audio_seconds = len(audio) / SAMPLE_RATE
             async with self.cache.use(model) as (entry, load_seconds):
                 job.batch_size = batch = self.batch_size(batch_size, job.audio_seconds)
+                short = batch == 0 and self.settings.short_windows
+                job.window_seconds = windows.seconds(len(audio)) if short else windows.FULL_SECONDS
 
                 def emit(event: dict[str, Any]) -> None:
                     if event["type"] == "info":
@@ -168,7 +171,7 @@ class Worker:
 
                 _start_running(job)
                 result = await asyncio.to_thread(
-                    self._decode_joined, entry.model, transcriber.transcribe, audio, kwargs, batch, emit, job.cancelled,
+                    self._decode_joined, entry.model, transcriber.transcribe, audio, kwargs, batch, emit, job.cancelled, short,
                 )
         _raise_if_cancelled(job)
         decode_seconds = result.pop("decode_seconds")

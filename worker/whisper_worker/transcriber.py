@@ -19,6 +19,7 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from whisper_worker import audio as decoder
+from whisper_worker import windows
 from whisper_worker.audio import SAMPLE_RATE
 from whisper_worker.errors import WorkerError, without_paths
 
@@ -77,12 +78,14 @@ def transcribe(
     batch_size: int,
     emit: Emit,
     cancelled: threading.Event,
+    short_window: bool = False,
 ) -> dict[str, Any]:
+    """Decodes `audio`, emitting events as it goes; `short_window` lets a short file have a short window (windows.py)."""
     started = time.monotonic()
     if batch_size > 0:
         segments, info = BatchedInferencePipeline(model).transcribe(audio, batch_size=batch_size, **_batched_kwargs(kwargs))
     else:
-        segments, info = model.transcribe(audio, **kwargs)
+        segments, info = (windows.fitted(model, audio.size) if short_window else model).transcribe(audio, **kwargs)
     duration = round(info.duration, 3)
     emit({"type": "info", "language": info.language, "language_probability": round(info.language_probability, 4), "duration": duration})
     out: list[dict[str, Any]] = []
