@@ -35,7 +35,7 @@ LONG_REPEATS = 12  # the clips twelve times over: about 5 minutes
 
 
 def read_audio(folder: Path, scratch: Path) -> dict:
-    """The 5–7 s clips, and all clips twelve times over as one file, each with its reference."""
+    """Five different 5–10 s clips, and all clips twelve times over as one file, each with its reference."""
     from conftest import librivox_references
 
     refs = librivox_references(folder)
@@ -49,8 +49,16 @@ def read_audio(folder: Path, scratch: Path) -> dict:
     with wave.open(str(long), "wb") as w:
         w.setparams(params)
         w.writeframes(b"".join(frames * LONG_REPEATS))
+    pairs = []  # the two clips under 5 s, each joined to its neighbour: 8.3 and 9.3 s
+    for i in (1, 3):
+        pair = scratch / f"pair-{i}.wav"
+        with wave.open(str(pair), "wb") as w:
+            w.setparams(params)
+            w.writeframes(frames[i] + frames[i + 1])
+        pairs.append({"file": str(pair), "seconds": clips[i]["seconds"] + clips[i + 1]["seconds"],
+                      "reference": f"{clips[i]['reference']} {clips[i + 1]['reference']}"})
     return {
-        "short": [c for c in clips if c["seconds"] >= 5],
+        "short": [c for c in clips if c["seconds"] >= 5] + pairs,
         "long": {"file": str(long), "seconds": sum(c["seconds"] for c in clips) * LONG_REPEATS,
                  "reference": " ".join(c["reference"] for c in clips * LONG_REPEATS)},
     }
@@ -177,7 +185,7 @@ def measure(model: str, folder: Path, rounds: int, clients: list[int]) -> dict:
         result["short_in_process"] = {"seconds": local["seconds"], "pairs": [(a["reference"], t) for a, t in zip(short, local["texts"], strict=True)],
                                       "audio_seconds": sum(a["seconds"] for a in short)}
         result["rows"] = [load(s, label, plan or [long] * n, n)
-                          for label, plan in (("5–7 s clips", short), ("5-minute file", None)) for n in clients for s in stacks]
+                          for label, plan in (("5–10 s clips", short), ("5-minute file", None)) for n in clients for s in stacks]
     finally:
         for s in stacks:
             s.stop()
@@ -206,7 +214,7 @@ def report_model(r: dict) -> list[str]:
     gains = []
     for n in sorted({x["clients"] for x in r["rows"]}):
         parts = []
-        for label in ("5–7 s clips", "5-minute file"):
+        for label in ("5–10 s clips", "5-minute file"):
             a, b = find.get(("today", label, n)), find.get(("batched", label, n))
             if a and b:
                 parts.append(f"{label} {(a['wall'] / a['audio_seconds']) / (b['wall'] / b['audio_seconds']):.2f}×")

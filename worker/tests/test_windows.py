@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -59,7 +60,7 @@ def test_the_view_encodes_the_short_window_and_hears_what_the_whole_window_hears
 
     whole_text, whole_language, whole_words = words_of(base, audio)
     text, language, timed = words_of(view, audio)
-    assert language == whole_language == "en"  # detected in the short window too
+    assert language == whole_language == "en"
     assert jiwer.wer(whole_text.lower(), text.lower()) <= 0.1, (whole_text, text)
     assert "dashwood" in text.lower()
     assert timed[-1][2] <= audio.size / RATE + 0.05  # no word past the audio's end, where the window is silence
@@ -82,6 +83,16 @@ class Watched:
         return getattr(self.model, name)
 
 
+def test_the_language_is_detected_in_the_whole_window(base):
+    audio = decode_audio(str(LIBRIVOX / f"{CLIP}.wav"))
+    model = copy.copy(base)
+    model.model = watched = Watched(base.model)
+    view = windows.fitted(model, audio.size)
+    segments, info = view.transcribe(audio, beam_size=1)
+    assert info.language == "en" and "dashwood" in "".join(s.text for s in segments).lower()
+    assert [shape[-1] for shape in watched.shapes] == [3000, 1500]  # detect the language, then decode
+
+
 def test_clips_of_one_window_length_share_calls_in_their_short_windows(base):
     clips = [decode_audio(str(path)) for path in sorted(LIBRIVOX.glob("*.wav"))]
     clips = [c for c in clips if 5 * RATE <= c.size < 10 * RATE]  # the 5-7 s clips: all in a 15 s window
@@ -99,7 +110,9 @@ def test_clips_of_one_window_length_share_calls_in_their_short_windows(base):
     with ThreadPoolExecutor(len(clips)) as pool:
         merged = list(pool.map(together, clips))
     assert shared.windows > shared.calls, "no call was shared"
-    assert watched.shapes and all(shape[1:] == (80, 1500) for shape in watched.shapes)
+    # Each clip encoded once in the whole window to detect its language, once in its short one to decode it.
+    assert {shape[1:] for shape in watched.shapes} == {(80, 3000), (80, 1500)}
+    assert sum(shape[0] for shape in watched.shapes if shape[2] == 1500) == len(clips)
     for own, text in zip(alone, merged, strict=True):
         assert jiwer.wer(own.lower(), text.lower()) <= 0.1, (own, text)
 
