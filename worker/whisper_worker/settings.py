@@ -43,7 +43,7 @@ class Settings:
     short_windows: bool = setting(
         True, "WHISPER_SHORT_WINDOWS",
         "a file under 20 s is heard in a window of its length + 5 s (in 5 s steps, 10 to 25 s), not Whisper's whole 30 s: "
-        "the same accuracy, about twice the speed on CPU (docs/benchmarks.md, Short windows); false = always 30 s",
+        "the same accuracy in less time (docs/benchmarks.md, Short windows); false = always 30 s",
     )
     models_dir: Path = setting(Path("models"), "WHISPER_MODELS_DIR", "folder searched first for <name>/model.bin")
     default_model: str = setting("base", "WHISPER_DEFAULT_MODEL", "model for requests that name none")

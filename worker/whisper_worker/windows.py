@@ -10,6 +10,7 @@ How much padding is safe was measured, not guessed (docs/benchmarks.md, *Short
 windows*): with 5 s after the audio the WER and the word timings match the whole
 window; with 2 s the decoder may stop early or loop. The language is still
 detected in the whole window.
+
 Windows are rounded up to 5 s steps so that concurrent clips of similar length
 have windows of one shape, which is what lets batching.py merge their calls.
 """
