@@ -18,7 +18,7 @@ from whisper_worker import windows
 from whisper_worker.batching import SharedModel
 
 from client import Client
-from conftest import LIBRIVOX, MODELS
+from conftest import LIBRIVOX, MODELS, wait_until
 
 RATE = 16000
 CLIP = "sense_and_sensibility_01_austen_64kb-0870"  # 7.1 s
@@ -90,7 +90,8 @@ def test_the_language_is_detected_in_the_whole_window(base):
     view = windows.fitted(model, audio.size)
     segments, info = view.transcribe(audio, beam_size=1)
     assert info.language == "en" and "dashwood" in "".join(s.text for s in segments).lower()
-    assert [shape[-1] for shape in watched.shapes] == [3000, 1500]  # detect the language, then decode
+    # The language detected first, then each window decoded (one, or two if the first stops short of the end).
+    assert watched.shapes[0][-1] == 3000 and {shape[-1] for shape in watched.shapes[1:]} == {1500}
 
 
 def test_clips_of_one_window_length_share_calls_in_their_short_windows(base):
@@ -110,9 +111,9 @@ def test_clips_of_one_window_length_share_calls_in_their_short_windows(base):
     with ThreadPoolExecutor(len(clips)) as pool:
         merged = list(pool.map(together, clips))
     assert shared.windows > shared.calls, "no call was shared"
-    # Each clip encoded once in the whole window to detect its language, once in its short one to decode it.
+    # Each clip encoded in the whole window to detect its language, and in its short one to decode it.
     assert {shape[1:] for shape in watched.shapes} == {(80, 3000), (80, 1500)}
-    assert sum(shape[0] for shape in watched.shapes if shape[2] == 1500) == len(clips)
+    assert sum(shape[0] for shape in watched.shapes if shape[2] == 1500) >= len(clips)
     for own, text in zip(alone, merged, strict=True):
         assert jiwer.wer(own.lower(), text.lower()) <= 0.1, (own, text)
 
@@ -126,7 +127,11 @@ def test_the_worker_logs_the_window_it_used_and_can_be_told_to_use_the_whole_one
         assert reply["type"] == "result", reply
         texts[name] = reply["result"]["text"]
         assert reply["result"]["language"] == "en"
-    logged = {line["id"]: line["window_seconds"] for r in (worker, whole) for line in r.requests("transcribe")
-              if str(line["id"]).startswith("window-")}
-    assert logged == {"window-short": 15.0, "window-whole": 30.0}
+
+    def logged() -> dict[str, float] | None:  # the line is written just after the reply is sent
+        lines = {line["id"]: line["window_seconds"] for r in (worker, whole) for line in r.requests("transcribe")
+                 if str(line["id"]).startswith("window-")}
+        return lines if len(lines) == 2 else None
+
+    assert wait_until(logged, what="both request lines") == {"window-short": 15.0, "window-whole": 30.0}
     assert all("dashwood" in text.lower() for text in texts.values()), texts
