@@ -137,3 +137,4 @@ def test_a_silent_stream_gives_its_slot_back_and_takes_one_again(worker, speech)
         client.send({"command": "cancel", "target": stream})
         final, _ = client.until_final(stream)
         assert final["error"]["code"] == "cancelled"
+

@@ -69,6 +69,7 @@ class Stream:
         self._finals: dict[int, asyncio.Future[None]] = {}  # commits waiting for their item's final
         self._slot: AsyncExitStack | None = None
         self._bytes = 0
+        self._heard_at = time.monotonic()  # when audio last came: a client that stops sending is silent too
 
     @property
     def received_ms(self) -> int:
@@ -96,6 +97,7 @@ class Stream:
             raise WorkerError("bad_request", f"a stream_audio frame holds PCM16 samples, 2 bytes each: {len(data)} bytes is an odd count")
         self._check_open()
         self._bytes += len(data)
+        self._heard_at = time.monotonic()
         await self._emit(self.policy.push(self.pcm.convert(data)))
         self._wake.set()
         return {"received_ms": self.received_ms}
@@ -152,7 +154,8 @@ class Stream:
         self._wake.clear()
         timeout = None
         if self._slot is not None and self.policy.idle:
-            silent = self.policy.detector.silent_for() / SAMPLE_RATE
+            # Silence heard, or no audio at all (a client that stopped sending but keeps its socket open).
+            silent = max(self.policy.detector.silent_for() / SAMPLE_RATE, time.monotonic() - self._heard_at)
             if silent >= RELEASE_AFTER_S:
                 await self._release_slot()
             else:
