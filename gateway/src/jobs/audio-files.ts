@@ -3,7 +3,7 @@
 // once its record can be written. A crash mid-upload leaves only a partial
 // file in uploads/, which the next start clears: nothing is half-stored.
 import { mkdirSync, rmSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../errors.ts';
 
@@ -36,6 +36,21 @@ export class AudioFiles {
 
   async remove(id: string): Promise<void> {
     await rm(this.pathOf(id), { force: true });
+  }
+
+  /**
+   * Ids of the audio files that arrived (were renamed here: ctime) before
+   * `before`. A file is adopted just before its record is written, so only an
+   * old one with no live job is an orphan: a crash between finishing a job and
+   * deleting its audio leaves one.
+   */
+  async arrivedBefore(before: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (const id of await readdir(this.audio)) {
+      const info = await stat(this.pathOf(id)).catch(() => null);
+      if (info && info.ctimeMs < before) ids.push(id);
+    }
+    return ids;
   }
 }
 

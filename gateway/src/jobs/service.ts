@@ -367,14 +367,27 @@ export class JobService implements JobRunner {
     await deliverWebhook(job.request.callback_url!, `job_${job.id}`, payload, this.options.webhooks, (d) => void this.store.recordWebhook(job.id, d), this.stopping.signal);
   }
 
-  /** Deletes finished jobs older than JOB_RETENTION_HOURS (0 keeps them forever); runs every 10 minutes. */
+  /** Deletes finished jobs older than JOB_RETENTION_HOURS (0 keeps them forever), and orphaned audio; runs every 10 minutes. */
   async purge(now = Date.now()): Promise<number> {
+    if (this.closing.signal.aborted) return 0;
+    await this.sweepAudio(now - ORPHAN_AGE_MS);
     if (this.options.retentionHours <= 0 || this.closing.signal.aborted) return 0;
     const expired = await this.store.expired(now - this.options.retentionHours * 3_600_000);
     for (const job of expired) await this.remove(job.id);
     return expired.length;
   }
+
+  private async sweepAudio(before: number): Promise<void> {
+    for (const id of await this.audio.arrivedBefore(before)) {
+      if (this.closing.signal.aborted) return; // the store is closed under a sweep that started just before
+      const record = await this.store.get(id);
+      if (!record || FINISHED.has(record.status)) await this.audio.remove(id);
+    }
+  }
 }
+
+/** Audio whose job has finished or is gone (a crash between the two writes), once it is this old. */
+const ORPHAN_AGE_MS = 3_600_000;
 
 /** After a retry or a restart, the new attempt's info, segments and progress up to where the last one got are not news. */
 function isNew(state: Running, event: JobEvent): boolean {

@@ -203,6 +203,26 @@ test('retention: finished jobs older than JOB_RETENTION_HOURS are purged with th
   }
 });
 
+test('audio a crash left behind (its job finished or gone) is swept once an hour old; a live job\'s audio stays', async () => {
+  const app = await gateway(fakeJobs(), { JOB_RETENTION_HOURS: '0' });
+  try {
+    const { id } = (await submit(app)).json();
+    await waitFor('the job to succeed', async () => (await job(app, id)).status === 'succeeded');
+    app.jobs.script = hangs;
+    const running = (await submit(app)).json().id;
+    await waitFor('the second job to run', async () => (await job(app, running)).status === 'running');
+    const audio = path.join(app.dataDir, 'audio');
+    for (const orphan of [id, 'no-such-job']) writeFileSync(path.join(audio, orphan), 'RIFF');
+    await app.jobService.purge();
+    assert.deepEqual(readdirSync(audio).sort(), [id, 'no-such-job', running].sort(), 'not yet an hour old: it may be an upload whose record is being written');
+    await app.jobService.purge(Date.now() + 2 * 3_600_000);
+    assert.deepEqual(readdirSync(audio), [running]);
+    assert.equal((await job(app, id)).status, 'succeeded', 'with JOB_RETENTION_HOURS=0 the finished job itself stays');
+  } finally {
+    await app.close();
+  }
+});
+
 test('a restart finds jobs that were running: run again from the start, or failed once 3 attempts are spent', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'jobs-restart-'));
   const store = new SqliteStore(path.join(dataDir, 'jobs.sqlite'));
