@@ -95,7 +95,7 @@ test('LibriVox at real-time pace: deltas while it is spoken, then transcripts un
 
 test('a client that vanishes mid-sentence frees the worker\'s slot', async () => {
   const client = await RealtimeClient.connect(gw.url, { query: 'model=whisper-1' });
-  await client.take('session.created');
+  const { session } = await client.take('session.created');
   const speech = pcm24k(CLIP);
   await speak(client, speech.subarray(0, 3 * RATE * 2));
   await client.take('input_audio_buffer.speech_started');
@@ -103,6 +103,9 @@ test('a client that vanishes mid-sentence frees the worker\'s slot', async () =>
   await waitFor('the stream to hold the worker\'s slot', () => pool().status?.running === 1 && pool().busy === 1, 60_000, 50);
   client.socket.terminate();
   await waitFor('the slot to be free on the worker and in the gateway', () => pool().status?.running === 0 && pool().busy === 0, 30_000, 50);
+  // Not only the slot (a stream gives it back after 3 s without audio anyway): the stream itself ended on the worker.
+  const ended = () => worker.lines().map((l) => (l.startsWith('{') ? JSON.parse(l) : {})).find((l) => l.command === 'stream' && l.id === `${session.id}/1`);
+  assert.equal((await waitFor('the worker to log the stream\'s end', ended, 30_000, 50)).outcome, 'cancelled');
 });
 
 test('OpenAI\'s own SDK (OpenAIRealtimeWS, intent transcription) transcribes a clip', async () => {

@@ -2,13 +2,18 @@
 events, cancels, refused requests and their audio. No weights, no subprocess."""
 
 import asyncio
+import contextlib
 import logging
 import tempfile
+from contextlib import AsyncExitStack
+
+import pytest
 
 from whisper_worker import server, transcriber
 from whisper_worker.commands import COMMANDS
 from whisper_worker.options import transcribe_kwargs
 from whisper_worker.service import Job
+from whisper_worker.streams import Stream
 
 from client import AsyncClient
 from conftest import async_wait_until
@@ -250,3 +255,41 @@ def test_too_long_audio_is_refused_at_once_even_with_every_slot_busy(silence_3h,
     assert events == [] and queued == 0, "it never waited for a slot"
     assert final["error"]["code"] == "audio_too_long" and detect["error"]["code"] == "audio_too_long"
     assert "3:00:00" in final["error"]["message"] and "WHISPER_MAX_AUDIO_SECONDS=3600" in final["error"]["message"]
+
+
+def open_fake_stream() -> tuple[Job, Stream]:
+    async def send(message: dict) -> None:
+        pass
+
+    job = Job("live")
+    return job, fake_worker(FakeLoader()).open_stream(job, "base", {"language": "en"}, send)
+
+
+def test_a_resting_stream_is_cancelled_even_when_audio_wakes_it_in_the_same_turn():
+    # A client's last audio, then its connection closing: the wake and the cancel land together. On Python 3.11
+    # asyncio.wait_for returned the wait's result and dropped the cancel, and the stream outlived its client.
+    async def main() -> bool:
+        _, stream = open_fake_stream()
+        stream._slot = AsyncExitStack()  # it has decoded: it rests with a timeout, until its slot's release time
+        resting = asyncio.create_task(stream._rest())
+        await asyncio.sleep(0.05)
+        stream._wake.set()
+        resting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await resting
+        return resting.cancelled()
+
+    assert asyncio.run(main())
+
+
+def test_a_stream_ends_at_its_next_turn_once_its_job_is_cancelled():
+    async def main() -> None:
+        job, stream = open_fake_stream()
+        job.task = asyncio.create_task(stream.run())
+        await asyncio.sleep(0.1)  # loaded, nothing to decode: it rests
+        job.cancelled.set()  # a cancel that reached only the flag (as while a decode runs)
+        stream._wake.set()
+        await asyncio.wait_for(job.task, 5)
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(main())

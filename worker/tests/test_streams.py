@@ -138,3 +138,23 @@ def test_a_silent_stream_gives_its_slot_back_and_takes_one_again(worker, speech)
         final, _ = client.until_final(stream)
         assert final["error"]["code"] == "cancelled"
 
+
+
+def test_a_client_that_stops_sending_mid_sentence_gives_the_slot_back_and_close_still_gets_the_final(worker, speech):
+    with Client(worker.port, timeout=30) as client:  # the slot goes back 3 s after the last audio: fail soon, not hang
+        stream = open_stream(client)
+        feed(client, stream, speech[: 3 * RATE * 2])  # the sentence goes on past these 3 s, and then no more audio comes
+        events: list[dict] = []
+        while [e["held"] for e in events if e["type"] == "slot"] != [True, False]:
+            reply = client.recv()
+            assert reply is not None
+            events.append(reply)
+            assert reply["type"] != "final", "no final before the speaker is done or the stream closes"
+        assert not replies_of(events, stream, "speech_stopped"), "the slot went back mid-utterance, on the missing audio alone"
+        client.send({"command": "stream_close", "stream": stream})
+        final, rest = client.until_final(stream)
+    assert final["type"] == "result" and final["result"]["items"] == 1, final
+    assert [e["held"] for e in rest if e["type"] == "slot"] == [True, False], "the final took a slot again, and gave it back"
+    (text,) = [e["text"] for e in replies_of(rest, stream, "final")]
+    assert {"john", "dashwood"} & set(words(text)), f"the first 3 s say 'and mister john dashwood': {text}"
+

@@ -80,6 +80,8 @@ class Stream:
         try:
             async with self.worker.cache.use(self.model) as (entry, _):
                 while not (self.closing and self.policy.idle):
+                    if self.job.cancelled.is_set():  # however the cancel came, the stream ends at the next turn
+                        raise asyncio.CancelledError()
                     step = self.policy.plan()
                     if step is None:
                         await self._rest()
@@ -153,15 +155,21 @@ class Stream:
         """Waits for audio or a control; gives the slot back once the speaker has been silent long enough."""
         self._wake.clear()
         timeout = None
-        if self._slot is not None and self.policy.idle:
-            # Silence heard, or no audio at all (a client that stopped sending but keeps its socket open).
-            silent = max(self.policy.detector.silent_for() / SAMPLE_RATE, time.monotonic() - self._heard_at)
+        if self._slot is not None:
+            # Silence heard, or no audio at all: a client that stopped sending but keeps its socket open, even
+            # mid-utterance (its next audio, commit or close plans a decode, which takes a slot again).
+            silent = time.monotonic() - self._heard_at
+            if self.policy.idle:
+                silent = max(silent, self.policy.detector.silent_for() / SAMPLE_RATE)
             if silent >= RELEASE_AFTER_S:
                 await self._release_slot()
             else:
                 timeout = RELEASE_AFTER_S - silent
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that lands as the wait ends
+        # (audio that sets _wake, then the connection closing), and the stream would outlive its client.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
     async def _hold_slot(self) -> None:
         if self._slot is not None:
