@@ -17,7 +17,18 @@ export interface RunningWorker {
   process: ChildProcess;
   /** Its last 50 lines of stderr (its JSON log). */
   lines(): string[];
+  /** The request lines among them (one per request that ended), parsed. */
+  requests(): RequestLine[];
   stop(): Promise<void>;
+}
+
+/** The worker's log line for a request that ended (worker/whisper_worker/server.py, log_request). */
+export interface RequestLine {
+  event: 'request';
+  id: string;
+  command: string;
+  outcome: string;
+  [field: string]: unknown;
 }
 
 export async function startWorker(env: Record<string, string> = {}): Promise<RunningWorker> {
@@ -45,6 +56,7 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Run
     address: `127.0.0.1:${port}`,
     process: child,
     lines: () => [...said],
+    requests: () => said.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((l) => l.event === 'request'),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');

@@ -53,7 +53,7 @@ test('the jobs API end to end: submit, follow, result in any format, list, delet
   assert.match((await (await fetch(`${g.url}/api/jobs/${id}/result?format=text`)).text()).toLowerCase(), /dashwood/);
   const list = await (await fetch(`${g.url}/api/jobs`)).json();
   assert.equal(list.jobs[0].id, id);
-  const logged = worker.lines().map((l) => (l.startsWith('{') ? JSON.parse(l) : {})).find((l) => l.id === `${id}/1`);
+  const logged = worker.requests().find((l) => l.id === `${id}/1`);
   assert.equal(logged?.outcome, 'ok', 'the worker logged the same work under the job\'s id (= the HTTP request id)');
   assert.equal((await fetch(`${g.url}/api/jobs/${id}`, { method: 'DELETE' })).status, 204);
   assert.equal((await fetch(`${g.url}/api/jobs/${id}`)).status, 404);

@@ -104,7 +104,7 @@ test('a client that vanishes mid-sentence frees the worker\'s slot', async () =>
   client.socket.terminate();
   await waitFor('the slot to be free on the worker and in the gateway', () => pool().status?.running === 0 && pool().busy === 0, 30_000, 50);
   // Not only the slot (a stream gives it back after 3 s without audio anyway): the stream itself ended on the worker.
-  const ended = () => worker.lines().map((l) => (l.startsWith('{') ? JSON.parse(l) : {})).find((l) => l.command === 'stream' && l.id === `${session.id}/1`);
+  const ended = () => worker.requests().find((l) => l.command === 'stream' && l.id === `${session.id}/1`);
   assert.equal((await waitFor('the worker to log the stream\'s end', ended, 30_000, 50)).outcome, 'cancelled');
 });
 

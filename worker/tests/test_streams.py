@@ -139,7 +139,6 @@ def test_a_silent_stream_gives_its_slot_back_and_takes_one_again(worker, speech)
         assert final["error"]["code"] == "cancelled"
 
 
-
 def test_a_client_that_stops_sending_mid_sentence_gives_the_slot_back_and_close_still_gets_the_final(worker, speech):
     with Client(worker.port, timeout=30) as client:  # the slot goes back 3 s after the last audio: fail soon, not hang
         stream = open_stream(client)
@@ -157,4 +156,3 @@ def test_a_client_that_stops_sending_mid_sentence_gives_the_slot_back_and_close_
     assert [e["held"] for e in rest if e["type"] == "slot"] == [True, False], "the final took a slot again, and gave it back"
     (text,) = [e["text"] for e in replies_of(rest, stream, "final")]
     assert {"john", "dashwood"} & set(words(text)), f"the first 3 s say 'and mister john dashwood': {text}"
-
