@@ -2,6 +2,7 @@
 
 import socket
 import struct
+import subprocess
 import threading
 
 import pytest
@@ -176,10 +177,21 @@ def test_cancel_running_and_queued(make_worker, long_clip):
         assert status["running"] == 0 and status["queued"] == 0
 
 
-def test_disconnect_mid_transcription_frees_the_slot(make_worker, long_clip, clips):
+@pytest.fixture(scope="module")
+def two_windows(tmp_path_factory, long_clip) -> bytes:
+    """The five clips twice (~49 s): two 30 s windows, one after the other when decoded sequentially."""
+    folder = tmp_path_factory.mktemp("two-windows")
+    (folder / "long.wav").write_bytes(long_clip)
+    subprocess.run(["sox", folder / "long.wav", folder / "long.wav", folder / "two.wav"], check=True)
+    return (folder / "two.wav").read_bytes()
+
+
+def test_disconnect_mid_transcription_frees_the_slot(make_worker, two_windows, clips):
     w = make_worker(WHISPER_SLOTS="1")
     client = Client(w.port)
-    client.send({"id": "gone", "command": "transcribe", "model": "tiny.en"}, long_clip)
+    # Sequentially, the second window is still to decode when the first one's segments arrive: the close lands
+    # mid-transcription however slowly this client runs, not in the moment the last segments take to send.
+    client.send({"id": "gone", "command": "transcribe", "model": "tiny.en", "options": {"batch_size": 0}}, two_windows)
     while client.recv()["type"] != "segment":
         pass
     client.close()

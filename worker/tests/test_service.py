@@ -3,9 +3,12 @@ events, cancels, refused requests and their audio. No weights, no subprocess."""
 
 import asyncio
 import contextlib
+import gc
 import logging
 import tempfile
+import time
 from contextlib import AsyncExitStack
+from typing import Literal
 
 import pytest
 
@@ -13,11 +16,12 @@ from whisper_worker import server, transcriber
 from whisper_worker.commands import COMMANDS
 from whisper_worker.options import transcribe_kwargs
 from whisper_worker.service import Job
+from whisper_worker.streaming import Decoded
 from whisper_worker.streams import Stream
 
 from client import AsyncClient
 from conftest import async_wait_until
-from fakes import FakeLoader, fake_worker, served, wav
+from fakes import FakeLoader, Gate, fake_worker, served, wav
 
 
 def run_served(scenario, loader: FakeLoader | None = None, **settings):
@@ -257,12 +261,26 @@ def test_too_long_audio_is_refused_at_once_even_with_every_slot_busy(silence_3h,
     assert "3:00:00" in final["error"]["message"] and "WHISPER_MAX_AUDIO_SECONDS=3600" in final["error"]["message"]
 
 
+class Watched(asyncio.Event):
+    """A stream's wake-up event that tells the test when the stream waits on it: the stream is resting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waited = asyncio.Event()
+
+    async def wait(self) -> Literal[True]:
+        self.waited.set()  # the waiter goes on into the wait below before the test runs again
+        return await super().wait()
+
+
 def open_fake_stream() -> tuple[Job, Stream]:
     async def send(message: dict) -> None:
         pass
 
     job = Job("live")
-    return job, fake_worker(FakeLoader()).open_stream(job, "base", {"language": "en"}, send)
+    stream = fake_worker(FakeLoader()).open_stream(job, "base", {"language": "en"}, send)
+    stream._wake = Watched()
+    return job, stream
 
 
 def test_a_resting_stream_is_cancelled_even_when_audio_wakes_it_in_the_same_turn():
@@ -271,8 +289,9 @@ def test_a_resting_stream_is_cancelled_even_when_audio_wakes_it_in_the_same_turn
     async def main() -> bool:
         _, stream = open_fake_stream()
         stream._slot = AsyncExitStack()  # it has decoded: it rests with a timeout, until its slot's release time
+        stream._heard_at = time.monotonic()  # audio just now: the rest has a timeout (the case wait_for got wrong)
         resting = asyncio.create_task(stream._rest())
-        await asyncio.sleep(0.05)
+        await stream._wake.waited.wait()
         stream._wake.set()
         resting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -286,10 +305,158 @@ def test_a_stream_ends_at_its_next_turn_once_its_job_is_cancelled():
     async def main() -> None:
         job, stream = open_fake_stream()
         job.task = asyncio.create_task(stream.run())
-        await asyncio.sleep(0.1)  # loaded, nothing to decode: it rests
+        await stream._wake.waited.wait()  # loaded, nothing to decode: it rests (not still loading, as under load)
         job.cancelled.set()  # a cancel that reached only the flag (as while a decode runs)
         stream._wake.set()
         await asyncio.wait_for(job.task, 5)
 
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(main())
+
+
+def test_a_stream_cancelled_mid_decode_keeps_its_slot_until_the_decode_ends_then_ends_cancelled():
+    gate = Gate().close()
+
+    def decode_live(model, step, task):
+        gate.wait()
+        return Decoded("and mister john", "en")
+
+    async def scenario(client, worker, loader):
+        worker.decode_live = decode_live
+        stream = await client.send({"id": "live", "command": "stream", "model": "base", "options": {"turn_detection": None}})
+        await client.call({"command": "stream_audio", "stream": stream}, bytes(32000))  # 1 s: an utterance to decode
+        await async_wait_until(gate.reached.is_set, what="the decode to start")
+        # Every reply, in order, until the cancel's then a status's: no final for the stream while its decode runs.
+        replies: list[dict] = []
+        for request in ({"command": "cancel", "target": stream}, {"command": "status"}):
+            sent = await client.send(request)
+            replies.append(await client.recv())
+            while replies[-1]["id"] != sent:
+                replies.append(await client.recv())
+        gate.open()
+        if [r for r in replies if r["id"] == stream and r["type"] in ("result", "error")]:
+            return replies, None, None  # it ended while its decode ran: the assertions below say so
+        async with asyncio.timeout(30):  # a stream that ignored the cancel would rest forever
+            final, _ = await client.until_final(stream)
+        after = await client.call({"command": "status"})
+        return replies, final, after["result"]
+
+    replies, final, after = run_served(scenario)
+    assert [r["result"] for r in replies if r["type"] == "result" and "cancelled" in r["result"]] == [{"cancelled": True}]
+    assert not [r for r in replies if r["id"] == "live" and r["type"] in ("result", "error")], "it ended while its decode ran"
+    assert replies[-1]["result"]["running"] == 1, "the slot stays the stream's while its decode runs"
+    assert final["error"]["code"] == "cancelled"
+    assert (after["running"], after["queued"]) == (0, 0)
+
+
+@contextlib.asynccontextmanager
+async def serving(worker, monkeypatch):
+    """The worker's whole server, as `python -m whisper_worker` runs it (the idle sweeper too); yields its port."""
+    servers = []
+
+    async def listen(w):
+        servers.append(await real_listen(w))
+        return servers[-1]
+
+    real_listen = server.listen
+    monkeypatch.setattr(server, "listen", listen)
+    running = asyncio.create_task(server.serve(worker))
+    await async_wait_until(lambda: servers, what="the server to listen")
+    try:
+        yield servers[0].sockets[0].getsockname()[1]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+def test_the_idle_sweeper_outlives_a_failed_unload_and_logs_it(monkeypatch, caplog):
+    async def main() -> list[list[str]]:
+        worker = fake_worker(FakeLoader(), model_idle_seconds=0.05)  # swept every 0.2 s
+        drop, failed = worker.cache._drop, []
+
+        def unload_failing_once(name: str) -> None:
+            if not failed:
+                failed.append(name)
+                raise RuntimeError("the unload failed")
+            drop(name)
+
+        worker.cache._drop = unload_failing_once
+        async with serving(worker, monkeypatch) as port, await AsyncClient.connect(port) as client:
+            await client.call({"command": "load_model", "model": "base"})
+
+            async def loaded() -> list[str]:
+                status = await client.call({"command": "status"})
+                return [m["name"] for m in status["result"]["models"]]
+
+            seen = [await loaded()]
+            while seen[-1] and len(seen) < 500:  # the next sweep after the failed one unloads it
+                await asyncio.sleep(0.02)
+                seen.append(await loaded())
+            return seen
+
+    with caplog.at_level(logging.ERROR, logger="whisper_worker"):
+        seen = asyncio.run(main())
+    assert seen[0] == ["base"] and seen[-1] == [], f"the model was never unloaded: {seen[-3:]}"
+    failures = [r for r in caplog.records if r.exc_info and "the unload failed" in str(r.exc_info[1])]
+    assert [r.name for r in failures] == ["whisper_worker.models"], caplog.text
+
+
+def test_a_request_task_that_fails_past_its_reply_is_logged_by_its_owner_and_the_server_goes_on(monkeypatch, caplog):
+    def log_request(job, command, wall, outcome):
+        if job.id == "doomed":
+            raise RuntimeError("the request log broke")
+
+    monkeypatch.setattr(server, "log_request", log_request)
+
+    async def scenario(client, worker, loader):
+        # The task ends just after its reply is written; its done callback runs before the loop reads the next request.
+        return await client.call({"id": "doomed", "command": "status"}), await client.call({"command": "status"})
+
+    with caplog.at_level(logging.ERROR, logger="whisper_worker"):
+        doomed, after = run_served(scenario)
+        # An unowned task's failure surfaces only when it is collected: here, not in the middle of pytest's report.
+        gc.collect()
+    assert doomed["type"] == "result" and after["type"] == "result"
+    logged = [(r.name, r.getMessage()) for r in caplog.records if r.exc_info and "the request log broke" in str(r.exc_info[1])]
+    assert logged == [("whisper_worker", "request 'doomed' (status) failed: RuntimeError('the request log broke')")], caplog.text
+
+
+def test_a_fault_in_reading_a_request_closes_that_connection_with_internal_and_the_server_goes_on(monkeypatch, caplog):
+    def validate_request(message, in_flight=()):
+        raise KeyError("a bug")
+
+    async def scenario(client, worker, loader):
+        monkeypatch.setattr(server, "validate_request", validate_request)
+        await client.send({"id": "a", "command": "status"})
+        replies = []
+        while (reply := await client.recv()) is not None:
+            replies.append(reply)
+        monkeypatch.undo()
+        async with await AsyncClient.connect(client.writer.get_extra_info("peername")[1]) as other:
+            return replies, await other.call({"command": "status"})
+
+    with caplog.at_level(logging.ERROR, logger="whisper_worker"):
+        replies, status = run_served(scenario)
+    assert [r["error"]["code"] for r in replies] == ["internal"] and "log" in replies[0]["error"]["message"]
+    assert status["type"] == "result"
+    assert any(r.name == "whisper_worker" and r.exc_info and isinstance(r.exc_info[1], KeyError) for r in caplog.records), caplog.text
+
+
+def test_a_stream_whose_decode_fails_ends_with_internal_frees_its_slot_and_the_connection_goes_on(caplog):
+    def decode_live(model, step, task):
+        raise RuntimeError("the decoder broke")
+
+    async def scenario(client, worker, loader):
+        worker.decode_live = decode_live
+        stream = await client.send({"command": "stream", "model": "base", "options": {"turn_detection": None}})
+        await client.send({"command": "stream_audio", "stream": stream}, bytes(32000))
+        final, _ = await client.until_final(stream)
+        audio = await client.call({"command": "stream_audio", "stream": stream}, bytes(3200))
+        return final, audio, (await client.call({"command": "status"}))["result"]
+
+    with caplog.at_level(logging.ERROR, logger="whisper_worker"):
+        final, audio, status = run_served(scenario)
+    assert final["error"]["code"] == "internal" and "the decoder broke" not in final["error"]["message"]
+    assert audio["error"]["code"] == "bad_request", "the stream is gone, not half alive"
+    assert status["running"] == 0 and "the decoder broke" in caplog.text

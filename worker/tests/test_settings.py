@@ -17,6 +17,8 @@ def test_defaults_and_parsing():
     assert (s.host, s.default_model, s.max_json_frame, s.queue_limit, s.log_level) == ("127.0.0.1", "base", 1 << 20, 16, "info")
     assert Settings.from_env({"WHISPER_LOG_LEVEL": "DEBUG"}).log_level == "DEBUG"
     assert (s.max_audio_seconds, s.token) == (14400, "")
+    assert s.live_max_buffered_seconds == 60
+    assert s.short_windows is False, "every window 30 s unless asked: the same text as faster-whisper (test_same_text)"
     limited = Settings.from_env({"WHISPER_MAX_AUDIO_SECONDS": "3600", "WORKER_TOKEN": "s3cret"})
     assert (limited.max_audio_seconds, limited.token) == (3600, "s3cret")
     assert "s3cret" not in repr(limited), "the token stays out of anything that logs the settings"
@@ -25,7 +27,7 @@ def test_defaults_and_parsing():
 @pytest.mark.parametrize("env", [{"WHISPER_PORT": "nine"}, {"WHISPER_DEVICE": "tpu"}, {"WHISPER_SLOTS": "-1"},
                                  {"WHISPER_ALLOW_DOWNLOAD": "maybe"}, {"WHISPER_MAX_LOADED_MODELS": "0"},
                                  {"WHISPER_LOG_LEVEL": "chatty"}, {"WHISPER_MAX_AUDIO_SECONDS": "0"},
-                                 {"WHISPER_MAX_AUDIO_SECONDS": "4h"}])
+                                 {"WHISPER_MAX_AUDIO_SECONDS": "4h"}, {"WHISPER_LIVE_MAX_BUFFERED_SECONDS": "20"}])
 def test_bad_values_are_refused_by_name(env):
     with pytest.raises(SettingsError, match="WHISPER_"):
         Settings.from_env(env)
@@ -37,7 +39,8 @@ def test_every_setting_is_documented():
                  "WHISPER_MODELS_DIR", "WHISPER_MAX_LOADED_MODELS", "WHISPER_MODEL_IDLE_SECONDS", "WHISPER_PRELOAD",
                  "WHISPER_SLOTS", "WHISPER_QUEUE_LIMIT", "WHISPER_MAX_JSON_FRAME", "WHISPER_MAX_AUDIO_FRAME",
                  "WHISPER_DEFAULT_MODEL", "WHISPER_BATCH_SIZE", "WHISPER_ALLOW_DOWNLOAD", "WHISPER_LOG_LEVEL",
-                 "WHISPER_MAX_AUDIO_SECONDS", "WHISPER_SHORT_WINDOWS", "WORKER_TOKEN"):
+                 "WHISPER_MAX_AUDIO_SECONDS", "WHISPER_SHORT_WINDOWS", "WHISPER_LIVE_MAX_BUFFERED_SECONDS",
+                 "WORKER_TOKEN"):
         assert f"`{name}`" in table
 
 

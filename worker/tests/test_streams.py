@@ -111,7 +111,11 @@ def test_a_client_that_disconnects_frees_its_slot_and_files_flow_beside_a_stream
     client = Client(worker.port)
     stream = open_stream(client)
     feed(client, stream, speech[: 2 * RATE * 2])
-    wait_until(lambda: status()["running"] == 1, what="the stream to take a slot")
+    # Its own `slot` event, not a poll of status: the slot goes back 3 s after the last audio, a window a poll on a
+    # loaded machine can miss.
+    while (reply := client.recv()) is not None and not (reply["id"] == stream and reply["type"] == "slot"):
+        pass
+    assert reply is not None and reply["held"] is True
     with Client(worker.port) as other:  # the other slot still runs files
         reply = other.call({"command": "transcribe", "model": "tiny.en", "options": {"language": "en"}}, clips[CLIP])
         assert reply["type"] == "result" and "dashwood" in reply["result"]["text"].lower()
@@ -156,3 +160,86 @@ def test_a_client_that_stops_sending_mid_sentence_gives_the_slot_back_and_close_
     assert [e["held"] for e in rest if e["type"] == "slot"] == [True, False], "the final took a slot again, and gave it back"
     (text,) = [e["text"] for e in replies_of(rest, stream, "final")]
     assert {"john", "dashwood"} & set(words(text)), f"the first 3 s say 'and mister john dashwood': {text}"
+
+
+class Ledger:
+    """A stream's replies, kept as they come: its utterances, their finals, and the audio it holds without a final
+    as of each stream_audio result (from the oldest utterance without one, or 2 s back, to the audio received)."""
+
+    def __init__(self, stream: str):
+        self.stream = stream
+        self.started: dict[int, int] = {}
+        self.stopped: set[int] = set()
+        self.finals: dict[int, str] = {}
+        self.held_ms: list[int] = []
+        self.refused: list[str] = []
+
+    @property
+    def waiting(self) -> set[int]:
+        """Utterances that ended and whose final has not come yet."""
+        return self.stopped - set(self.finals)
+
+    def read(self, reply: dict | None) -> dict:
+        assert reply is not None, "the worker closed the connection"
+        kind = reply["type"]
+        if reply["id"] == self.stream:
+            assert kind != "error", reply
+            if kind == "speech_started":
+                self.started[reply["item"]] = reply["audio_start_ms"]
+            elif kind == "speech_stopped":
+                self.stopped.add(reply["item"])
+            elif kind == "final":
+                self.finals[reply["item"]] = reply["text"]
+        elif kind == "result" and "received_ms" in reply["result"]:
+            received = reply["result"]["received_ms"]
+            without_final = [start for item, start in self.started.items() if item not in self.finals]
+            self.held_ms.append(received - min([*without_final, received - 2000]))
+        elif kind == "error":
+            assert reply["error"]["code"] == "buffer_full", reply
+            self.refused.append(reply["error"]["message"])
+        return reply
+
+    def talk(self, client: Client, audio: bytes) -> None:
+        """Sends `audio` in 100 ms frames, each once the last was answered; every one must be taken."""
+        for offset in range(0, len(audio), FRAME):
+            sent = client.send({"command": "stream_audio", "stream": self.stream}, audio[offset : offset + FRAME])
+            while (reply := self.read(client.recv()))["id"] != sent:
+                pass
+            assert reply["type"] == "result", f"a frame refused after the stream caught up: {reply}"
+
+    def catch_up(self, client: Client) -> None:
+        while self.waiting:
+            self.read(client.recv())
+
+
+def test_a_client_faster_than_real_time_gets_buffer_full_and_the_stream_takes_audio_again(make_worker, speech):
+    limit = 30  # seconds: the least the worker accepts, so that a short flood reaches it
+    w = make_worker(WHISPER_LIVE_MAX_BUFFERED_SECONDS=str(limit))
+    second = RATE * 2  # bytes
+    flood = [(speech * 20)[offset : offset + second] for offset in range(0, len(speech) * 20, second)]  # 142 s in 1 s frames
+    with Client(w.port) as client:
+        stream = open_stream(client)
+        ledger = Ledger(stream)
+        sender = threading.Thread(target=lambda: [client.send({"command": "stream_audio", "stream": stream}, f) for f in flood])
+        sender.start()  # as fast as the socket takes it: the replies are read meanwhile, below
+        while len(ledger.held_ms) + len(ledger.refused) < len(flood):
+            ledger.read(client.recv())
+        sender.join()
+        assert ledger.refused, "no frame was refused: the worker buffered all of the flood"
+        assert f"WHISPER_LIVE_MAX_BUFFERED_SECONDS={limit}" in ledger.refused[0]
+        # What the worker holds without a final, as its own replies tell it, never went past the limit (the resampler
+        # may hold back a few milliseconds of what received_ms counts).
+        assert max(ledger.held_ms) <= limit * 1000 + 50, max(ledger.held_ms)
+
+        # The client pauses: once the finals are out, the stream takes audio again, and still transcribes it.
+        ledger.catch_up(client)
+        ledger.talk(client, bytes(2 * second))  # ends the utterance the flood left open
+        ledger.catch_up(client)
+        before = max(ledger.started)
+        # Another sentence: after the flood's, Whisper takes the repeated words for the prompt's and leaves them out.
+        ledger.talk(client, pcm16(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0920.wav", RATE) + bytes(2 * second))
+        client.send({"command": "stream_close", "stream": stream})
+        while not ((reply := ledger.read(client.recv()))["id"] == stream and reply["type"] == "result"):
+            pass
+    after = " ".join(text for item, text in sorted(ledger.finals.items()) if item > before)
+    assert {"married", "woman", "respectable"} & set(words(after)), f"'had he married a more amiable woman…': {after}"

@@ -118,10 +118,10 @@ def test_clips_of_one_window_length_share_calls_in_their_short_windows(base):
         assert jiwer.wer(own.lower(), text.lower()) <= 0.1, (own, text)
 
 
-def test_the_worker_logs_the_window_it_used_and_can_be_told_to_use_the_whole_one(worker, make_worker, clips):
-    whole = make_worker(WHISPER_SHORT_WINDOWS="false")
+def test_the_worker_uses_the_whole_window_by_default_logs_it_and_can_be_told_to_use_short_ones(worker, make_worker, clips):
+    short = make_worker(WHISPER_SHORT_WINDOWS="true")
     texts = {}
-    for name, running in (("short", worker), ("whole", whole)):
+    for name, running in (("short", short), ("whole", worker)):
         with Client(running.port) as client:
             reply = client.call({"id": f"window-{name}", "command": "transcribe", "model": "base", "options": {}}, clips[CLIP])
         assert reply["type"] == "result", reply
@@ -129,7 +129,7 @@ def test_the_worker_logs_the_window_it_used_and_can_be_told_to_use_the_whole_one
         assert reply["result"]["language"] == "en"
 
     def logged() -> dict[str, float] | None:  # the line is written just after the reply is sent
-        lines = {line["id"]: line["window_seconds"] for r in (worker, whole) for line in r.requests("transcribe")
+        lines = {line["id"]: line["window_seconds"] for r in (worker, short) for line in r.requests("transcribe")
                  if str(line["id"]).startswith("window-")}
         return lines if len(lines) == 2 else None
 

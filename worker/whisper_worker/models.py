@@ -156,7 +156,11 @@ class ModelCache:
             return
         while True:
             await asyncio.sleep(min(30.0, max(0.2, self._idle_seconds / 4)))
-            self.sweep_idle()
+            try:
+                self.sweep_idle()
+            except Exception:
+                # One failed unload must not end the sweeping for the worker's lifetime: idle models would pile up.
+                log.exception("sweeping idle models failed; trying again at the next sweep")
 
     def _evict(self, keep: str | None = None) -> None:
         while len(self._loaded) > self._max_loaded:

@@ -27,6 +27,7 @@ from whisper_worker.errors import WorkerError
 from whisper_worker.protocol import Discard, Limits, Sink, encode_json, read_audio_into, read_json
 from whisper_worker.service import Job, Worker
 from whisper_worker.settings import Settings
+from whisper_worker.tasks import owned
 from whisper_worker.transcriber import Cancelled
 
 log = logging.getLogger("whisper_worker")
@@ -66,6 +67,12 @@ class Connection:
                 await self.send(e.reply())
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except Exception:
+            # A fault of ours, not the client's: whether the byte stream is still in step is unknown, so the
+            # connection ends (its requests cancelled, as on a disconnect) and the server goes on.
+            log.exception("a connection failed; closing it")
+            with contextlib.suppress(Exception):
+                await self.send(WorkerError("internal", "the worker failed on this connection; its log has the details").reply())
         finally:
             await asyncio.sleep(0)  # lets requests accepted just now start, so each ends (and logs) as cancelled
             for job in list(self.jobs.values()):
@@ -96,7 +103,7 @@ class Connection:
         self.jobs[job.id] = job
         if command.name == "stream":
             refusal = self._open_stream(job, message)
-        job.task = asyncio.create_task(self._run(job, command, message, audio_path, refusal))
+        job.task = owned(self._run(job, command, message, audio_path, refusal), f"request {job.id!r} ({command.name})")
         # A task cancelled before its first step never enters _run's `finally` (a connection
         # closed right after its request): the audio file must go all the same.
         job.task.add_done_callback(lambda _: _remove(audio_path))
@@ -260,7 +267,7 @@ async def serve(worker: Worker) -> None:
     listening = {"event": "listening", "host": host, "port": port, "device": device.name, "compute_type": device.compute_type}
     # Printed whatever the log level: the tests and tools that start a worker wait for this line.
     print(json.dumps(listening), file=sys.stderr, flush=True)
-    sweeper = asyncio.create_task(worker.cache.run_idle_sweeper())
+    sweeper = owned(worker.cache.run_idle_sweeper(), "the idle model sweeper")
     try:
         async with server:
             await server.serve_forever()

@@ -40,10 +40,13 @@ class Settings:
         "most 30 s windows in one CTranslate2 call: a long file's batch, and what concurrent requests share "
         "(0 = 8 on CPU, 16 on GPU; 1 = no batching)",
     )
+    # Off by default: a shorter window changes what the decoder hears, so the words can differ from faster-whisper's
+    # (a short German sentence translated came out as gibberish instead of English); the worker's default is its text.
     short_windows: bool = setting(
-        True, "WHISPER_SHORT_WINDOWS",
-        "a file under 20 s is heard in a window of its length + 5 s (in 5 s steps, 10 to 25 s), not Whisper's whole 30 s: "
-        "the same accuracy in less time (docs/benchmarks.md, Short windows); false = always 30 s",
+        False, "WHISPER_SHORT_WINDOWS",
+        "opt-in: a file under 20 s is heard in a window of its length + 5 s (in 5 s steps, 10 to 25 s), not Whisper's whole 30 s: "
+        "about 1.2x faster, a similar WER, but not always faster-whisper's words (docs/benchmarks.md, Short windows); "
+        "false = every window 30 s, the same text as faster-whisper",
     )
     models_dir: Path = setting(Path("models"), "WHISPER_MODELS_DIR", "folder searched first for <name>/model.bin")
     default_model: str = setting("base", "WHISPER_DEFAULT_MODEL", "model for requests that name none")
@@ -57,6 +60,16 @@ class Settings:
     max_audio_frame: int = setting(2 * GiB, "WHISPER_MAX_AUDIO_FRAME", "largest audio frame in bytes")
     max_audio_seconds: int = setting(
         14400, "WHISPER_MAX_AUDIO_SECONDS", "longer audio is refused with `audio_too_long` before it is decoded (14400 = 4 h)",
+    )
+    # 60 s: at real-time pace a stream holds its current utterance (at most 20 s, streaming.MAX_UTTERANCE_S) and the
+    # ended ones whose final is being decoded (0.3 to 0.5 s each with base on 2 cores), so about 21 s at most; the rest
+    # is room for a slow final or a wait for a slot. Only a client faster than real time, or a worker that cannot keep
+    # up with its model, reaches it. 60 s of 16 kHz float samples is 3.8 MB a stream.
+    live_max_buffered_seconds: float = setting(
+        60.0, "WHISPER_LIVE_MAX_BUFFERED_SECONDS",
+        "most audio a live stream holds without its final text (its utterance in progress and those whose final is being "
+        "decoded); a `stream_audio` frame that would go past it is dropped with `buffer_full` (at least 30: an utterance "
+        "runs up to 20 s)",
     )
     token: str = setting(
         "", "WORKER_TOKEN", "shared secret: when set, every connection must start with `hello` carrying it (set the same on the gateway)",
@@ -94,6 +107,10 @@ class Settings:
             raise SettingsError(f"WHISPER_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         if self.max_audio_seconds <= 0:
             raise SettingsError("WHISPER_MAX_AUDIO_SECONDS must be more than 0")
+        if self.live_max_buffered_seconds < 30:
+            # Below the longest utterance and a frame, a speaker who never pauses would fill it, and the stream,
+            # refusing the audio that would end the utterance, would never give a final again.
+            raise SettingsError("WHISPER_LIVE_MAX_BUFFERED_SECONDS must be at least 30 (an utterance runs up to 20 s)")
         if self.queue_limit < 0 or self.max_json_frame < 64 or self.max_audio_frame < 1:
             raise SettingsError("WHISPER_QUEUE_LIMIT must be >= 0, WHISPER_MAX_JSON_FRAME >= 64, WHISPER_MAX_AUDIO_FRAME >= 1")
 

@@ -95,8 +95,8 @@ class LiveTranscript:
         self.detector = SpeechDetector(options.turns)
         self.received = 0  # samples pushed so far
         self.items = 0
-        self._audio = np.zeros(0, np.float32)
-        self._offset = 0  # stream sample of _audio[0]
+        self._audio = _Samples()
+        self._offset = 0  # stream sample of the first one _audio keeps
         self._open: list[Utterance] = []  # in order: ended ones awaiting their final, then the current one
         self._floor = 0  # where the last utterance's speech ended: the next one's padding stops there
         self._history = ""
@@ -110,9 +110,14 @@ class LiveTranscript:
         """Nothing to decode now or later: no utterance open."""
         return not self._open
 
+    @property
+    def held(self) -> int:
+        """Samples the stream must keep: from the oldest utterance without its final (or the audio kept before any) to now."""
+        return self.received - self._keep()
+
     def push(self, samples: np.ndarray) -> list[Event]:
         """Adds 16 kHz float samples; returns the speech_started and speech_stopped events they cause."""
-        self._audio = np.concatenate([self._audio, samples.astype(np.float32, copy=False)])
+        self._audio.append(samples)
         self.received += len(samples)
         events: list[Event] = []
         for turn, at in self.detector.push(samples):
@@ -186,7 +191,7 @@ class LiveTranscript:
     def _step(
         self, kind: Literal["interim", "final"], utterance: Utterance, end: int, *, speculative: bool = False, ready: Decoded | None = None,
     ) -> Step:
-        audio = self._audio[utterance.start - self._offset : end - self._offset]
+        audio = self._audio.view(utterance.start - self._offset, end - self._offset)
         interim = kind == "interim"
         language = self.options.language or (utterance.language if interim else None)
         # A final decodes the whole utterance afresh: words two early decodes agreed on can still be wrong.
@@ -256,12 +261,48 @@ class LiveTranscript:
             return self.detector.silence_since is not None or not self.detector.speaking
         return self.detector.silent_for() >= SPECULATE_S * SAMPLE_RATE
 
+    def _keep(self) -> int:
+        return min([u.start for u in self._open] + [self.received - int(KEEP_BEFORE_S * SAMPLE_RATE)])
+
     def _trim(self) -> None:
-        keep = min([u.start for u in self._open] + [self.received - int(KEEP_BEFORE_S * SAMPLE_RATE)])
+        keep = self._keep()
         if keep > self._offset:
-            self._audio = self._audio[keep - self._offset :]
+            self._audio.drop(keep - self._offset)
             self._offset = keep
             self.detector.forget(keep)
+
+
+class _Samples:
+    """The stream's recent audio, appended in place: a push costs its own samples, not a copy of all those held
+    (np.concatenate per frame copied the whole buffer, ten times a second, and quadratically while it grew)."""
+
+    def __init__(self) -> None:
+        self._array = np.zeros(0, np.float32)
+        self._head = 0  # index of the first sample kept
+        self._end = 0  # index after the last
+
+    def append(self, samples: np.ndarray) -> None:
+        end = self._end + len(samples)
+        if end > len(self._array):
+            # Into a new array, never moved within this one: decodes in other threads may still read views of it.
+            kept = self._array[self._head : self._end]
+            self._array = np.empty(max(2 * (len(kept) + len(samples)), SAMPLE_RATE), np.float32)
+            self._array[: len(kept)] = kept
+            self._head, self._end = 0, len(kept)
+            end = self._end + len(samples)
+        self._array[self._end : end] = samples
+        self._end = end
+
+    def __len__(self) -> int:
+        return self._end - self._head
+
+    def drop(self, count: int) -> None:
+        """Forgets the first `count` samples kept."""
+        self._head += count
+
+    def view(self, begin: int, end: int) -> np.ndarray:
+        """Samples `begin` to `end` of those kept; what is appended later never writes over them."""
+        return self._array[self._head + begin : min(self._head + end, self._end)]
 
 
 def _covers(end: int, speech_end: int) -> bool:

@@ -98,6 +98,7 @@ class Stream:
         if len(data) % 2:
             raise WorkerError("bad_request", f"a stream_audio frame holds PCM16 samples, 2 bytes each: {len(data)} bytes is an odd count")
         self._check_open()
+        self._check_room(len(data) // 2)
         self._bytes += len(data)
         self._heard_at = time.monotonic()
         await self._emit(self.policy.push(self.pcm.convert(data)))
@@ -131,6 +132,19 @@ class Stream:
     def _check_open(self) -> None:
         if self.closing:
             raise WorkerError("bad_request", f"stream {self.job.id!r} is closing: it takes no more audio")
+
+    def _check_room(self, samples: int) -> None:
+        """Refuses a frame that would take the audio held without a final past the limit: a client sending faster than
+        real time would otherwise grow the buffer without end. Checked before the resampler sees the frame."""
+        limit = self.worker.settings.live_max_buffered_seconds
+        held, incoming = self.policy.held / SAMPLE_RATE, samples / self.pcm.rate
+        if held + incoming > limit:
+            raise WorkerError(
+                "buffer_full",
+                f"stream {self.job.id!r} holds {held:.1f} s of audio not transcribed yet, and this frame's {incoming:.1f} s would "
+                f"pass WHISPER_LIVE_MAX_BUFFERED_SECONDS={limit:g}: the frame was dropped. Send audio no faster than it is spoken; "
+                "the stream takes audio again once its decoding catches up.",
+            )
 
     async def _decode(self, model: Any, step: Step) -> tuple[Decoded, float]:
         if step.ready is not None:
