@@ -17,7 +17,7 @@ PROTOCOL_TYPES  := gateway/src/protocol/messages.generated.ts
 WEB_SOURCES     := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
 
 .PHONY: start worker gateway test lint install python node gateway-deps web-deps web models \
-        test-worker test-gateway test-web bench clean
+        test-worker test-gateway test-fuzz test-web bench clean
 
 start: install
 	./scripts/start.sh
@@ -77,12 +77,17 @@ lint: python gateway-deps web-deps
 	cd web && npx tsc -p tsconfig.json && npx tsc -p e2e/tsconfig.json
 
 test-worker: python models
-	$(SYSTEM_DEPS) sox espeak-ng librivox
+	$(SYSTEM_DEPS) ffmpeg sox espeak-ng librivox
 	cd worker && ../$(PY) -m pytest -q
 
 test-gateway: gateway-deps python models
 	$(SYSTEM_DEPS) sox espeak-ng librivox redis
 	cd gateway && npm test
+
+# The API fuzzed from its OpenAPI document (schemathesis; part of test-gateway): alone, for work on the routes.
+test-fuzz: gateway-deps python models
+	$(SYSTEM_DEPS) librivox
+	cd gateway && node --test --test-timeout=600000 test/openapi-fuzz.test.ts
 
 test-web: web python models
 	$(SYSTEM_DEPS) sox chromium librivox

@@ -8,6 +8,7 @@ node bench/gateway/run.ts "$@"
 node bench/gateway/jobs.ts
 node bench/gateway/gateways.ts
 node bench/gateway/batching.ts
+node bench/gateway/flood.ts
 .venv/bin/python bench/worker/windows.py
 .venv/bin/python bench/worker/packing.py
 .venv/bin/python bench/worker/live.py

@@ -4,7 +4,8 @@
 // - "today": the worker as before batching (WHISPER_SLOTS=1, WHISPER_BATCH_SIZE=1,
 //   WHISPER_SHORT_WINDOWS=false:
 //   one transcription at a time, decoded sequentially);
-// - "batched": the worker's defaults (long files through the batched pipeline,
+// - "batched": the worker's defaults with short windows on (WHISPER_SHORT_WINDOWS=true,
+//   opt-in: long files through the batched pipeline, short ones in a short window,
 //   concurrent requests sharing CTranslate2 calls);
 // - in-process sequential and batched, one file after another.
 //
@@ -118,7 +119,7 @@ async function stack(mode: string, env: Record<string, string>): Promise<Stack> 
 
 const { short, long } = audio();
 const shortPlan = Array.from({ length: SHORT_REQUESTS }, (_, i) => short[i % short.length]!);
-const stacks = [await stack('today', { WHISPER_SLOTS: '1', WHISPER_BATCH_SIZE: '1', WHISPER_SHORT_WINDOWS: 'false' }), await stack('batched', {})];
+const stacks = [await stack('today', { WHISPER_SLOTS: '1', WHISPER_BATCH_SIZE: '1', WHISPER_SHORT_WINDOWS: 'false' }), await stack('batched', { WHISPER_SHORT_WINDOWS: 'true' })];
 try {
   for (const s of stacks) await transcribe(s.gateway.url, short[0]!.file); // warm-up
   // One client on the long file, each decoding mode against its in-process twin, alternated round by round.
@@ -158,7 +159,7 @@ try {
     '',
     `Machine: ${machine()}. Model \`${MODEL}\`, int8 on CPU, beam 5, VAD, language en, through \`POST /api/transcribe\` (gateway and worker as their own processes). ` +
       '*today*: the worker as it was before batching (`WHISPER_SLOTS=1 WHISPER_BATCH_SIZE=1 WHISPER_SHORT_WINDOWS=false`: one transcription at a time, sequential decoding, every window 30 s); ' +
-      '*batched*: the worker\'s defaults (files over 30 s through the batched pipeline, 8 windows a batch; files under 20 s in a short window, the audio + 5 s; up to 8 transcriptions at once sharing CTranslate2 calls). ' +
+      '*batched*: the worker\'s defaults with `WHISPER_SHORT_WINDOWS=true` (files over 30 s through the batched pipeline, 8 windows a batch; files under 20 s in a short window, the audio + 5 s; up to 8 transcriptions at once sharing CTranslate2 calls). ' +
       `WER with Whisper's English normaliser over every answer in the row. Command: \`node bench/gateway/batching.ts --model ${MODEL} --rounds ${ROUNDS} --clients ${CLIENTS.join(',')}\`.`,
     '',
     `### One client, the ${long.seconds.toFixed(0)} s file: the stack against in-process in the same decoding mode`,

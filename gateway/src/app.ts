@@ -12,9 +12,11 @@ import { hostname } from 'node:os';
 import type { Config } from './config.ts';
 import type { JobSystem } from './jobs/types.ts';
 import { ApiError, errorHandler } from './errors.ts';
-import { protect } from './surface.ts';
+import { guarded, protectServer } from './surface.ts';
 import { redactKey } from './auth.ts';
-import { apiRoutes } from './routes/api.ts';
+import { apiRoutes, healthRoute } from './routes/api.ts';
+import { RouteTable } from './routes/table.ts';
+import { SECURITY_SCHEMES } from './schemas.ts';
 import { openaiRoutes } from './routes/openai.ts';
 import { realtimeRoutes, registerWebSockets } from './realtime/route.ts';
 import { subtitleRoutes } from './routes/subtitles.ts';
@@ -53,7 +55,9 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
     http: { headersTimeout: config.headersTimeoutSeconds * 1000, connectionsCheckingInterval: 1000 },
   });
   await registerWebSockets(app);
-  await protect(app, config);
+  await protectServer(app, config);
+  const routes = new RouteTable(app);
+  app.decorate('routeTable', routes);
   await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 30, fieldSize: 1 << 20 } });
   await app.register(swagger, {
     openapi: {
@@ -63,24 +67,28 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
         { name: 'jobs', description: 'Durable jobs: submit, follow, fetch the result later' },
         { name: 'openai', description: 'OpenAI audio API, drop-in' },
       ],
+      ...(config.apiKeys.length > 0 && { components: { securitySchemes: SECURITY_SCHEMES } }),
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.setErrorHandler(errorHandler);
   const service = await openJobs(config, jobs, app.log);
   app.decorate('jobService', service);
-  await app.register(metricsPlugin, { jobs, service, token: config.metricsToken });
+  await app.register(metricsPlugin, { jobs, service, token: config.metricsToken, keys: config.apiKeys });
   app.addHook('preClose', async () => service.endLiveReaders()); // open event streams would hold the server open
   app.addHook('onClose', async () => service.close());
-  app.setNotFoundHandler((request) => {
-    throw new ApiError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}. See /docs for the API.`);
-  });
-  apiRoutes(app, config, jobs, service);
-  openaiRoutes(app, config, jobs, service);
-  realtimeRoutes(app, config, jobs, service);
-  jobRoutes(app, config, jobs, service);
-  subtitleRoutes(app);
+  app.setNotFoundHandler((request, reply) => routes.notFound(request, reply));
+  // Public, by being registered here: the health probe (in full only with a key), the API's description, the UI.
+  healthRoute(app, config, jobs, service);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Everything else needs a key when keys are set: it is registered inside the guarded scope.
+  await app.register(guarded(config, (api) => {
+    apiRoutes(api, config, jobs, service);
+    openaiRoutes(api, config, jobs, service);
+    realtimeRoutes(api, config, jobs, service);
+    jobRoutes(api, config, jobs, service);
+    subtitleRoutes(api);
+  }));
   if (existsSync(config.webDir)) {
     await app.register(fastifyStatic, { root: config.webDir, prefix: '/' });
   } else {
@@ -99,7 +107,8 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
 async function openJobs(config: Config, jobs: JobSystem, log: FastifyBaseLogger): Promise<JobService> {
   mkdirSync(config.dataDir, { recursive: true });
   const shared = config.queueUrl !== null;
-  const parts = shared ? await openRedisJobs(config, jobs.directory, log) : localJobs(config, jobs);
+  const parts = shared ? await openRedisJobs(config, jobs.directory, log) : localJobs(config, jobs, log);
+  if ('streamSlots' in parts) jobs.streams.shareSlots?.(parts.streamSlots);
   const service = new JobService({
     ...parts,
     queue: jobs.queue,
@@ -107,14 +116,15 @@ async function openJobs(config: Config, jobs: JobSystem, log: FastifyBaseLogger)
     audio: new AudioFiles(config.dataDir, shared ? `${hostname()}-${config.port}` : null),
     retentionHours: config.jobRetentionHours,
     webhooks: { secret: config.webhookSecret, allowedHosts: config.webhookAllowedHosts },
+    log,
   });
   await service.start();
   return service;
 }
 
-function localJobs(config: Config, jobs: JobSystem) {
+function localJobs(config: Config, jobs: JobSystem, log: FastifyBaseLogger) {
   const store = new SqliteStore(path.join(config.dataDir, 'jobs.sqlite'));
-  return { store, bus: new LocalBus(), feed: new LocalFeed(store, () => jobs.queue.counts()), storeName: 'sqlite' as const };
+  return { store, bus: new LocalBus(), feed: new LocalFeed(store, () => jobs.queue.counts(), log), storeName: 'sqlite' as const };
 }
 
 /** What a request line logs: never an API key, not even one passed in the query. */

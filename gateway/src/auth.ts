@@ -49,11 +49,27 @@ export function keyName(keys: readonly ApiKey[], presented: string): string | nu
 // A browser's WebSocket can set no header: OpenAI's realtime clients send the key as a subprotocol instead.
 const KEY_PROTOCOL = 'openai-insecure-api-key.';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API key's name; null when the service is open. Jobs belong to it. */
+    owner: string | null;
+  }
+  interface FastifyContextConfig {
+    /**
+     * The key may come as `?api_key=`: only on routes a browser opens without
+     * headers (an EventSource, a WebSocket), never on every GET, where the key
+     * would end up in proxies' logs and browser history for no reason.
+     */
+    keyInQuery?: boolean;
+  }
+}
+
 /**
- * Bearer (OpenAI's SDKs), X-API-Key, `api_key` in the query for the event streams a browser's EventSource opens,
- * or the `openai-insecure-api-key.<key>` WebSocket subprotocol.
+ * The key a request presents: Bearer (OpenAI's SDKs), X-API-Key, the
+ * `openai-insecure-api-key.<key>` WebSocket subprotocol, or `api_key` in the
+ * query where the route allows it.
  */
-function presentedKey(request: FastifyRequest): string | null {
+export function presentedKey(request: FastifyRequest): string | null {
   const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
   if (bearer) return bearer.trim();
   const header = request.headers['x-api-key'];
@@ -61,31 +77,25 @@ function presentedKey(request: FastifyRequest): string | null {
   const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
   const keyed = protocols.find((p) => p.startsWith(KEY_PROTOCOL) && p.length > KEY_PROTOCOL.length);
   if (keyed) return keyed.slice(KEY_PROTOCOL.length);
+  if (!request.routeOptions.config.keyInQuery) return null;
   const query = (request.query as Record<string, unknown> | undefined)?.api_key;
-  return request.method === 'GET' && typeof query === 'string' && query ? query : null;
+  return typeof query === 'string' && query ? query : null;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The API key's name; null when the service is open. Jobs belong to it. */
-    owner: string | null;
-  }
+/** The name of the key the request presents, or null (none, or not valid). */
+export function identify(keys: readonly ApiKey[], request: FastifyRequest): string | null {
+  const key = presentedKey(request);
+  return key === null ? null : keyName(keys, key);
 }
 
-const guarded = (url: string) => url.startsWith('/api/') || url.startsWith('/v1/');
-
-export function registerAuth(app: FastifyInstance, keys: readonly ApiKey[]): void {
-  app.decorateRequest('owner', null);
-  if (keys.length === 0) {
-    app.log.warn('no API keys are set (API_KEYS_FILE, API_KEYS): anyone who can reach this port can use the service');
-    return;
-  }
+/**
+ * The key check of the guarded scope (../surface.ts): every route registered
+ * in that scope needs a key, whatever its URL; a route outside it is public.
+ */
+export function requireKey(app: FastifyInstance, keys: readonly ApiKey[]): void {
   app.addHook('onRequest', async (request) => {
-    if (!guarded(request.url)) return;
     const key = presentedKey(request);
     const name = key === null ? null : keyName(keys, key);
-    // Health answers without a key, with its status alone (see routes/api.ts).
-    if (name === null && request.url.split('?')[0] === '/api/health') return;
     if (name === null) {
       throw new ApiError(
         'invalid_api_key',

@@ -42,6 +42,10 @@ export interface Config {
   queueLockSeconds: number;
   /** Realtime WebSocket sessions open at once on this gateway; 0 turns the realtime API off. */
   realtimeMaxSessions: number;
+  /** Realtime sessions one API key may have open at once on this gateway (with keys set). */
+  realtimeMaxSessionsPerKey: number;
+  /** A worker down this long (its heartbeat unanswered) loses the jobs running on it: they go elsewhere. */
+  workerLostSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -120,5 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     queuePrefix: env.QUEUE_PREFIX || 'whisper',
     queueLockSeconds: integer(env, 'QUEUE_LOCK_SECONDS', 30, 2),
     realtimeMaxSessions: integer(env, 'REALTIME_MAX_SESSIONS', 16, 0),
+    realtimeMaxSessionsPerKey: integer(env, 'REALTIME_MAX_SESSIONS_PER_KEY', 4, 1),
+    workerLostSeconds: integer(env, 'WORKER_LOST_SECONDS', 60, 1),
   });
 }

@@ -15,6 +15,7 @@ const TABLE = {
   bad_request: { status: 400, message: 'The request is invalid.' },
   model_unavailable: { status: 400, message: 'The model is not available on any worker.' },
   not_found: { status: 404, message: 'Not found.' },
+  method_not_allowed: { status: 405, message: 'The path does not answer this method.' },
   invalid_api_key: { status: 401, message: 'A valid API key is needed.' },
   forbidden_origin: { status: 403, message: 'This origin may not use the API from a browser.' },
   upload_too_slow: { status: 408, message: 'The upload came in too slowly and was cut off.' },
@@ -97,9 +98,25 @@ function fromValidation(issues: ValidationIssue[], context: string): ApiError {
 }
 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const api = toApiError(error);
+  const api = toApiError(unrouted(error, request, reply));
   if (api.code === 'internal') request.log.error({ err: error }, 'request failed');
   if (api.code === 'shutting_down' || api.code === 'storage_unavailable') void reply.header('retry-after', '5');
   if (api.code === 'upload_too_slow') void reply.header('connection', 'close'); // the rest of the body is not worth waiting for
   void reply.status(api.status).send(errorBody(api));
+}
+
+/**
+ * A request that matched no route but failed before the not-found handler ran
+ * (Fastify reads a body first: a QUERY without Content-Type, a body of an
+ * unknown type) gets the answer that handler gives, 404 or 405 with Allow: that
+ * the route does not exist says more than what was wrong with its body.
+ */
+function unrouted(error: unknown, request: FastifyRequest, reply: FastifyReply): unknown {
+  if (!request.is404 || error instanceof ApiError || !request.server.routeTable) return error;
+  try {
+    request.server.routeTable.notFound(request, reply);
+  } catch (answer) {
+    return answer;
+  }
+  return error;
 }

@@ -9,12 +9,15 @@ import type { JobService } from './jobs/service.ts';
 import type { Worker } from './workers/worker.ts';
 import { FINISHED, type JobRecord } from './jobs/store.ts';
 import { ApiError } from './errors.ts';
+import { identify, type ApiKey } from './auth.ts';
 
 export interface MetricsOptions {
   jobs: JobSystem;
   service: JobService;
   /** METRICS_TOKEN: when set, a scrape must send `Authorization: Bearer <token>`. */
   token: string | null;
+  /** With API keys set and no token, a scrape needs a key: the metrics name workers, models and load. */
+  keys: readonly ApiKey[];
 }
 
 /**
@@ -43,7 +46,7 @@ const JOB_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200
 // tiny on a GPU decodes well over 100x real time; large on a CPU well under 1x.
 const RTF_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500];
 
-async function metrics(app: FastifyInstance, { jobs, service, token }: MetricsOptions): Promise<void> {
+async function metrics(app: FastifyInstance, { jobs, service, token, keys }: MetricsOptions): Promise<void> {
   const register = new Registry();
   const registers = [register];
   collectDefaultMetrics({ register, prefix: 'whisper_gateway_' });
@@ -118,9 +121,11 @@ async function metrics(app: FastifyInstance, { jobs, service, token }: MetricsOp
   });
 
   app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (request, reply) => {
-    if (token !== null && !bearerMatches(request.headers.authorization, token)) {
+    const allowed = token !== null ? bearerMatches(request.headers.authorization, token) || identify(keys, request) !== null
+      : keys.length === 0 || identify(keys, request) !== null;
+    if (!allowed) {
       void reply.header('www-authenticate', 'Bearer');
-      throw new ApiError('invalid_api_key', 'GET /metrics needs the header Authorization: Bearer <METRICS_TOKEN>.');
+      throw new ApiError('invalid_api_key', `GET /metrics needs the header Authorization: Bearer <${token !== null ? 'METRICS_TOKEN' : 'an API key'}>.`);
     }
     return reply.type(register.contentType).send(await register.metrics());
   });

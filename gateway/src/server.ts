@@ -13,7 +13,7 @@ try {
   }
   throw e;
 }
-const jobs = createJobSystem({ workers: config.workers, workerToken: config.workerToken });
+const jobs = createJobSystem({ workers: config.workers, workerToken: config.workerToken, workerLostMs: config.workerLostSeconds * 1000 });
 const app = await build({ config, jobs });
 // SIGTERM (a deploy, systemd, docker stop): refuse new work with 503 + Retry-After,
 // give running jobs SHUTDOWN_GRACE_SECONDS to finish, leave queued ones in the
@@ -25,6 +25,14 @@ const shutdown = async (signal: string) => {
   await jobs.close();
   process.exit(0);
 };
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
+const stop = (signal: string) =>
+  shutdown(signal).catch((err: unknown) => {
+    app.log.error({ err }, 'the shutdown failed; exiting without it');
+    process.exit(1);
+  });
+process.once('SIGINT', () => void stop('SIGINT'));
+process.once('SIGTERM', () => void stop('SIGTERM'));
+// The last line, not the handling: every background promise has an owner (jobs/owned.ts). One that has none is a bug
+// to be told loudly, not a reason to drop every other request, job and live session of this process.
+process.on('unhandledRejection', (err) => app.log.fatal({ err }, 'BUG: a background promise without an owner failed'));
 await app.listen({ host: config.host, port: config.port });

@@ -3,7 +3,8 @@
 // the job cancelled if the client goes away.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, fromJobError } from './errors.ts';
-import type { TranscribeOptions, TranscriptionResult } from './jobs/types.ts';
+import type { JobEvent, TranscribeOptions, TranscriptionResult } from './jobs/types.ts';
+import { owned } from './jobs/owned.ts';
 import type { JobService } from './jobs/service.ts';
 import type { JobRequest } from './jobs/store.ts';
 import { apiEvent, openaiEvent, openStream, type Flavour } from './sse.ts';
@@ -65,13 +66,17 @@ export async function transcribe(
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
   });
-  controller.signal.addEventListener('abort', () => void service.cancel(job.id), { once: true });
+  controller.signal.addEventListener('abort', () => owned(request.log, `cancelling job ${job.id}`, service.cancel(job.id)), { once: true });
   const timer = config.requestTimeoutMs > 0 ? setTimeout(() => controller.abort('timeout'), config.requestTimeoutMs) : null;
+  const timedOut = () => new ApiError('timeout', `The transcription took longer than REQUEST_TIMEOUT_MS=${config.requestTimeoutMs}; it was cancelled.`);
   try {
-    if (what.stream) return await stream(service, job.id, reply, what.stream, (r) => apiJson(r, (performance.now() - started) / 1000), controller.signal);
+    if (what.stream) {
+      const shape = (r: TranscriptionResult) => apiJson(r, (performance.now() - started) / 1000);
+      return await stream(service, job.id, reply, what.stream, shape, controller.signal, () => (controller.signal.reason === 'timeout' ? timedOut() : null));
+    }
     const done = await service.finished(job.id);
     if (done.status !== 'succeeded') {
-      if (controller.signal.reason === 'timeout') throw new ApiError('timeout', `The transcription took longer than REQUEST_TIMEOUT_MS=${config.requestTimeoutMs}.`);
+      if (controller.signal.reason === 'timeout') throw timedOut();
       throw fromJobError(done.error!.code, done.error!.message);
     }
     const out = render(what.format, done.result!, what.cue, (performance.now() - started) / 1000, what.words);
@@ -82,14 +87,35 @@ export async function transcribe(
   }
 }
 
-async function stream(service: JobService, id: string, reply: FastifyReply, flavour: Flavour, shape: (r: TranscriptionResult) => unknown, signal: AbortSignal): Promise<void> {
+/**
+ * The job's events as they happen. A stream cut short by the gateway (the
+ * REQUEST_TIMEOUT_MS deadline: `cutShort` says why) ends with an error event,
+ * never in silence; one the client left just ends.
+ */
+async function stream(
+  service: JobService, id: string, reply: FastifyReply, flavour: Flavour, shape: (r: TranscriptionResult) => unknown, signal: AbortSignal, cutShort: () => ApiError | null,
+): Promise<void> {
   const send = openStream(reply);
-  for await (const { event } of service.events(id, 0, signal)) {
+  const emit = (event: JobEvent) => {
     if (flavour === 'api') send(...apiEvent(event, shape));
     else {
       const data = openaiEvent(event);
       if (data) send(null, data);
     }
+  };
+  let ended = false;
+  try {
+    for await (const { event } of service.events(id, 0, signal)) {
+      emit(event);
+      ended ||= event.type === 'done' || event.type === 'failed';
+    }
+  } catch (err) {
+    // Headers are sent: the failure (the store unreadable, say) can only be an event now.
+    reply.log.error({ err, job: id }, 'the event stream of a job failed');
+    if (!ended) emit({ type: 'failed', error: { code: 'internal', message: 'the job\'s events could not be read' } });
+    ended = true;
   }
+  const why = ended ? null : cutShort();
+  if (why) emit({ type: 'failed', error: { code: why.code, message: why.message } });
   reply.raw.end();
 }

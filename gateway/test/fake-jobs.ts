@@ -28,7 +28,8 @@ export const succeeds: Script = (spec) => {
   ];
 };
 
-export const fails = (code: string, message: string): Script => () => [{ type: 'failed', error: { code, message } }];
+/** Started on a worker, then failed: a retryable code is tried again (jobs/retry.ts) until its attempts are spent. */
+export const fails = (code: string, message: string): Script => () => [{ type: 'started', worker: 'fake:1', attempt: 1 }, { type: 'failed', error: { code, message } }];
 
 /** Starts and never ends (until cancelled). */
 export const hangs: Script = () => [{ type: 'started', worker: 'fake:1', attempt: 1 }];
@@ -51,7 +52,9 @@ export function fakeJobs(script: Script = succeeds): FakeJobs {
         fake.submitted.push(spec);
         const job = new Job(spec);
         job.onCancel = () => job.fail({ code: 'cancelled', message: 'the job was cancelled' });
-        queueMicrotask(() => fake.script(spec).forEach((event) => job.emit(event)));
+        // A started event counts the attempt as the scheduler does: the job service's retry decision reads it.
+        const attempt = (spec.previousAttempts ?? 0) + 1;
+        queueMicrotask(() => fake.script(spec).forEach((event) => job.emit(event.type === 'started' ? { ...event, attempt } : event)));
         return job;
       },
       counts: () => ({ waiting: 0, running: 0 }),

@@ -37,6 +37,8 @@ type Reply = (socket: net.Socket, message: object) => void;
 
 export class FakeStreams {
   readonly log: StreamLog = { opened: [], frames: [], commands: [], cancelled: [] };
+  /** While set, every stream_audio frame is refused with buffer_full, as a worker whose stream holds too much undecoded audio. */
+  full = false;
   private readonly streams = new Map<string, Stream>();
   private readonly reply: Reply;
 
@@ -89,6 +91,7 @@ export class FakeStreams {
     const s = this.find(socket, request);
     if (!s) return;
     if (frame.length % 2 !== 0) return this.reply(socket, { id: request.id, type: 'error', error: { code: 'bad_request', message: 'an odd number of bytes' } });
+    if (this.full) return this.reply(socket, { id: request.id, type: 'error', error: { code: 'buffer_full', message: 'the stream holds 60 s of audio without a final' } });
     const ms = (frame.length / 2 / s.rate) * 1000;
     if (frame.some((b) => b !== 0)) {
       this.slot(s, true);

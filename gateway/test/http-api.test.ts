@@ -120,18 +120,22 @@ test('bad input: each gets its own status and code, and the service keeps workin
 
 test('a client that goes away cancels its job on the worker', async () => {
   const long = path.join(mkdtempSync(path.join(tmpdir(), 'long-')), 'long.wav');
-  execFileSync('sox', [CLIP, CLIP, CLIP, CLIP, CLIP, long]);
+  execFileSync('sox', [...Array(12).fill(CLIP), long]); // ~85 s, decoded one 30 s window after another: the first segment comes long before the end
   const controller = new AbortController();
-  const response = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(long), { model: 'tiny.en', stream: 'true' }), signal: controller.signal });
+  const response = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(long), { model: 'tiny.en', stream: 'true', batch_size: '0' }), signal: controller.signal });
   const reader = response.body!.getReader();
   let seen = '';
   while (!seen.includes('event: segment')) seen += new TextDecoder().decode((await reader.read()).value);
   controller.abort();
-  // The worker's slot is free again well before the 35 s file could have finished.
-  await waitFor('the worker\'s slot to be free', async () => {
-    const health = await (await fetch(`${gw.url}/api/health`)).json();
-    return health.workers[0].running + health.queue.running === 0;
+  // The job ends cancelled (not succeeded: the file was still being decoded), and the worker says so too.
+  const cancelled = await waitFor('the job to end', async () => {
+    const { jobs } = await (await fetch(`${gw.url}/api/jobs?limit=1`)).json();
+    return jobs[0].status === 'running' ? null : jobs[0];
   });
+  assert.equal(cancelled.status, 'cancelled');
+  await waitFor('the worker to log the request as cancelled', () => worker.requests().some((r) => r.id.startsWith(cancelled.id) && r.outcome === 'cancelled'));
+  const health = await (await fetch(`${gw.url}/api/health`)).json();
+  assert.equal(health.workers[0].running + health.queue.running, 0, 'its slot is free');
 });
 
 test('OpenAPI document and docs page', async () => {

@@ -98,3 +98,29 @@ test('REALTIME_MAX_SESSIONS: past it, an error event and close code 1013; the me
     assert.equal((await client.closed).code, 1013);
   });
 });
+
+test('REALTIME_MAX_SESSIONS_PER_KEY: one key past its own cap is refused with 1013, while another key still opens sessions', async () => {
+  await withGateway({ API_KEYS: 'alice:sk-alice-1,bob:sk-bob-2', REALTIME_MAX_SESSIONS_PER_KEY: '2' }, async (url) => {
+    const as = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
+    const open: RealtimeClient[] = [];
+    for (let i = 0; i < 2; i++) {
+      const client = await RealtimeClient.connect(url, as('sk-alice-1'));
+      await client.take('session.created');
+      open.push(client);
+    }
+    const third = await RealtimeClient.connect(url, as('sk-alice-1'));
+    const error = await third.error();
+    assert.equal(error.code, 'session_limit_reached');
+    assert.match(error.message, /The key 'alice' has 2 realtime sessions open.*REALTIME_MAX_SESSIONS_PER_KEY/);
+    assert.equal((await third.closed).code, 1013);
+    const bob = await RealtimeClient.connect(url, as('sk-bob-2'));
+    await bob.take('session.created');
+    await open[0]!.close();
+    const again = await waitFor('alice to have room again', async () => {
+      const client = await RealtimeClient.connect(url, as('sk-alice-1'));
+      const first = await Promise.race([client.take('session.created').then(() => client), client.closed.then(() => null)]);
+      return first;
+    });
+    for (const client of [open[1]!, bob, again]) await client.close();
+  });
+});

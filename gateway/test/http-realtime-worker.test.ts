@@ -136,3 +136,27 @@ test('OpenAI\'s own SDK (OpenAIRealtimeWS, intent transcription) transcribes a c
 function timeout(what: string, ms = 60_000): Promise<never> {
   return new Promise((_, reject) => setTimeout(() => reject(new Error(`no ${what} within ${ms / 1000} s`)), ms).unref());
 }
+
+test('a client that floods the real worker faster than real time gets buffer_full, then is disconnected; the worker frees its slot', async () => {
+  const client = await RealtimeClient.connect(gw.url, { query: 'intent=transcription&model=whisper-1' });
+  await client.take('session.created');
+  const speech = pcm24k(CLIP);
+  // 0.5 s appends every 25 ms: 20 times real time, as the measured flood (1,110 s of audio in 60 s).
+  const half = CHUNK * 5;
+  let sent = 0;
+  const closed = client.closed.then((c) => c.code);
+  const start = performance.now();
+  while (client.socket.readyState === client.socket.OPEN && sent < 2400) {
+    const at = (sent * half) % (speech.length - half);
+    client.append(speech.subarray(at, at + half));
+    sent += 1;
+    const wait = start + sent * 25 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  assert.equal(await closed, 1008, `closed after ${sent / 2} s of audio sent`);
+  const refusals = client.received.filter((e) => e.type === 'error' && e.error.code === 'buffer_full');
+  assert.ok(refusals.length > 1, 'refused appends were each told');
+  assert.ok(client.received.some((e) => e.type === 'input_audio_buffer.speech_started'), 'what was taken was heard');
+  await waitFor('the worker to end the stream and free its slot', () => pool().busy === 0 && worker.requests().some((r) => r.command === 'stream'), 20_000);
+  await waitFor('the worker to say its slot is free', async () => (await (await fetch(`${gw.url}/api/health`)).json()).workers[0].running === 0);
+});

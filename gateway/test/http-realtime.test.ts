@@ -10,6 +10,11 @@ import { RealtimeClient, pcm } from './realtime-client.ts';
 import { startGateway, type Gateway } from '../../test-support/gateway.ts';
 import { waitFor } from '../../test-support/wait.ts';
 import type { LocalJobSystem } from '../src/jobs/index.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { startRedis } from '../../test-support/redis.ts';
 
 async function stack(env: Record<string, string> = {}, workers = 1): Promise<{ gw: Gateway; fakes: FakeWorker[]; stop(): Promise<void> }> {
   const fakes = await Promise.all(Array.from({ length: workers }, () => startFakeWorker({ slots: 1 })));
@@ -228,6 +233,74 @@ test('a live stream\'s slot is the scheduler\'s too: a file job waits for it, an
     await waitFor('the stream to be cancelled on the worker', () => fake!.streams.log.cancelled.length === 1);
     await waitFor('the slot to be given back', () => busy(gw)[0] === 0);
     assert.equal(fake!.streams.held, 0);
+  } finally {
+    await stop();
+  }
+});
+
+test('several gateways on Redis: a live stream\'s slot is leased there, so another gateway sends no file job to it', async () => {
+  const redis = await startRedis();
+  const fake = await startFakeWorker({ slots: 1 });
+  const shared = { QUEUE_URL: redis.url, QUEUE_PREFIX: 'live', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'live-shared-')) };
+  const [a, b] = [await startGateway([fake.address], shared), await startGateway([fake.address], shared)];
+  try {
+    const client = await RealtimeClient.connect(a.url);
+    await client.take('session.created');
+    client.append(pcm(100));
+    await client.take('input_audio_buffer.speech_started');
+    await waitFor('the stream\'s slot to be leased in Redis', async () => (await leases(redis.url, 'live', fake.address)) === 1);
+    const body = new FormData();
+    body.append('file', new Blob([Buffer.from('RIFF fake')]), 'a.wav');
+    const submitted = await (await fetch(`${b.url}/api/jobs`, { method: 'POST', body })).json();
+    // Gateway b looks for work at once (the queue's message) and every 2 s: two rounds of it.
+    await new Promise((r) => setTimeout(r, 4500));
+    assert.deepEqual(fake.transcriptions, [], 'no file job goes to the slot the stream holds through another gateway');
+    assert.equal((await (await fetch(`${b.url}/api/jobs/${submitted.id}`)).json()).status, 'queued');
+    fake.streams.idle(); // the worker gives the slot back after 3 s without speech
+    await waitFor('the job to run once the slot is free', async () => (await (await fetch(`${b.url}/api/jobs/${submitted.id}`)).json()).status === 'succeeded');
+    await client.close();
+  } finally {
+    await a.close();
+    await b.close();
+    await fake.close();
+    await redis.stop();
+  }
+});
+
+/** Leases on a worker's slots in Redis (redis/slots.ts), counted from outside. */
+async function leases(url: string, prefix: string, worker: string): Promise<number> {
+  const client = new Redis(url);
+  try {
+    return await client.zcard(`${prefix}:slots:${worker}`);
+  } finally {
+    client.disconnect();
+  }
+}
+
+test('audio sent faster than it is transcribed: each refused append gets buffer_full, and a client that keeps on is disconnected (1008)', async () => {
+  const { gw, fakes: [fake], stop } = await stack();
+  try {
+    const client = await RealtimeClient.connect(gw.url);
+    await client.take('session.created');
+    client.append(pcm(100));
+    await client.take('input_audio_buffer.speech_started');
+    fake!.streams.full = true; // the worker's stream holds all the undecoded audio it may
+    client.append(pcm(5000), 'ev_flood_1');
+    const refused = await client.error();
+    assert.deepEqual([refused.type, refused.code, refused.param, refused.event_id], ['invalid_request_error', 'buffer_full', 'audio', 'ev_flood_1']);
+    assert.match(refused.message, /faster than it is transcribed.*after 30 s of refused audio.*the session is closed/);
+    fake!.streams.full = false; // decoding caught up: appends are taken again
+    client.append(pcm(100));
+    await client.take('conversation.item.input_audio_transcription.delta');
+    assert.equal(client.socket.readyState, client.socket.OPEN, 'a refusal or two is no reason to close');
+    fake!.streams.full = true;
+    for (let i = 0; i < 6; i++) client.append(pcm(5000)); // with the first, 35 s refused
+    const { code } = await client.closed;
+    assert.equal(code, 1008);
+    const last = client.received.filter((e) => e.type === 'error').at(-1)!;
+    assert.match(last.error.message, /The session is closed/);
+    await waitFor('the stream to be cancelled on the worker', () => fake!.streams.log.cancelled.length === 1);
+    await waitFor('its slot to be given back', () => busy(gw)[0] === 0);
   } finally {
     await stop();
   }

@@ -9,6 +9,16 @@ export const SUBTITLE_FORMATS = ['srt', 'vtt', 'tsv', 'text'] as const;
 export type ResponseFormat = (typeof API_FORMATS)[number];
 export type SubtitleFormat = (typeof SUBTITLE_FORMATS)[number];
 
+/** The media type each format is sent as (the text ones with `; charset=utf-8`): what the API's description declares. */
+export const MEDIA_TYPES: Record<ResponseFormat, string> = {
+  json: 'application/json',
+  verbose_json: 'application/json',
+  text: 'text/plain',
+  srt: 'application/x-subrip',
+  vtt: 'text/vtt',
+  tsv: 'text/tab-separated-values',
+};
+
 /** Our own JSON: everything a person or the UI needs, segments kept short. */
 export function apiJson(result: TranscriptionResult, totalSeconds: number) {
   return {
@@ -50,10 +60,10 @@ export interface Rendered {
 }
 
 const SUBTITLES: Record<SubtitleFormat, { contentType: string; write: (segments: Segment[], cue: CueOptions) => string }> = {
-  srt: { contentType: 'application/x-subrip; charset=utf-8', write: toSrt },
-  vtt: { contentType: 'text/vtt; charset=utf-8', write: toVtt },
-  tsv: { contentType: 'text/tab-separated-values; charset=utf-8', write: toTsv },
-  text: { contentType: 'text/plain; charset=utf-8', write: toText },
+  srt: { contentType: `${MEDIA_TYPES.srt}; charset=utf-8`, write: toSrt },
+  vtt: { contentType: `${MEDIA_TYPES.vtt}; charset=utf-8`, write: toVtt },
+  tsv: { contentType: `${MEDIA_TYPES.tsv}; charset=utf-8`, write: toTsv },
+  text: { contentType: `${MEDIA_TYPES.text}; charset=utf-8`, write: toText },
 };
 
 /** Subtitles or text from segments: the same for a finished job and for segments a client posts. */
@@ -63,7 +73,7 @@ export function renderSubtitles(format: SubtitleFormat, segments: Segment[], cue
 }
 
 export function render(format: ResponseFormat, result: TranscriptionResult, cue: CueOptions, totalSeconds: number, words: boolean): Rendered {
-  if (format === 'json') return { contentType: 'application/json', body: apiJson(result, totalSeconds) };
-  if (format === 'verbose_json') return { contentType: 'application/json', body: verboseJson(result, words) };
+  if (format === 'json') return { contentType: MEDIA_TYPES.json, body: apiJson(result, totalSeconds) };
+  if (format === 'verbose_json') return { contentType: MEDIA_TYPES.verbose_json, body: verboseJson(result, words) };
   return renderSubtitles(format, result.segments, cue);
 }

@@ -38,19 +38,14 @@ export class AudioFiles {
     await rm(this.pathOf(id), { force: true });
   }
 
-  /**
-   * Ids of the audio files that arrived (were renamed here: ctime) before
-   * `before`. A file is adopted just before its record is written, so only an
-   * old one with no live job is an orphan: a crash between finishing a job and
-   * deleting its audio leaves one.
-   */
-  async arrivedBefore(before: number): Promise<string[]> {
-    const ids: string[] = [];
+  /** Every job's audio here, with when it arrived (was renamed here: ctime). */
+  async files(): Promise<Array<{ id: string; arrived: number }>> {
+    const out: Array<{ id: string; arrived: number }> = [];
     for (const id of await readdir(this.audio)) {
       const info = await stat(this.pathOf(id)).catch(() => null);
-      if (info && info.ctimeMs < before) ids.push(id);
+      if (info) out.push({ id, arrived: info.ctimeMs });
     }
-    return ids;
+    return out;
   }
 }
 

@@ -4,10 +4,11 @@
 // reader on one gateway follows a job that runs on another.
 import { EventEmitter } from 'node:events';
 import type { JobEvent } from './types.ts';
+import type { Outcome } from './store.ts';
 
 export type BusMessage =
   | { type: 'event'; id: string; seq: number; event: JobEvent } // stored already, under seq
-  | { type: 'end'; id: string } // the job's outcome is stored
+  | { type: 'end'; id: string; outcome?: Outcome } // the outcome is stored; or, with it, the store refused it and it is told here
   | { type: 'cancel'; id: string } // whoever runs it, stop it
   | { type: 'work' } // a job was queued or handed back: gateways with a free slot look
   | { type: 'slot' } // a worker slot was freed

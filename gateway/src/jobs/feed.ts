@@ -2,16 +2,15 @@
 // gateway feeds its own jobs to its scheduler as they come (LocalFeed, below);
 // several gateways share one BullMQ queue on Redis, and each pulls a job only
 // when it holds a free worker slot (../redis/feed.ts).
-import type { JobRecord, JobStore, Outcome } from './store.ts';
-
-export const MAX_ATTEMPTS = 3;
+import { FINISHED, type JobRecord, type JobStore, type Outcome } from './store.ts';
+import { owned, type Log } from './owned.ts';
 
 /** How this gateway's run of a job ended: the outcome is stored, or the job goes back in line. */
 export type RunEnd = { type: 'finished' } | { type: 'requeue'; delayMs: number };
 
 /** What a feed drives: the job service. */
 export interface JobRunner {
-  /** Runs a stored job here (on that worker, when the feed chose one); settles when this gateway is done with it. */
+  /** Runs a stored job here (on that worker, when the feed chose one); settles when this gateway is done with it, never rejects. */
   run(record: JobRecord, worker: string | null): Promise<RunEnd>;
   /** Ends a job that will not run (cancelled in line, attempts spent). */
   settle(id: string, outcome: Outcome): Promise<void>;
@@ -43,23 +42,22 @@ export async function settledWithin(runs: Iterable<Promise<unknown>>, timeoutMs:
 export class LocalFeed implements JobFeed {
   private readonly store: JobStore;
   private readonly counter: () => { waiting: number; running: number };
+  private readonly log: Log;
   private runner: JobRunner | null = null;
   private readonly retries = new Map<string, NodeJS.Timeout>();
   private readonly inflight = new Set<Promise<unknown>>();
   private stopped = false;
 
-  constructor(store: JobStore, counts: () => { waiting: number; running: number }) {
+  constructor(store: JobStore, counts: () => { waiting: number; running: number }, log: Log) {
     this.store = store;
     this.counter = counts;
+    this.log = log;
   }
 
-  /** What was running when the process stopped runs again (its attempt counted), then what waited. */
+  /** What was running when the process stopped goes back in line (its attempt counted: see retry.ts), then all that waits runs. */
   async start(runner: JobRunner): Promise<void> {
     this.runner = runner;
-    for (const job of await this.store.interrupted()) {
-      if (job.attempts < MAX_ATTEMPTS) await this.store.requeue(job.id);
-      else await runner.settle(job.id, { status: 'failed', error: { code: 'internal', message: `the gateway stopped ${job.attempts} times while this job ran; it was not tried again` } });
-    }
+    for (const job of await this.store.interrupted()) await this.store.requeue(job.id);
     for (const job of await this.store.queued()) this.launch(job);
   }
 
@@ -95,14 +93,25 @@ export class LocalFeed implements JobFeed {
       if (end.type === 'requeue' && !this.stopped) this.retryLater(record.id, end.delayMs);
     });
     this.inflight.add(run);
-    void run.finally(() => this.inflight.delete(run));
+    owned(this.log, `running job ${record.id}`, run.finally(() => this.inflight.delete(run)));
   }
 
+  /**
+   * Runs the job again after `delayMs`, unless it ended meanwhile. A job still
+   * marked running is run too: only this process runs jobs, so it was handed
+   * back by a run whose store refused the requeue.
+   */
   private retryLater(id: string, delayMs: number): void {
-    const timer = setTimeout(async () => {
+    const timer = setTimeout(() => {
       this.retries.delete(id);
-      const again = await this.store.get(id);
-      if (again?.status === 'queued') this.launch(again);
+      const again = this.store.get(id).then(
+        (record) => record && !FINISHED.has(record.status) && this.launch(record),
+        (err: unknown) => {
+          this.log.warn({ err, job: id }, 'the job store could not be read to run a job again; trying later');
+          if (!this.stopped) this.retryLater(id, Math.max(delayMs, 5000));
+        },
+      );
+      owned(this.log, `running job ${id} again`, again);
     }, delayMs);
     this.retries.set(id, timer);
   }

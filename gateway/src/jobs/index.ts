@@ -11,10 +11,11 @@ export interface JobSystemOptions {
   /** The heartbeat: each worker's status is asked this often on its control link. Dispatch never waits for it. */
   pollIntervalMs?: number;
   resolveIntervalMs?: number;
-  maxAttempts?: number;
   noWorkerGraceMs?: number;
   /** WORKER_TOKEN: sent in `hello` on every connection to a worker; null or absent sends none. */
   workerToken?: string | null;
+  /** WORKER_LOST_SECONDS, in ms: a worker down this long loses the jobs running on it (they go elsewhere). */
+  workerLostMs?: number;
 }
 
 /** The contract, plus the pool itself for what watches workers closely (tests, diagnostics). */
@@ -31,8 +32,9 @@ export function createJobSystem(options: JobSystemOptions): LocalJobSystem {
     resolveIntervalMs: options.resolveIntervalMs ?? 30_000,
     maxBackoffMs: 5000,
     token: options.workerToken ?? null,
+    lostAfterMs: options.workerLostMs ?? 60_000,
   });
-  const queue = new Scheduler(pool, { maxAttempts: options.maxAttempts ?? 3, noWorkerGraceMs: options.noWorkerGraceMs ?? 3000 });
+  const queue = new Scheduler(pool, { noWorkerGraceMs: options.noWorkerGraceMs ?? 3000 });
   return {
     queue,
     directory: pool,

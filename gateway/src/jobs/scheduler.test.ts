@@ -134,20 +134,17 @@ test('dispatch needs no timer: a job starts when it arrives at a free slot, and 
   assert.equal(worker.transcriptions.length, 2);
 });
 
-test('attempts spent before a restart count: previousAttempts 2 and one worker_lost fail the job, which keeps its id', async () => {
+test('attempts count on from a restart (previousAttempts 2: this is the third); a lost data link fails the attempt once, as worker_lost', async () => {
   const worker = await startFakeWorker({ dropData: true }); // every data link breaks once its audio is in
   const system = createJobSystem({ workers: [worker.address], ...fast });
   await system.directory.ready();
   try {
     const job = system.queue.submit({ ...spec(), id: 'job-from-the-store', previousAttempts: 2 });
     assert.equal(job.id, 'job-from-the-store');
-    await assert.rejects(job.result(), (e: JobFailure) => e.code === 'no_worker' && /in 3 attempts/.test(e.message));
+    // Whether it is tried again is the job service's (jobs/retry.ts): the scheduler reports the attempt's end.
+    await assert.rejects(job.result(), (e: JobFailure) => e.code === 'worker_lost');
     assert.deepEqual(await next(job, 'started'), { type: 'started', worker: worker.address, attempt: 3 });
-    assert.deepEqual(worker.dropped, ['job-from-the-store/3']); // one attempt here, the third in all
-    // Nothing left to try: the store gets a final answer at once.
-    const spent = system.queue.submit({ ...spec(), id: 'spent', previousAttempts: 3 });
-    await assert.rejects(spent.result(), (e: JobFailure) => e.code === 'internal' && /all 3 of its attempts/.test(e.message));
-    assert.equal(worker.dropped.length, 1);
+    assert.deepEqual(worker.dropped, ['job-from-the-store/3']);
   } finally {
     await system.close();
     await worker.close();

@@ -5,23 +5,18 @@
 // arrives, when an attempt ends and when a worker's state changes (the pool
 // tells us). The one timer is the no-worker deadline, armed only while no
 // worker is up and jobs wait.
-import type { JobError, JobQueue, JobSpec } from './types.ts';
+import type { JobQueue, JobSpec } from './types.ts';
 import { Job } from './job.ts';
 import { Attempt, type AttemptEnd } from './attempt.ts';
 import { compareScores, type Worker, type WorkerPool } from '../workers/pool.ts';
 
 export interface SchedulerOptions {
-  maxAttempts: number; // counting spec.previousAttempts
   noWorkerGraceMs: number; // how long jobs wait for some worker to come up before failing with no_worker
 }
-
-// Worker errors that another attempt, elsewhere, may fix.
-export const RETRYABLE = new Set(['worker_lost', 'overloaded', 'internal']);
 
 interface Entry {
   job: Job;
   attempt: Attempt | null; // while running
-  failedOn: Set<Worker>; // a retry goes elsewhere when it can
 }
 
 export class Scheduler implements JobQueue {
@@ -43,15 +38,10 @@ export class Scheduler implements JobQueue {
 
   submit(spec: JobSpec, signal?: AbortSignal): Job {
     const job = new Job(spec);
-    const entry: Entry = { job, attempt: null, failedOn: new Set() };
+    const entry: Entry = { job, attempt: null };
     job.onCancel = () => this.cancel(entry);
     if (this.closed) {
       job.fail({ code: 'cancelled', message: 'the gateway is shutting down' });
-      return job;
-    }
-    if (job.attempts >= this.options.maxAttempts) {
-      // Spent before a restart: a durable store resubmitting it gets a final answer, not another try.
-      job.fail({ code: 'internal', message: `the job has used all ${this.options.maxAttempts} of its attempts; it is not tried again` });
       return job;
     }
     this.waiting.push(entry);
@@ -105,13 +95,14 @@ export class Scheduler implements JobQueue {
   }
 
   /**
-   * The ready worker with a free slot that suits the job best: not one it failed
-   * on, then the model loaded, then the most free slots; for a job pinned to a
-   * worker (the feed leased its slot), that worker once it has a free slot.
+   * The ready worker with a free slot that suits the job best: not one an
+   * earlier attempt failed on, then the model loaded, then the most free slots;
+   * for a job pinned to a worker (the feed leased its slot), that worker once
+   * it has a free slot.
    */
   private pick(entry: Entry): Worker | undefined {
-    const { model, worker: pinned } = entry.job.spec;
-    const score = (w: Worker) => [Number(!entry.failedOn.has(w)), Number(w.loadedModels.includes(model)), w.freeSlots];
+    const { model, worker: pinned, avoid = [] } = entry.job.spec;
+    const score = (w: Worker) => [Number(!avoid.includes(w.address)), Number(w.loadedModels.includes(model)), w.freeSlots];
     let best: Worker | undefined;
     for (const w of this.pool.list()) {
       if (w.freeSlots <= 0 || (pinned !== undefined && w.address !== pinned)) continue;
@@ -146,17 +137,9 @@ export class Scheduler implements JobQueue {
     this.running.delete(entry);
     entry.attempt = null;
     this.pool.release(worker);
-    if (end.type === 'result') {
-      job.emit({ type: 'done', result: end.result });
-    } else if (job.cancelRequested) {
-      job.fail({ code: 'cancelled', message: 'the job was cancelled' });
-    } else if (RETRYABLE.has(end.error.code) && job.attempts < this.options.maxAttempts && !this.closed && job.spec.worker === undefined) {
-      entry.failedOn.add(worker);
-      job.state = 'waiting';
-      this.waiting.unshift(entry); // it was first in line once already
-    } else {
-      job.fail(job.spec.worker === undefined ? finalError(end.error, job.attempts) : end.error); // a pinned job's retry is the feed's
-    }
+    // Whether it is tried again is the job service's decision (./retry.ts), the same in every mode.
+    if (end.type === 'result') job.emit({ type: 'done', result: end.result });
+    else job.fail(job.cancelRequested ? { code: 'cancelled', message: 'the job was cancelled' } : end.error);
     // Fresh loaded models after a job; after a broken data link, whether the worker itself is gone.
     this.pool.check(worker);
     this.dispatch();
@@ -201,9 +184,4 @@ export class Scheduler implements JobQueue {
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = null;
   }
-}
-
-function finalError(error: JobError, attempts: number): JobError {
-  if (error.code !== 'worker_lost') return error;
-  return { code: 'no_worker', message: `the job failed in ${attempts} attempts; the last: ${error.message}` };
 }

@@ -25,10 +25,12 @@ CREATE TABLE IF NOT EXISTS jobs (
   error TEXT,
   result TEXT,
   webhook TEXT,
-  owner TEXT
+  owner TEXT,
+  webhook_pending INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, n);
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, n);
+CREATE INDEX IF NOT EXISTS jobs_webhook_pending ON jobs (webhook_pending) WHERE webhook_pending = 1;
 CREATE TABLE IF NOT EXISTS events (
   job_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -87,8 +89,11 @@ export class SqliteStore implements JobStore {
       append: prepare('INSERT INTO events (job_id, seq, event) VALUES (?, ?, ?)'),
       events: prepare('SELECT seq, event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq'),
       progress: prepare('UPDATE jobs SET language = COALESCE(?, language), duration = COALESCE(?, duration), processed = COALESCE(?, processed) WHERE id = ?'),
-      finish: prepare("UPDATE jobs SET status = ?, finished_at = ?, result = ?, error = ?, audio_path = NULL WHERE id = ? AND status IN ('queued', 'running')"),
-      webhook: prepare('UPDATE jobs SET webhook = ? WHERE id = ?'),
+      finish: prepare(
+        "UPDATE jobs SET status = ?, finished_at = ?, result = ?, error = ?, audio_path = NULL, webhook_pending = (json_extract(request, '$.callback_url') IS NOT NULL) WHERE id = ? AND status IN ('queued', 'running')",
+      ),
+      webhook: prepare('UPDATE jobs SET webhook = ?, webhook_pending = webhook_pending AND NOT ? WHERE id = ?'),
+      pendingWebhooks: prepare('SELECT * FROM jobs WHERE webhook_pending = 1 ORDER BY n'),
       interrupted: prepare("SELECT * FROM jobs WHERE status = 'running' ORDER BY n"),
       expired: prepare("SELECT * FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ? ORDER BY n"),
       deleteJob: prepare('DELETE FROM jobs WHERE id = ?'),
@@ -171,8 +176,16 @@ export class SqliteStore implements JobStore {
     return (await this.get(id))!;
   }
 
-  async recordWebhook(id: string, delivery: WebhookDelivery): Promise<void> {
-    this.sql.webhook!.run(JSON.stringify(delivery), id);
+  async recordWebhook(id: string, delivery: WebhookDelivery, final: boolean): Promise<void> {
+    this.sql.webhook!.run(JSON.stringify(delivery), final ? 1 : 0, id);
+  }
+
+  async pendingWebhooks(): Promise<JobRecord[]> {
+    return (this.sql.pendingWebhooks!.all() as Row[]).map(toRecord);
+  }
+
+  async claimWebhook(): Promise<boolean> {
+    return true; // one gateway per SQLite file
   }
 
   async interrupted(): Promise<JobRecord[]> {
@@ -192,9 +205,11 @@ export class SqliteStore implements JobStore {
     if (this.db.isOpen) this.db.close();
   }
 
-  /** A store made before jobs had owners gains the column (its jobs stay open to all). */
+  /** A store made by an older version gains the columns it lacks (jobs with no owner stay open to all). */
   private migrate(): void {
-    const columns = this.db.prepare("SELECT name FROM pragma_table_info('jobs')").all() as Array<{ name: string }>;
-    if (columns.length > 0 && !columns.some((c) => c.name === 'owner')) this.db.exec('ALTER TABLE jobs ADD COLUMN owner TEXT');
+    const columns = (this.db.prepare("SELECT name FROM pragma_table_info('jobs')").all() as Array<{ name: string }>).map((c) => c.name);
+    if (columns.length === 0) return;
+    if (!columns.includes('owner')) this.db.exec('ALTER TABLE jobs ADD COLUMN owner TEXT');
+    if (!columns.includes('webhook_pending')) this.db.exec('ALTER TABLE jobs ADD COLUMN webhook_pending INTEGER NOT NULL DEFAULT 0');
   }
 }

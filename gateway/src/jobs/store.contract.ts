@@ -97,8 +97,27 @@ export function storeContract(name: string, storage: Storage): void {
     await store.create('x', request(), '/a/x');
     const failed = (await store.finish('x', { status: 'failed', error: { code: 'undecodable_audio', message: 'not audio' } }))!;
     assert.deepEqual([failed.status, failed.error, failed.result], ['failed', { code: 'undecodable_audio', message: 'not audio' }, null]);
-    await store.recordWebhook('x', { attempts: 1, delivered: true, last_status: 200, last_error: null, delivered_at: '2026-11-25T00:00:00.000Z' });
+    await store.recordWebhook('x', { attempts: 1, delivered: true, last_status: 200, last_error: null, delivered_at: '2026-11-25T00:00:00.000Z' }, true);
     assert.equal((await store.get('x'))!.webhook!.last_status, 200);
+  });
+
+  withStore('a job finished with a callback_url has a pending webhook until a delivery is final', async (store) => {
+    const hooked = { ...request(), callback_url: 'http://hooks.example/done' };
+    await store.create('h1', hooked, '/a/h1');
+    await store.create('h2', hooked, '/a/h2');
+    await store.create('plain', request(), '/a/plain');
+    assert.deepEqual(await ids(store.pendingWebhooks()), [], 'nothing pends before the job finishes');
+    await store.finish('h1', { status: 'succeeded', result });
+    await store.finish('h2', cancelled);
+    await store.finish('plain', { status: 'succeeded', result });
+    assert.deepEqual(await ids(store.pendingWebhooks()), ['h1', 'h2']);
+    await store.recordWebhook('h1', { attempts: 1, delivered: false, last_status: 500, last_error: 'HTTP 500', delivered_at: null }, false);
+    assert.deepEqual(await ids(store.pendingWebhooks()), ['h1', 'h2'], 'an attempt that failed: still pending');
+    assert.equal((await store.pendingWebhooks())[0]!.webhook!.attempts, 1, 'with the attempts so far');
+    await store.recordWebhook('h1', { attempts: 2, delivered: true, last_status: 200, last_error: null, delivered_at: '2026-11-25T00:00:00.000Z' }, true);
+    assert.deepEqual(await ids(store.pendingWebhooks()), ['h2']);
+    await store.delete('h2');
+    assert.deepEqual(await ids(store.pendingWebhooks()), []);
   });
 
   withStore('the first outcome stands: a finished job is not finished again, run or requeued', async (store) => {

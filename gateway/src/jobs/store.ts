@@ -85,7 +85,16 @@ export interface JobStore {
    * with no audio. It is never queued or running, so no feed can pick it up.
    */
   insertFinished(id: string, request: JobRequest, outcome: Outcome, startedAt: number): Promise<JobRecord>;
-  recordWebhook(id: string, delivery: WebhookDelivery): Promise<void>;
+  /** Saves a delivery's progress; `final` (delivered, or given up): it is no longer pending. */
+  recordWebhook(id: string, delivery: WebhookDelivery, final: boolean): Promise<void>;
+  /**
+   * Finished jobs whose webhook is still to be delivered: a job finished with a
+   * callback_url is pending from the same write that finished it, so a restart
+   * in between loses no delivery.
+   */
+  pendingWebhooks(): Promise<JobRecord[]>;
+  /** Whether this process may deliver the pending webhook now (several gateways on one store: one at a time). */
+  claimWebhook(id: string, forMs: number): Promise<boolean>;
   /** Jobs that were running when the gateway stopped. */
   interrupted(): Promise<JobRecord[]>;
   /** Finished jobs older than `beforeMs` (by finished_at). */

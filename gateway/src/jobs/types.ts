@@ -17,6 +17,8 @@ export interface JobSpec {
   audioBytes: number;
   /** The worker (its address) this job must run on: the one whose slot the feed leased for it. */
   worker?: string;
+  /** Workers (addresses) an earlier attempt failed on: another is preferred when one is free. */
+  avoid?: string[];
 }
 
 /** Events of one job, in order: queued*, started, info, (progress|segment)*, then done or failed. */
@@ -112,7 +114,19 @@ export interface StreamLink {
   release(): void;
 }
 
+/**
+ * Where the slots live streams hold are counted for every gateway of a
+ * deployment (Redis leases, ../redis/slots.ts), so that no gateway sends a
+ * file job to a slot a stream holds through another.
+ */
+export interface SlotLedger {
+  /** A slot a stream holds on `worker` now (it is held whatever the count: the worker has it); release() gives it back. */
+  hold(worker: string): { release(): void };
+}
+
 export interface StreamHost {
+  /** Behind several gateways: count the streams' slots there too. */
+  shareSlots?(ledger: SlotLedger): void;
   /**
    * A link to the ready worker best placed to run a stream of `model` (not one
    * in `avoid` when another will do); rejects with a WorkerRequestError, code

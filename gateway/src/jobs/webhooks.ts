@@ -27,6 +27,13 @@ export interface WebhookDelivery {
   delivered_at: string | null;
 }
 
+const DEFAULT_ATTEMPTS = 5;
+
+/** Delivered, or every attempt spent: nothing more will be tried (an interrupted delivery is resumed). */
+export function deliveryOver(d: WebhookDelivery, settings: WebhookSettings): boolean {
+  return d.delivered || d.attempts >= (settings.maxAttempts ?? DEFAULT_ATTEMPTS);
+}
+
 const invalid = (message: string) => new ApiError('invalid_parameter', message, 'callback_url');
 
 /** Canonical host as the URL parser writes it (lowercase, punycode, IPv6 in brackets), so list and URL compare alike. */
@@ -78,7 +85,8 @@ function describe(error: unknown, timeoutMs: number): string {
  * POSTs `payload` as JSON to `url`, signed with the same webhook-id (eventId) on
  * every attempt so the receiver can drop duplicates; retries network errors,
  * timeouts and non-2xx with exponential backoff. Never throws: the outcome is
- * the returned record. `signal` (gateway shutdown) stops it between or during attempts.
+ * the returned record. `signal` (gateway shutdown) stops it between or during attempts;
+ * `previous` (a delivery a restart interrupted) is resumed where it stopped.
  */
 export async function deliverWebhook(
   url: string,
@@ -87,9 +95,12 @@ export async function deliverWebhook(
   settings: WebhookSettings,
   onAttempt?: (d: WebhookDelivery) => void,
   signal?: AbortSignal,
+  previous?: WebhookDelivery | null,
 ): Promise<WebhookDelivery> {
-  const { maxAttempts = 5, firstBackoffMs = 1000, timeoutMs = 10_000 } = settings;
-  const d: WebhookDelivery = { attempts: 0, delivered: false, last_status: null, last_error: null, delivered_at: null };
+  const { maxAttempts = DEFAULT_ATTEMPTS, firstBackoffMs = 1000, timeoutMs = 10_000 } = settings;
+  // A delivery resumed after a restart goes on counting its attempts, and waits its backoff first.
+  const d: WebhookDelivery = previous ? { ...previous } : { attempts: 0, delivered: false, last_status: null, last_error: null, delivered_at: null };
+  if (d.attempts > 0 && d.attempts < maxAttempts && !d.delivered) await sleep(firstBackoffMs * 2 ** (d.attempts - 1), undefined, { signal }).catch(() => undefined);
   let signer: Webhook;
   try {
     if (!settings.secret) throw new Error('WEBHOOK_SECRET is unset');

@@ -16,6 +16,7 @@ import { ErrorBody } from '../schemas.ts';
 import { MAX_APPEND_BYTES } from './audio.ts';
 import { RealtimeError } from './errors.ts';
 import { RealtimeSession } from './session.ts';
+import { owned } from '../jobs/owned.ts';
 
 // The largest append as base64 (4/3) in its JSON event, with room to spare, so that an append somewhat
 // over the limit gets its audio_too_large error; a message over this closes the socket (1009).
@@ -42,7 +43,8 @@ export async function registerWebSockets(app: FastifyInstance): Promise<void> {
 }
 
 export function realtimeRoutes(app: FastifyInstance, config: Config, jobs: JobSystem, service: JobService): void {
-  const sessions = new Map<WebSocket, { session: RealtimeSession; log: FastifyBaseLogger }>();
+  const sessions = new Map<WebSocket, { session: RealtimeSession; log: FastifyBaseLogger; owner: string | null }>();
+  const openBy = (owner: string) => [...sessions.values()].filter((s) => s.owner === owner).length;
   const ends = new Set<Promise<void>>();
 
   const endSession = (socket: WebSocket): void => {
@@ -54,12 +56,13 @@ export function realtimeRoutes(app: FastifyInstance, config: Config, jobs: JobSy
       open.log.info({ outcome, seconds: (Date.now() - open.session.startedAt) / 1000 }, 'realtime session ended');
     });
     ends.add(ended);
-    void ended.finally(() => ends.delete(ended));
+    owned(open.log, 'ending a realtime session', ended.finally(() => ends.delete(ended)));
   };
 
   app.route({
     method: 'GET',
     url: '/v1/realtime',
+    config: { keyInQuery: true }, // a browser's WebSocket sends no headers (the subprotocol is the other way)
     schema: {
       tags: ['openai'],
       summary: 'Realtime transcription (OpenAI Realtime API, transcription sessions): a WebSocket; see docs/api.md',
@@ -78,17 +81,23 @@ export function realtimeRoutes(app: FastifyInstance, config: Config, jobs: JobSy
       const send = (event: Record<string, unknown>) => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ event_id: `event_${randomBytes(12).toString('base64url')}`, ...event }));
       };
-      if (sessions.size >= config.realtimeMaxSessions) {
-        app.realtimeMetrics.refused();
-        const message = config.realtimeMaxSessions === 0
+      const refusal = sessions.size >= config.realtimeMaxSessions
+        ? (config.realtimeMaxSessions === 0
           ? 'Realtime sessions are turned off on this server (REALTIME_MAX_SESSIONS=0).'
-          : `This server has ${config.realtimeMaxSessions} realtime sessions open, the most it allows (REALTIME_MAX_SESSIONS): try again later.`;
-        send(new RealtimeError('session_limit_reached', message, null, null, 'server_error').event());
+          : `This server has ${config.realtimeMaxSessions} realtime sessions open, the most it allows (REALTIME_MAX_SESSIONS): try again later.`)
+        // One key must not take every session of the server.
+        : request.owner !== null && openBy(request.owner) >= config.realtimeMaxSessionsPerKey
+          ? `The key '${request.owner}' has ${config.realtimeMaxSessionsPerKey} realtime sessions open, the most one key may (REALTIME_MAX_SESSIONS_PER_KEY): close one, or try again later.`
+          : null;
+      if (refusal) {
+        app.realtimeMetrics.refused();
+        send(new RealtimeError('session_limit_reached', refusal, null, null, 'server_error').event());
         socket.close(1013, 'session limit reached');
         return;
       }
       const session = new RealtimeSession({
         id: request.id, config, knownModels: () => jobs.directory.modelNames(), streams: jobs.streams, send, log: request.log,
+        close: (code, reason) => socket.close(code, reason),
         store: async (result, { language, audioBytes, startedAt }) => {
           const job = {
             model: result.model, options: { language, task: 'transcribe' as const }, filename: liveFilename(startedAt), audio_bytes: audioBytes,
@@ -97,7 +106,7 @@ export function realtimeRoutes(app: FastifyInstance, config: Config, jobs: JobSy
           await service.recordFinished(request.id, job, { status: 'succeeded', result }, startedAt);
         },
       }, (request.query as { model?: string }).model);
-      sessions.set(socket, { session, log: request.log });
+      sessions.set(socket, { session, log: request.log, owner: request.owner });
       app.realtimeMetrics.opened();
       request.log.info({ session: request.id, owner: request.owner }, 'realtime session opened');
       socket.on('message', (data, isBinary) => {

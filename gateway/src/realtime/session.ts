@@ -9,6 +9,7 @@ import type { Language, StreamEventReply } from '../protocol/messages.ts';
 import type { SessionOutcome } from '../metrics.ts';
 import { randomBytes } from 'node:crypto';
 import { parseClientEvent } from './events.ts';
+import { owned, type Log } from '../jobs/owned.ts';
 import { fromWorker, RealtimeError } from './errors.ts';
 import { decodePcm16 } from './audio.ts';
 import { WorkerStream, type WorkerError } from './stream.ts';
@@ -23,9 +24,19 @@ export interface SessionContext extends Names {
   streams: StreamHost;
   /** Sends a server event; the caller gives it its event_id. */
   send(event: Record<string, unknown>): void;
+  /** Ends the session from this side (the WebSocket's close code and reason). */
+  close(code: number, reason: string): void;
   store(result: TranscriptionResult, session: { language: Language | null; audioBytes: number; startedAt: number }): Promise<void>;
-  log: { error(obj: object, msg: string): void };
+  log: Log;
 }
+
+// A worker answers each append at once (it only buffers it): this much unanswered means its link is backed up.
+// One append of any size is sent when nothing waits (OpenAI takes up to 15 MiB in one).
+const UNANSWERED_LIMIT_MS = 30_000;
+// Refused audio before the session is closed, counted until FORGIVEN_AFTER_MS pass with no refusal: a client that
+// slows down on the first errors never meets it, one that keeps flooding does, however the worker's pace interleaves.
+export const REFUSED_LIMIT_MS = 30_000;
+const FORGIVEN_AFTER_MS = 10_000;
 
 export class RealtimeSession {
   readonly startedAt = Date.now();
@@ -38,6 +49,9 @@ export class RealtimeSession {
   private readonly finals: Final[] = [];
   private audioMs = 0;
   private audioBytes = 0;
+  private unanswered = 0; // ms of audio sent to the worker and not answered yet
+  private refusedMs = 0; // refused with no pause of FORGIVEN_AFTER_MS between refusals
+  private lastRefusal = 0;
   private opened = 0;
   private model: string;
   private readonly lostOn = new Set<string>(); // workers a stream of this session was lost on
@@ -67,9 +81,9 @@ export class RealtimeSession {
         case 'input_audio_buffer.append':
           return this.append(decodePcm16(event.audio, id), id);
         case 'input_audio_buffer.commit':
-          return void this.commit(id);
+          return owned(this.ctx.log, `the commit of session ${this.ctx.id}`, this.commit(id));
         case 'input_audio_buffer.clear':
-          return void this.clear(id);
+          return owned(this.ctx.log, `the clear of session ${this.ctx.id}`, this.clear(id));
       }
     } catch (e) {
       if (!(e instanceof RealtimeError)) throw e;
@@ -84,7 +98,7 @@ export class RealtimeSession {
 
   private update(next: SessionOptions, reply: 'session.updated' | 'transcription_session.updated'): void {
     if (this.stream && !sameStream(this.options, next)) {
-      this.stream.close();
+      owned(this.ctx.log, `closing a stream of session ${this.ctx.id}`, this.stream.close());
       this.stream = null;
     }
     this.options = next;
@@ -92,12 +106,44 @@ export class RealtimeSession {
     this.ctx.send({ type: reply, session });
   }
 
+  /**
+   * Audio for the worker. What the worker has not answered yet is bounded
+   * here, and what it holds without a final is bounded there
+   * (WHISPER_LIVE_MAX_BUFFERED_SECONDS): audio sent faster than it is
+   * transcribed is refused with `buffer_full`, and a client that keeps
+   * sending past REFUSED_LIMIT_MS of refused audio is disconnected (1008).
+   */
   private append(pcm: Buffer, id: string | null): void {
     if (pcm.length === 0) return;
+    const ms = (pcm.length / 2 / this.options.rate) * 1000;
+    if (this.unanswered > 0 && this.unanswered + ms > UNANSWERED_LIMIT_MS) return this.refused(ms, pcm.length, id, `the gateway holds ${Math.round(this.unanswered / 1000)} s of audio the worker has not taken yet`);
     const stream = this.stream ?? this.openStream();
-    stream.audio(pcm, (error) => this.ctx.send(fromWorker(error.code, error.message, id).event()));
+    this.unanswered += ms;
     this.audioBytes += pcm.length;
-    this.audioMs += (pcm.length / 2 / this.options.rate) * 1000;
+    this.audioMs += ms;
+    const answered = stream.audio(pcm).then((error) => {
+      this.unanswered -= ms;
+      if (error === null) return;
+      if (error.code === 'buffer_full') return this.refused(ms, pcm.length, id, error.message, true);
+      this.ctx.send(fromWorker(error.code, error.message, id).event());
+    });
+    answered.catch((err: unknown) => this.ctx.log.error({ err, session: this.ctx.id }, 'an append to the worker failed'));
+  }
+
+  private refused(ms: number, bytes: number, id: string | null, why: string, counted = false): void {
+    if (this.ending) return;
+    if (counted) (this.audioMs -= ms), (this.audioBytes -= bytes); // never heard: not part of the session's audio
+    // Refusals add up until the client has sent nothing refused for a while: one that slows down starts afresh.
+    if (Date.now() - this.lastRefusal > FORGIVEN_AFTER_MS) this.refusedMs = 0;
+    this.lastRefusal = Date.now();
+    this.refusedMs += ms;
+    if (this.refusedMs > REFUSED_LIMIT_MS) {
+      const message = `Audio kept coming faster than it is transcribed: ${Math.round(this.refusedMs / 1000)} s of it was refused. The session is closed; send audio at the pace it is spoken.`;
+      this.ctx.send(new RealtimeError('buffer_full', message, 'audio', id).event());
+      return this.ctx.close(1008, 'audio sent faster than it is transcribed');
+    }
+    const message = `This append was dropped (${why}): audio is sent faster than it is transcribed. Send it at the pace it is spoken; after ${REFUSED_LIMIT_MS / 1000} s of refused audio (with no pause of ${FORGIVEN_AFTER_MS / 1000} s between refusals) the session is closed.`;
+    this.ctx.send(new RealtimeError('buffer_full', message, 'audio', id).event());
   }
 
   private async commit(id: string | null): Promise<void> {

@@ -56,9 +56,14 @@ export class WorkerStream {
     );
   }
 
-  /** PCM16 in frames the worker reads (an even number of bytes each); an error is the worker's refusal of a frame. */
-  audio(pcm: Buffer, onError: (error: WorkerError) => void): void {
-    void this.request('stream_audio', pcm).then((o) => o && 'error' in o && onError(o.error));
+  /**
+   * PCM16 in frames the worker reads (an even number of bytes each). Resolves
+   * once the worker has answered: with its refusal of a frame (`buffer_full`
+   * for audio sent faster than it is transcribed), or null.
+   */
+  async audio(pcm: Buffer): Promise<WorkerError | null> {
+    const outcome = await this.request('stream_audio', pcm);
+    return outcome && 'error' in outcome ? outcome.error : null;
   }
 
   commit(): Promise<Outcome<'stream_commit'>> {
@@ -69,11 +74,11 @@ export class WorkerStream {
     return this.request('stream_clear');
   }
 
-  /** Ends it gracefully: the utterance in progress gets its final first. */
-  close(): void {
+  /** Ends it gracefully: the utterance in progress gets its final first; settles with the worker's answer. */
+  async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
-    void this.request('stream_close', undefined, true);
+    await this.request('stream_close', undefined, true);
   }
 
   /** Drops it now: the link is closed, and the worker cancels the stream and frees its slot. */

@@ -11,9 +11,11 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker as QueueWorker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { FINISHED, type JobRecord, type JobStore } from '../jobs/store.ts';
-import { MAX_ATTEMPTS, settledWithin, type JobFeed, type JobRunner, type RunEnd } from '../jobs/feed.ts';
+import { settledWithin, type JobFeed, type JobRunner, type RunEnd } from '../jobs/feed.ts';
+import { owned, type Log } from '../jobs/owned.ts';
+import { triedOn } from '../jobs/retry.ts';
 import type { BusMessage, JobBus } from '../jobs/bus.ts';
-import type { WorkerDirectory, WorkerView } from '../jobs/types.ts';
+import type { SlotLedger, WorkerDirectory, WorkerView } from '../jobs/types.ts';
 import { SlotLeases, type Lease } from './slots.ts';
 import { connectRedis } from './connection.ts';
 
@@ -26,15 +28,17 @@ export interface RedisFeedOptions {
   directory: WorkerDirectory;
   /** How long a synchronous request waits for a worker to come up here before failing with no_worker. */
   noWorkerGraceMs: number;
-  log: { warn(obj: object, msg: string): void };
+  log: Log;
 }
 
 const QUEUE = 'jobs';
 const SWEEP_MS = 2000; // looks for work now and then: a job put back by another gateway's stalled check sends no message
+const STRANDED_EVERY = 30; // sweeps (a minute) between looks for jobs stored but never queued
 
 export class RedisFeed implements JobFeed {
   private readonly options: RedisFeedOptions;
   private readonly client: Redis;
+  private readonly connections: Redis[];
   private readonly queue: Queue;
   private readonly taker: QueueWorker;
   private readonly leases: SlotLeases;
@@ -50,14 +54,17 @@ export class RedisFeed implements JobFeed {
     this.options = options;
     const { url, prefix, lockMs } = options;
     this.client = connectRedis(url, 'feed');
+    // BullMQ leaves connections it was given open on close(): they are closed here (close()).
     const connection = connectRedis(url, 'queue');
+    const takerConnection = connectRedis(url, 'taker');
+    this.connections = [this.client, connection, takerConnection];
     this.queue = new Queue(QUEUE, { connection, prefix });
     // maxStalledCount: the attempts are counted in the store (3 at most), not by BullMQ, which would fail a job silently.
     // Whole milliseconds: BullMQ hands the interval to Redis as a PX, and a fraction makes every check fail.
     const checkEveryMs = Math.max(1000, Math.round(lockMs / 3));
-    this.taker = new QueueWorker(QUEUE, null, { connection: connectRedis(url, 'taker'), prefix, autorun: false, lockDuration: lockMs, stalledInterval: checkEveryMs, maxStalledCount: 1000 });
+    this.taker = new QueueWorker(QUEUE, null, { connection: takerConnection, prefix, autorun: false, lockDuration: lockMs, stalledInterval: checkEveryMs, maxStalledCount: 1000 });
     this.taker.on('error', (e) => options.log.warn({ err: e.message }, 'job queue'));
-    this.leases = new SlotLeases(url, prefix, lockMs, () => void options.bus.publish({ type: 'slot' }).catch(() => {}));
+    this.leases = new SlotLeases(url, prefix, lockMs, options.log, () => owned(options.log, 'telling the gateways a slot is free', options.bus.publish({ type: 'slot' })));
     options.bus.subscribe((m: BusMessage) => {
       if (m.type === 'slot' || m.type === 'work') this.full.clear();
       if (m.type === 'slot' || m.type === 'work' || m.type === 'resync') this.pump();
@@ -65,18 +72,50 @@ export class RedisFeed implements JobFeed {
     options.directory.onChange(() => this.pump());
   }
 
+  /** The live streams' slots, leased like the jobs' (see SlotLedger). */
+  readonly streamSlots: SlotLedger = {
+    hold: (worker) => {
+      const lease = this.leases.hold(worker);
+      owned(this.options.log, `leasing a live stream's slot on ${worker}`, lease);
+      return { release: () => owned(this.options.log, `giving back a live stream's slot on ${worker}`, lease.then((l) => l.release())) };
+    },
+  };
+
   async start(runner: JobRunner): Promise<void> {
     this.runner = runner;
+    await this.requeueStranded();
     await this.taker.startStalledCheckTimer();
-    this.sweeper = setInterval(() => this.pump(), SWEEP_MS);
+    let sweeps = 0;
+    this.sweeper = setInterval(() => {
+      this.pump();
+      if (++sweeps % STRANDED_EVERY === 0) owned(this.options.log, 'looking for stranded jobs', this.requeueStranded());
+    }, SWEEP_MS);
     this.sweeper.unref();
     this.pump();
+  }
+
+  /**
+   * Jobs the store has queued that the queue does not know: their gateway died
+   * between storing the job and queueing it. They are queued now (at start, and
+   * now and then, so another gateway takes them over too). A job queued under
+   * its id already is left as it is: BullMQ takes an id once.
+   */
+  private async requeueStranded(): Promise<void> {
+    for (const record of await this.options.store.queued()) {
+      if (this.stopped) return;
+      if (await this.queue.getJob(record.id)) continue;
+      const again = await this.options.store.get(record.id); // it may have been queued and run meanwhile
+      if (again?.status !== 'queued') continue;
+      await this.queue.add('transcribe', { id: record.id }, { jobId: record.id, removeOnComplete: true, removeOnFail: true });
+      this.options.log.warn({ job: record.id }, 'a job stored but never queued (its gateway stopped in between) is queued now');
+    }
+    await this.options.bus.publish({ type: 'work' });
   }
 
   async add(record: JobRecord): Promise<void> {
     await this.queue.add('transcribe', { id: record.id }, { jobId: record.id, removeOnComplete: true, removeOnFail: true });
     await this.options.bus.publish({ type: 'work' });
-    if (record.request.source !== 'jobs') void this.failIfNoWorker(record.id);
+    if (record.request.source !== 'jobs') owned(this.options.log, `job ${record.id} waiting for a worker`, this.failIfNoWorker(record.id));
   }
 
   async withdraw(id: string): Promise<boolean> {
@@ -106,7 +145,7 @@ export class RedisFeed implements JobFeed {
     this.leases.close();
     await this.taker.close(true).catch(() => {});
     await this.queue.close().catch(() => {});
-    this.client.disconnect();
+    for (const connection of this.connections) connection.disconnect();
   }
 
   /** Takes jobs while some worker here has a slot this gateway can lease; one pass at a time. */
@@ -117,12 +156,13 @@ export class RedisFeed implements JobFeed {
       return;
     }
     this.pumping = true;
-    void this.takeWhileRoom()
+    const pass = this.takeWhileRoom()
       .catch((e: Error) => this.options.log.warn({ err: e.message }, 'could not take a job from the queue'))
       .finally(() => {
         this.pumping = false;
         if (this.again) (this.again = false), this.pump();
       });
+    owned(this.options.log, 'taking jobs from the queue', pass);
   }
 
   private async takeWhileRoom(): Promise<void> {
@@ -140,30 +180,42 @@ export class RedisFeed implements JobFeed {
         throw e;
       });
       if (!job) return void (await lease.release(false));
-      this.track(this.carry(job, token, lease));
+      // Before the next round of this loop leases more: a slot elsewhere for a retry must still be free to take.
+      const held = await this.elsewhereIfTried(job.id!, lease).catch((e: Error) => {
+        this.options.log.warn({ job: job.id, err: e.message }, 'could not look where the job ran before; it runs where its slot was leased');
+        return lease;
+      });
+      this.track(this.carry(job, token, held));
     }
   }
 
-  /** A ready worker with a slot not leased by this gateway, and not known full from the others; the most room first. */
-  private candidate(): WorkerView | undefined {
+  /** Ready workers with a slot not leased by this gateway, and not known full from the others; the most room first. */
+  private candidates(): WorkerView[] {
     const now = Date.now();
     const room = (w: WorkerView) => w.slots - this.leases.heldOn(w.address);
     return this.options.directory.workers()
       .filter((w) => w.up && room(w) > 0 && (this.full.get(w.address) ?? 0) < now)
-      .sort((a, b) => room(b) - room(a))[0];
+      .sort((a, b) => room(b) - room(a));
+  }
+
+  private candidate(): WorkerView | undefined {
+    return this.candidates()[0];
   }
 
   private track(run: Promise<void>): void {
     this.inflight.add(run);
-    void run.finally(() => {
+    const settled = run.finally(() => {
       this.inflight.delete(run);
       this.pump();
     });
+    owned(this.options.log, 'carrying a job', settled);
   }
 
   /** One job on this gateway, from its fetch to its settling in the queue. */
   private async carry(job: Job, token: string, lease: Lease): Promise<void> {
-    const lock = setInterval(() => void job.extendLock(token, this.options.lockMs).catch(() => {}), Math.max(500, this.options.lockMs / 3));
+    // A renewal that fails is said: past QUEUE_LOCK_SECONDS the job is handed to another gateway while it still runs here.
+    const renew = () => job.extendLock(token, this.options.lockMs).catch((err: Error) => this.options.log.warn({ job: job.id, err: err.message }, 'the job\'s lock could not be renewed'));
+    const lock = setInterval(() => owned(this.options.log, `renewing job ${job.id}'s lock`, renew()), Math.max(500, this.options.lockMs / 3));
     try {
       const end = await this.runOnce(job.id!, lease.worker);
       if (end.type === 'finished') await job.moveToCompleted(null, token, false);
@@ -176,18 +228,31 @@ export class RedisFeed implements JobFeed {
       this.options.log.warn({ job: job.id, err: (e as Error).message }, 'could not settle the job in the queue');
     } finally {
       clearInterval(lock);
-      await lease.release().catch(() => {});
+      await lease.release().catch((err: Error) => this.options.log.warn({ job: job.id, err: err.message }, 'a worker slot lease could not be released; it lapses by itself'));
     }
+  }
+
+  /**
+   * A retry goes to another worker when one has room (retry.ts, triedOn): the
+   * slot was leased before the job was known, so a lease on a worker an earlier
+   * attempt ran on is traded for one elsewhere when there is one.
+   */
+  private async elsewhereIfTried(id: string, lease: Lease): Promise<Lease> {
+    const tried = new Set(triedOn(await this.options.store.events(id, 0)));
+    if (!tried.has(lease.worker)) return lease;
+    for (const w of this.candidates().filter((c) => !tried.has(c.address))) {
+      const other = await this.leases.acquire(w.address, w.slots);
+      if (!other) continue;
+      await lease.release(false);
+      return other;
+    }
+    return lease;
   }
 
   private async runOnce(id: string, worker: string): Promise<RunEnd> {
     const runner = this.runner!;
     const record = await this.options.store.get(id);
     if (!record || FINISHED.has(record.status)) return { type: 'finished' }; // cancelled or deleted while in line
-    if (record.attempts >= MAX_ATTEMPTS) {
-      await runner.settle(id, { status: 'failed', error: { code: 'internal', message: `the job was started ${record.attempts} times and its gateway or worker stopped each time; it was not tried again` } });
-      return { type: 'finished' };
-    }
     if (!record.audio_path || !existsSync(record.audio_path)) {
       await runner.settle(id, { status: 'failed', error: { code: 'internal', message: `the job's audio is not on this gateway (${record.audio_path}): every gateway must mount the same DATA_DIR` } });
       return { type: 'finished' };

@@ -7,12 +7,10 @@ import { checkRedis, connectRedis, parseRedisUrl, redisProblem } from './connect
 import { RedisStore } from './store.ts';
 import { RedisBus } from './bus.ts';
 import { RedisFeed } from './feed.ts';
+import type { Log } from '../jobs/owned.ts';
 
 export class RedisSetupError extends Error {}
 
-interface Log {
-  warn(obj: object, msg: string): void;
-}
 
 export async function openRedisJobs(config: Config, directory: WorkerDirectory, log: Log) {
   const url = config.queueUrl!;
@@ -29,8 +27,8 @@ export async function openRedisJobs(config: Config, directory: WorkerDirectory, 
   }
   const prefix = config.queuePrefix;
   const store = await RedisStore.connect(url, { prefix });
-  const bus = new RedisBus(url, prefix);
+  const bus = new RedisBus(url, prefix, log);
   await bus.open();
   const feed = new RedisFeed({ url, prefix, lockMs: config.queueLockSeconds * 1000, store, bus, directory, noWorkerGraceMs: 3000, log });
-  return { store, bus, feed, storeName: 'redis' as const };
+  return { store, bus, feed, storeName: 'redis' as const, streamSlots: feed.streamSlots };
 }

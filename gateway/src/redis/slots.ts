@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { connectRedis } from './connection.ts';
+import { owned, type Log } from '../jobs/owned.ts';
 
 const ACQUIRE = `
 local t = redis.call('TIME')
@@ -43,12 +44,14 @@ export class SlotLeases {
   private readonly renewer: NodeJS.Timeout;
   private readonly onRelease: () => void;
 
-  constructor(url: string, prefix: string, ttlMs: number, onRelease: () => void) {
+  constructor(url: string, prefix: string, ttlMs: number, log: Log, onRelease: () => void) {
     this.client = connectRedis(url, 'slots');
     this.prefix = prefix;
     this.ttlMs = ttlMs;
     this.onRelease = onRelease;
-    this.renewer = setInterval(() => void this.renew().catch(() => {}), Math.max(500, ttlMs / 3));
+    // A lease that lapses lets another gateway send the worker one job too many: said, and renewed again next round.
+    const renew = () => this.renew().catch((err: Error) => log.warn({ err: err.message }, 'worker slot leases could not be renewed'));
+    this.renewer = setInterval(() => owned(log, 'renewing worker slot leases', renew()), Math.max(500, ttlMs / 3));
     this.renewer.unref();
   }
 
@@ -67,6 +70,27 @@ export class SlotLeases {
         this.held.delete(id);
         await this.client.zrem(this.key(worker), id);
         if (used) this.onRelease();
+      },
+    };
+  }
+
+  /**
+   * A lease taken whatever the count: the slot is held already (a live stream
+   * took it on the worker), and the others must see it. Renewed like the rest.
+   */
+  async hold(worker: string): Promise<Lease> {
+    const id = randomUUID();
+    this.held.set(id, worker);
+    await this.client.eval(RENEW, 1, this.key(worker), this.ttlMs, id);
+    let released = false;
+    return {
+      worker,
+      release: async () => {
+        if (released) return;
+        released = true;
+        this.held.delete(id);
+        await this.client.zrem(this.key(worker), id);
+        this.onRelease();
       },
     };
   }

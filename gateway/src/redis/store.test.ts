@@ -152,12 +152,12 @@ test('delete leaves no index entry behind; a resent create returns its job, anot
     await store.appendEvent('k', { type: 'started', worker: 'w:1', attempt: 1 });
     await store.noteProgress('k', { processed: 1 });
     await store.finish('k', { status: 'failed', error: { code: 'x', message: 'y' } });
-    await store.recordWebhook('k', { attempts: 1, delivered: true, last_status: 200, last_error: null, delivered_at: '2026-11-25T00:00:00.000Z' });
+    await store.recordWebhook('k', { attempts: 1, delivered: true, last_status: 200, last_error: null, delivered_at: '2026-11-25T00:00:00.000Z' }, true);
     assert.ok((await client.keys(`${prefix}:*`)).length > 2);
     await store.delete('k');
     assert.deepEqual(await client.keys(`${prefix}:*`), [`${prefix}:seq`]);
     await store.noteProgress('k', { processed: 2 });
-    await store.recordWebhook('k', { attempts: 2, delivered: false, last_status: 500, last_error: 'no', delivered_at: null });
+    await store.recordWebhook('k', { attempts: 2, delivered: false, last_status: 500, last_error: 'no', delivered_at: null }, false);
     assert.deepEqual(await client.keys(`${prefix}:*`), [`${prefix}:seq`], 'an update after delete does not bring the job back');
   } finally {
     await client.quit();

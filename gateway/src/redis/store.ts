@@ -9,6 +9,8 @@
 //   owner:{o}              zset by n of one owner's jobs
 //   owner:{o}:{status}     zset by n, one per owner and status (active count, filtered lists)
 //   finished               zset of finished jobs by finished_at (expiry)
+//   webhooks               zset of finished jobs whose webhook is still to be delivered, by n
+//   webhook-claim:{id}     a gateway delivering that webhook now (expires)
 //   events:{id}            list of JSON events; seq = position in the list, from 1
 // {o} is the owner base64url-encoded, or `~` for no owner: `~` is not in the
 // base64url alphabet, so no owner's name can collide with it.
@@ -105,6 +107,8 @@ do
   if ARGV[5] ~= '' then redis.call('HSET', key, 'result', ARGV[5]) end
   if ARGV[6] ~= '' then redis.call('HSET', key, 'error', ARGV[6]) end
   redis.call('ZADD', p .. ':finished', ARGV[4], id)
+  local callback = cjson.decode(redis.call('HGET', key, 'request')).callback_url
+  if callback and callback ~= cjson.null then redis.call('ZADD', p .. ':webhooks', s[2], id) end
 end
 return redis.call('HGETALL', key)`,
   // ARGV: prefix, id, then field, value pairs: set on a job that exists (never recreate a deleted one).
@@ -123,6 +127,7 @@ if s[1] then
   redis.call('ZREM', p .. ':owner:' .. s[2], id)
   redis.call('ZREM', p .. ':owner:' .. s[2] .. ':' .. s[1], id)
   redis.call('ZREM', p .. ':finished', id)
+  redis.call('ZREM', p .. ':webhooks', id)
 end
 redis.call('DEL', key, p .. ':events:' .. id)
 return 1`,
@@ -312,8 +317,17 @@ export class RedisStore implements JobStore {
     return toRecord(fromFlat(flat));
   }
 
-  async recordWebhook(id: string, delivery: WebhookDelivery): Promise<void> {
+  async recordWebhook(id: string, delivery: WebhookDelivery, final: boolean): Promise<void> {
     await this.client.whisperJobUpdate(this.prefix, id, 'webhook', JSON.stringify(delivery));
+    if (final) await this.client.zrem(this.key('webhooks'), id);
+  }
+
+  async pendingWebhooks(): Promise<JobRecord[]> {
+    return this.strip(await this.fetch(this.key('webhooks'), 'fwd', '-inf', '+inf'));
+  }
+
+  async claimWebhook(id: string, forMs: number): Promise<boolean> {
+    return (await this.client.set(this.key('webhook-claim', id), '1', 'PX', forMs, 'NX')) === 'OK';
   }
 
   async interrupted(): Promise<JobRecord[]> {

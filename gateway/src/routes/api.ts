@@ -2,9 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import type { JobSystem } from '../jobs/types.ts';
-import { ApiTranscribeForm, ErrorBody, Health, LanguageList, ModelList, parseFields, type ApiTranscribeFields } from '../schemas.ts';
+import {
+  ApiTranscribeForm, ApiTranscribeResult, Health, LanguageList, ModelList, PUBLIC_ERRORS, TRANSCRIPTION_ERRORS,
+  parseFields, responses, sendAsIs, type ApiTranscribeFields,
+} from '../schemas.ts';
 import type { JobService } from '../jobs/service.ts';
 import { LANGUAGES, languageName } from '../languages.ts';
+import { identify } from '../auth.ts';
 import { receiveUpload } from '../uploads.ts';
 import { checkLanguage, resolveModel, transcribe, type TranscriptionRequest } from '../transcription.ts';
 import type { ResponseFormat } from '../formats/responses.ts';
@@ -21,34 +25,17 @@ export function apiRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
     languages: LANGUAGES.map((code) => ({ code, name: languageName(code) })),
   }));
 
-  app.get('/api/health', { logLevel: 'warn', schema: { tags: ['api'], summary: 'The gateway and each worker (without a key, when keys are set: the status alone)', response: { 200: Health, 503: Health } } }, async (request, reply) => {
-    const workers = jobs.directory.workers();
-    const up = workers.filter((w) => w.up).length;
-    const storage = service.storageProblem();
-    const status = up === 0 || storage ? 'unavailable' : up < workers.length ? 'degraded' : 'ok';
-    reply.status(status === 'unavailable' ? 503 : 200);
-    if (config.apiKeys.length > 0 && request.owner === null) return reply.send({ status }); // a load balancer's probe: nothing more
-    return reply.send({
-      status,
-      workers: workers.map((w) => ({
-        address: w.address, up: w.up, error: w.error, device: w.device, slots: w.slots,
-        running: w.running, queued: w.queued, loaded_models: w.loadedModels,
-      })),
-      queue: storage ? null : await service.counts(),
-      storage: { backend: service.storageName, error: storage },
-    });
-  });
-
   app.post(
     '/api/transcribe',
     {
       validatorCompiler: skipBodyValidation,
+      serializerCompiler: sendAsIs,
       schema: {
         tags: ['api'],
         summary: 'Transcribe or translate an uploaded file',
         consumes: ['multipart/form-data'],
         body: ApiTranscribeForm,
-        response: { 400: ErrorBody, 413: ErrorBody, 503: ErrorBody },
+        response: responses({ 200: ApiTranscribeResult }, TRANSCRIPTION_ERRORS),
       },
     },
     async (request, reply) => {
@@ -84,4 +71,26 @@ export function apiRequest(f: ApiTranscribeFields, config: Config, knownModels: 
     cue: { maxLineWidth: f.max_line_width ?? DEFAULT_CUE_OPTIONS.maxLineWidth, maxLineCount: f.max_line_count ?? DEFAULT_CUE_OPTIONS.maxLineCount },
     words,
   };
+}
+
+/** Public, for load balancers: without a valid key (when keys are set) it says the status alone. */
+export function healthRoute(app: FastifyInstance, config: Config, jobs: JobSystem, service: JobService): void {
+  app.get('/api/health', { logLevel: 'warn', schema: { tags: ['api'], summary: 'The gateway and each worker (without a key, when keys are set: the status alone)', response: responses({ 200: Health, 503: Health }, PUBLIC_ERRORS) } }, async (request, reply) => {
+    const workers = jobs.directory.workers();
+    const up = workers.filter((w) => w.up).length;
+    const storage = service.storageProblem();
+    const status = up === 0 || storage ? 'unavailable' : up < workers.length ? 'degraded' : 'ok';
+    reply.status(status === 'unavailable' ? 503 : 200);
+    // A load balancer's probe, or a wrong key: the status, nothing more.
+    if (config.apiKeys.length > 0 && identify(config.apiKeys, request) === null) return reply.send({ status });
+    return reply.send({
+      status,
+      workers: workers.map((w) => ({
+        address: w.address, up: w.up, error: w.error, device: w.device, slots: w.slots,
+        running: w.running, queued: w.queued, loaded_models: w.loadedModels,
+      })),
+      queue: storage ? null : await service.counts(),
+      storage: { backend: service.storageName, error: storage },
+    });
+  });
 }

@@ -1,12 +1,16 @@
 // The durable jobs API: submit and come back later, follow live (with resume),
 // fetch the result in any format, cancel or delete.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
 import type { Config } from '../config.ts';
 import type { JobSystem } from '../jobs/types.ts';
 import type { JobService } from '../jobs/service.ts';
 import { FINISHED, type JobRecord, type JobStatus } from '../jobs/store.ts';
-import { ApiError } from '../errors.ts';
-import { ErrorBody, JobForm, JobList, JobListQuery, JobObject, JobParams, ResultQuery, parseFields } from '../schemas.ts';
+import { ApiError, errorBody } from '../errors.ts';
+import {
+  JOB_ERRORS, JOB_STATE_ERROR, JobEvents, JobForm, JobList, JobListQuery, JobObject, JobParams, JobResult, NO_CONTENT, ResultQuery, UPLOAD_ERRORS,
+  parseFields, responses, sendAsIs,
+} from '../schemas.ts';
 import { receiveUpload } from '../uploads.ts';
 import { apiJson, render, type ResponseFormat } from '../formats/responses.ts';
 import { apiEvent, openStream } from '../sse.ts';
@@ -24,10 +28,11 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
     return job;
   };
   const tags = ['jobs'];
+  const submitted = Type.Object(JobObject.properties, { description: 'The job, once its upload is stored', headers: { location: Type.String({ description: 'The job: /api/jobs/{id}' }) } });
 
   app.post('/api/jobs', {
     validatorCompiler: skipBodyValidation,
-    schema: { tags, summary: 'Submit a transcription job; answers 202 once the upload is stored', consumes: ['multipart/form-data'], body: JobForm, response: { 202: JobObject, 400: ErrorBody, 413: ErrorBody, 503: ErrorBody, 507: ErrorBody } },
+    schema: { tags, summary: 'Submit a transcription job; answers 202 once the upload is stored', consumes: ['multipart/form-data'], body: JobForm, response: responses({ 202: submitted }, UPLOAD_ERRORS) },
   }, async (request, reply) => {
     await service.admit(request.owner, config.maxJobsPerKey);
     const upload = await receiveUpload(request, config, service.uploadsDir);
@@ -47,7 +52,7 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
   });
 
   app.get<{ Querystring: { status?: JobStatus; limit?: number; cursor?: string } }>('/api/jobs', {
-    schema: { tags, summary: 'Jobs, newest first', querystring: JobListQuery, response: { 200: JobList, 400: ErrorBody } },
+    schema: { tags, summary: 'Jobs, newest first', querystring: JobListQuery, response: responses({ 200: JobList, 503: JOB_ERRORS[503] }) },
   }, async (request) => {
     service.checkStorage();
     const page = await service.list({ status: request.query.status, limit: request.query.limit ?? 20, cursor: request.query.cursor, ...(keysOn && { owner: request.owner }) });
@@ -55,11 +60,12 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
   });
 
   app.get<{ Params: { id: string } }>('/api/jobs/:id', {
-    schema: { tags, summary: 'One job: status, progress, and its result once succeeded', params: JobParams, response: { 200: JobObject, 404: ErrorBody } },
+    schema: { tags, summary: 'One job: status, progress, and its result once succeeded', params: JobParams, response: responses({ 200: JobObject }, JOB_ERRORS) },
   }, async (request) => service.view(await found(request)));
 
   app.get<{ Params: { id: string }; Querystring: { format?: ResponseFormat } }>('/api/jobs/:id/result', {
-    schema: { tags, summary: 'The result in any response format', params: JobParams, querystring: ResultQuery, response: { 404: ErrorBody, 409: ErrorBody } },
+    serializerCompiler: sendAsIs,
+    schema: { tags, summary: 'The result in any response format', params: JobParams, querystring: ResultQuery, response: responses({ 200: JobResult, 409: JOB_STATE_ERROR }, JOB_ERRORS) },
   }, async (request, reply) => {
     const job = await found(request);
     if (job.status === 'queued' || job.status === 'running') {
@@ -73,11 +79,13 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
   });
 
   app.get<{ Params: { id: string } }>('/api/jobs/:id/events', {
-    schema: { tags, summary: 'Server-Sent Events of the job; resume with Last-Event-ID', params: JobParams, response: { 404: ErrorBody } },
+    config: { keyInQuery: true }, // a browser's EventSource sends no headers
+    serializerCompiler: sendAsIs,
+    schema: { tags, summary: 'Server-Sent Events of the job; resume with Last-Event-ID', params: JobParams, response: responses({ 200: JobEvents }, JOB_ERRORS) },
   }, async (request, reply) => followEvents(service, await found(request), request, reply));
 
   app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', {
-    schema: { tags, summary: 'Cancel a queued or running job; never deletes (409 once it has finished)', params: JobParams, response: { 202: JobObject, 404: ErrorBody, 409: ErrorBody } },
+    schema: { tags, summary: 'Cancel a queued or running job; never deletes (409 once it has finished)', params: JobParams, response: responses({ 202: JobObject, 409: JOB_STATE_ERROR }, JOB_ERRORS) },
   }, async (request, reply) => {
     const job = await found(request);
     if (FINISHED.has(job.status)) throw new ApiError('job_finished', `Job ${job.id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}: there is nothing to cancel.`);
@@ -86,7 +94,7 @@ export function jobRoutes(app: FastifyInstance, config: Config, jobs: JobSystem,
   });
 
   app.delete<{ Params: { id: string } }>('/api/jobs/:id', {
-    schema: { tags, summary: 'Cancel a queued or running job, or delete a finished one', params: JobParams, response: { 202: JobObject, 404: ErrorBody } },
+    schema: { tags, summary: 'Cancel a queued or running job, or delete a finished one', params: JobParams, response: responses({ 202: JobObject, 204: NO_CONTENT }, JOB_ERRORS) },
   }, async (request, reply) => {
     const job = await found(request);
     if (!FINISHED.has(job.status)) {
@@ -105,9 +113,15 @@ async function followEvents(service: JobService, job: JobRecord, request: Fastif
   reply.raw.once('close', () => closed.abort());
   const send = openStream(reply);
   // total_seconds: submit to finish (the record's, or now for a result streamed live as it happens).
-  for await (const { seq, event } of service.events(job.id, Number.isFinite(after) && after > 0 ? after : 0, closed.signal)) {
-    const finishedAt = event.type === 'done' ? ((await service.get(job.id))?.finished_at ?? Date.now()) : Date.now();
-    send(...apiEvent(event, (r) => apiJson(r, (finishedAt - job.created_at) / 1000)), seq);
+  try {
+    for await (const { seq, event } of service.events(job.id, Number.isFinite(after) && after > 0 ? after : 0, closed.signal)) {
+      const finishedAt = event.type === 'done' ? ((await service.get(job.id))?.finished_at ?? Date.now()) : Date.now();
+      send(...apiEvent(event, (r) => apiJson(r, (finishedAt - job.created_at) / 1000)), seq);
+    }
+  } catch (err) {
+    // Headers are sent: the client hears of it as an event, and may resume with Last-Event-ID.
+    request.log.error({ err, job: job.id }, 'the event stream of a job failed');
+    send('error', errorBody(new ApiError('storage_unavailable', 'The job\'s events could not be read; reconnect with Last-Event-ID to resume.')));
   }
   reply.raw.end();
 }

@@ -3,7 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { JobSystem } from '../jobs/types.ts';
 import type { JobService } from '../jobs/service.ts';
-import { ErrorBody, OpenAIModelList, OpenAITranscriptionForm, OpenAITranslationForm, parseFields } from '../schemas.ts';
+import {
+  OpenAIModelList, OpenAITranscriptionForm, OpenAITranscriptionResult, OpenAITranslationForm, TRANSCRIPTION_ERRORS,
+  parseFields, responses, sendAsIs,
+} from '../schemas.ts';
 import { receiveUpload } from '../uploads.ts';
 import { checkLanguage, resolveModel, transcribe } from '../transcription.ts';
 import { DEFAULT_CUE_OPTIONS } from '../formats/subtitles.ts';
@@ -23,13 +26,13 @@ export function openaiRoutes(app: FastifyInstance, config: Config, jobs: JobSyst
     summary,
     consumes: ['multipart/form-data'],
     body,
-    response: { 400: ErrorBody, 413: ErrorBody, 503: ErrorBody },
+    response: responses({ 200: OpenAITranscriptionResult }, TRANSCRIPTION_ERRORS),
   });
 
-  app.post('/v1/audio/transcriptions', { validatorCompiler: skipBodyValidation, schema: schema('Transcribe audio (OpenAI API)', OpenAITranscriptionForm) }, (request, reply) =>
+  app.post('/v1/audio/transcriptions', { validatorCompiler: skipBodyValidation, serializerCompiler: sendAsIs, schema: schema('Transcribe audio (OpenAI API)', OpenAITranscriptionForm) }, (request, reply) =>
     handle(request, reply, 'transcribe'),
   );
-  app.post('/v1/audio/translations', { validatorCompiler: skipBodyValidation, schema: schema('Translate audio into English (OpenAI API)', OpenAITranslationForm) }, (request, reply) =>
+  app.post('/v1/audio/translations', { validatorCompiler: skipBodyValidation, serializerCompiler: sendAsIs, schema: schema('Translate audio into English (OpenAI API)', OpenAITranslationForm) }, (request, reply) =>
     handle(request, reply, 'translate'),
   );
 

@@ -68,6 +68,12 @@ const BAD_REQUESTS: Array<[string, Record<string, string | string[]>, Blob[], nu
   ['batch_size=65', { batch_size: '65' }, [WAV], 400, 'invalid_parameter', /'batch_size' must be a whole number from 0 to 64 \(got "65"\)/],
   ['temperature=hot', { temperature: 'hot' }, [WAV], 400, 'invalid_parameter', /'temperature' must be a number from 0 to 1/],
   ['word_timestamps=maybe', { word_timestamps: 'maybe' }, [WAV], 400, 'invalid_parameter', /'word_timestamps' must be true or false/],
+  // Multipart fields are read strictly by their type: no boolean passes as a number, no number as a boolean.
+  ['max_line_count=true', { max_line_count: 'true' }, [WAV], 400, 'invalid_parameter', /'max_line_count' must be a whole number from 1 to 10 \(got "true"\)/],
+  ['beam_size=2.5', { beam_size: '2.5' }, [WAV], 400, 'invalid_parameter', /'beam_size' must be a whole number from 1 to 20 \(got "2.5"\)/],
+  ['temperature=0x1', { temperature: '0x1' }, [WAV], 400, 'invalid_parameter', /'temperature' must be a number from 0 to 1 \(got "0x1"\)/],
+  ['vad_filter=1', { vad_filter: '1' }, [WAV], 400, 'invalid_parameter', /'vad_filter' must be true or false \(got "1"\)/],
+  ['a field sent twice', { model: ['tiny', 'base'] }, [WAV], 400, 'invalid_parameter', /field 'model' was sent 2 times; send it once/],
   ['language=klingon', { language: 'klingon' }, [WAV], 400, 'unknown_language', /field 'language': 'klingon' is not a language Whisper knows.*\ben\b/],
   ['model=huge', { model: 'huge' }, [WAV], 400, 'unknown_model', /field 'model': 'huge' is not a model the workers know. Accepted: whisper-1, tiny/],
 ];
@@ -83,6 +89,12 @@ for (const [name, fields, files, status, code, message] of BAD_REQUESTS) {
     assert.equal(r.jobs.submitted.length, 0, 'nothing reaches the queue');
   });
 }
+
+test('multipart numbers and booleans in their text forms: decimals, exponents, TRUE', async () => {
+  const r = await post('/api/transcribe', { temperature: '2.5e-1', beam_size: '+3', max_line_count: '03', vad_filter: 'TRUE', word_timestamps: 'false' });
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(r.jobs.submitted[0]!.options, { language: null, task: 'transcribe', word_timestamps: false, vad_filter: true, beam_size: 3, temperature: 0.25 });
+});
 
 test('a file over MAX_UPLOAD_BYTES gets 413 naming the limit', async () => {
   const r = await post('/api/transcribe', {}, [new Blob([Buffer.alloc(2048)])], undefined, { MAX_UPLOAD_BYTES: '1024' });
@@ -135,6 +147,10 @@ test('OpenAI: json is {text}, a translation asks for task=translate, model is re
   assert.equal(t.jobs.submitted[0]!.options.task, 'translate');
   const granularity = await post('/v1/audio/transcriptions', { model: 'base', 'timestamp_granularities[]': 'sentence' });
   assert.match(granularity.json().error.message, /field 'timestamp_granularities\[\]' must be one or more of: word, segment/);
+  // One part of a list field is a list of one (what the SDKs send for ['word']).
+  const words = await post('/v1/audio/transcriptions', { model: 'base', 'timestamp_granularities[]': 'word' });
+  assert.equal(words.status, 200, words.body);
+  assert.equal(words.jobs.submitted[0]!.options.word_timestamps, true);
   const missing = await post('/v1/audio/transcriptions', {});
   assert.equal(missing.status, 400);
   assert.match(missing.json().error.message, /field 'model'/);
@@ -185,6 +201,9 @@ test('subtitles from posted segments use the response_format renderer', async ()
       [{ format: 'srt' }, /field 'segments' is required/],
       [{ format: 'srt', segments: [{ start: 'zero', end: 1, text: '' }] }, /field 'segments\[0\]\.start' must be a number/],
       [{ format: 'srt', segments, colour: 1 }, /unknown field 'colour'/],
+      // A JSON body is taken as sent: null or "1" is no number, as the document says.
+      [{ format: 'srt', segments: [{ start: null, end: 1, text: '' }] }, /field 'segments\[0\]\.start' must be a number of at least 0 \(got null\)/],
+      [{ format: 'srt', segments, max_line_count: '2' }, /field 'max_line_count' must be a whole number from 1 to 10 \(got "2"\)/],
     ] as const) {
       const bad = await server.inject({ method: 'POST', url: '/api/subtitles', payload });
       assert.equal(bad.statusCode, 400);
@@ -201,6 +220,14 @@ test('unknown routes get a JSON 404; the OpenAPI document lists every route', as
     const missing = await server.inject('/api/nothing');
     assert.equal(missing.statusCode, 404);
     assert.equal(missing.json().error.code, 'not_found');
+    // Whatever is wrong with the body of a request no route takes (QUERY needs a Content-Type), the answer is about the route.
+    const query = await server.inject({ method: 'QUERY' as 'GET', url: '/api/models' });
+    assert.equal(query.statusCode, 405);
+    assert.equal(query.headers.allow, 'GET, HEAD');
+    assert.equal(query.json().error.code, 'method_not_allowed');
+    const odd = await server.inject({ method: 'PUT', url: '/api/nothing', payload: 'x', headers: { 'content-type': 'application/x-unknown' } });
+    assert.equal(odd.statusCode, 404);
+    assert.equal(odd.json().error.code, 'not_found');
     const paths = Object.keys((await server.inject('/openapi.json')).json().paths);
     for (const p of ['/api/models', '/api/languages', '/api/health', '/api/transcribe', '/api/subtitles', '/api/jobs', '/api/jobs/{id}', '/api/jobs/{id}/result', '/api/jobs/{id}/events', '/v1/audio/transcriptions', '/v1/audio/translations', '/v1/models']) {
       assert.ok(paths.includes(p), p);

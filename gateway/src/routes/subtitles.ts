@@ -1,7 +1,8 @@
 // Subtitles from segments a client already has (the UI's result, a transcript
 // from its history): the same renderer, and line wrapping, as response_format.
 import type { FastifyInstance } from 'fastify';
-import { ErrorBody, SubtitlesBody, type SubtitlesRequest } from '../schemas.ts';
+import { SubtitlesBody, SubtitlesFile, responses, type SubtitlesRequest } from '../schemas.ts';
+import { strictJsonBody } from '../validation.ts';
 import { renderSubtitles } from '../formats/responses.ts';
 import { DEFAULT_CUE_OPTIONS } from '../formats/subtitles.ts';
 
@@ -10,11 +11,12 @@ export function subtitleRoutes(app: FastifyInstance): void {
     '/api/subtitles',
     {
       bodyLimit: 32 << 20,
+      validatorCompiler: strictJsonBody,
       schema: {
         tags: ['api'],
         summary: 'Render segments as SRT, VTT, TSV or text',
         body: SubtitlesBody,
-        response: { 200: { type: 'string', description: 'The file' }, 400: ErrorBody },
+        response: responses({ 200: SubtitlesFile }),
       },
     },
     async (request, reply) => {

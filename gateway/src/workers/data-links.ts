@@ -45,14 +45,31 @@ export class DataLinks {
     else link.close('no longer needed');
   }
 
-  /** Closes every link, idle or carrying a job: each such job gets worker_lost (the worker went down). */
-  closeAll(reason: string): void {
+  /**
+   * The worker missed its heartbeat: idle links go, and links being opened now
+   * are refused (their jobs go elsewhere), but links carrying a job stay. A
+   * worker paused for a while (swapping, a long GC, SIGSTOP) finishes its work
+   * on them; one that died closes them itself, and one that stays silent is
+   * given up by closeAll().
+   */
+  closeIdle(reason: string): void {
     this.generation += 1;
     this.closeReason = reason;
-    const links = [...this.idle, ...this.inUse];
-    this.idle.length = 0;
+    const idle = this.idle.splice(0);
+    for (const link of idle) link.close(reason);
+  }
+
+  /** Closes every link, idle or carrying a job: each such job gets worker_lost (the worker is gone). */
+  closeAll(reason: string): void {
+    this.closeIdle(reason);
+    const links = [...this.inUse];
     this.inUse.clear();
     for (const link of links) link.close(reason);
+  }
+
+  /** Links carrying a job now. */
+  get busy(): number {
+    return this.inUse.size;
   }
 
   dispose(reason: string): void {

@@ -2,11 +2,12 @@
 // a data link that breaks fails only its job's attempt.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createJobSystem } from '../jobs/index.ts';
-import type { JobEvent } from '../jobs/types.ts';
+import { createJobSystem, type LocalJobSystem } from '../jobs/index.ts';
+import { form, startGateway } from '../../../test-support/gateway.ts';
+import { waitFor } from '../../../test-support/wait.ts';
 import type { WorkerPool } from './pool.ts';
 import { startFakeWorker } from '../../test/fake-worker.ts';
 
@@ -52,25 +53,26 @@ test('a status poll is answered while a large upload is still being written on a
 test('a data link dropped mid-job: the job runs again on another worker, and the first is not marked down', async () => {
   const dropping = await startFakeWorker({ dropData: true, loaded: ['base'] }); // preferred: it has the model
   const other = await startFakeWorker();
-  const system = createJobSystem({ workers: [dropping.address, other.address], ...fast });
-  await system.directory.ready();
-  const seen = transitions(system.pool);
+  const gateway = await startGateway([dropping.address, other.address]);
+  const seen = transitions((gateway.jobs as LocalJobSystem).pool);
   try {
-    const job = system.queue.submit({ model: 'base', options: {}, audioPath: small, audioBytes: 64 << 10 });
-    assert.match((await job.result()).text, /^done /);
-    const started: JobEvent[] = [];
-    for await (const event of job.events()) if (event.type === 'started') started.push(event);
-    assert.deepEqual(started, [
-      { type: 'started', worker: dropping.address, attempt: 1 },
-      { type: 'started', worker: other.address, attempt: 2 },
-    ]);
+    const { id } = await (await fetch(`${gateway.url}/api/jobs`, { method: 'POST', body: form(new Blob([readFileSync(small)]), { model: 'base' }) })).json();
+    const done = await waitFor('the job to succeed', async () => {
+      const job = await (await fetch(`${gateway.url}/api/jobs/${id}`)).json();
+      return job.status === 'succeeded' ? job : null;
+    });
+    assert.match(done.result.text, /^done /);
+    assert.equal(done.attempts, 2);
+    const events = await (await fetch(`${gateway.url}/api/jobs/${id}/events`)).text();
+    const started = [...events.matchAll(/event: started\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]!));
+    assert.deepEqual(started, [{ worker: dropping.address, attempt: 1 }, { worker: other.address, attempt: 2 }]);
     assert.equal(dropping.dropped.length, 1);
     assert.equal(other.transcriptions.length, 1);
     assert.deepEqual(seen, [], 'no worker changed state');
     assert.equal(dropping.controlConnections, 1, 'its control link was never replaced');
-    assert.equal(system.directory.workers().find((w) => w.address === dropping.address)!.up, true);
+    assert.equal(gateway.jobs.directory.workers().find((w) => w.address === dropping.address)!.up, true);
   } finally {
-    await system.close();
+    await gateway.close();
     await dropping.close();
     await other.close();
   }

@@ -5,7 +5,7 @@ import { WorkerPool, splitAddress } from './pool.ts';
 import { startFakeWorker } from '../../test/fake-worker.ts';
 import { waitFor } from '../../../test-support/wait.ts';
 
-const options = { connectTimeoutMs: 500, statusTimeoutMs: 500, pollIntervalMs: 100, resolveIntervalMs: 60_000, maxBackoffMs: 500 };
+const options = { connectTimeoutMs: 500, statusTimeoutMs: 500, pollIntervalMs: 100, resolveIntervalMs: 60_000, maxBackoffMs: 500, lostAfterMs: 60_000 };
 
 test('each address of a name is its own worker, and is looked up again', async () => {
   const fake = await startFakeWorker(); // listens on 127.0.0.1 only

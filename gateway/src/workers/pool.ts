@@ -10,7 +10,7 @@ import { Monitor, type MonitorReport } from './monitor.ts';
 import { Worker, type WorkerState } from './worker.ts';
 import type { ModelView, WorkerDirectory, WorkerView } from '../jobs/types.ts';
 import type { ListModelsResult, StatusResult } from '../protocol/messages.ts';
-import type { StreamHost, StreamLink } from '../jobs/types.ts';
+import type { SlotLedger, StreamHost, StreamLink } from '../jobs/types.ts';
 import { WorkerRequestError } from './connection.ts';
 import { PoolStreamLink } from './stream-link.ts';
 
@@ -25,6 +25,12 @@ export interface PoolOptions {
   maxBackoffMs: number;
   /** WORKER_TOKEN: every connection to a worker begins with `hello` carrying it. */
   token?: string | null;
+  /**
+   * How long a worker may stay down (its heartbeat unanswered) before the
+   * jobs running on it are given up and tried elsewhere (WORKER_LOST_SECONDS).
+   * Until then a missed heartbeat only stops new work going there.
+   */
+  lostAfterMs: number;
   /** How names become addresses (DNS by default; tests pass their own). */
   lookup?: (host: string) => Promise<string[]>;
 }
@@ -38,6 +44,8 @@ export class WorkerPool implements WorkerDirectory, StreamHost {
   private readonly listeners: PoolListener[] = [];
   private readonly resolveTimer: NodeJS.Timeout;
   private readonly firstRound: Promise<void>;
+  private readonly lostTimers = new Map<Worker, NodeJS.Timeout>();
+  private ledger: SlotLedger | null = null;
   private closed = false;
 
   constructor(options: PoolOptions) {
@@ -45,6 +53,7 @@ export class WorkerPool implements WorkerDirectory, StreamHost {
     this.firstRound = this.resolve().then(async (added) => {
       await Promise.all(added.map((w) => w.monitor.start()));
     });
+    // resolve() and a monitor's checks catch what they meet (a lookup that fails is no address): nothing here can reject.
     this.resolveTimer = setInterval(() => void this.resolve().then((added) => added.forEach((w) => void w.monitor.start())), options.resolveIntervalMs);
     this.resolveTimer.unref();
   }
@@ -121,7 +130,11 @@ export class WorkerPool implements WorkerDirectory, StreamHost {
       this.check(best);
       throw new WorkerRequestError('no_worker', (e as Error).message);
     }
-    return new PoolStreamLink(best, connection, { reserve: (w) => this.reserve(w), giveBack: (w) => this.giveBack(w) });
+    return new PoolStreamLink(best, connection, { reserve: (w) => this.reserve(w), giveBack: (w) => this.giveBack(w) }, this.ledger);
+  }
+
+  shareSlots(ledger: SlotLedger): void {
+    this.ledger = ledger;
   }
 
   /** Asks the worker's status now: after a job there ended (fresh models), or its data link broke (is it gone?). */
@@ -148,13 +161,15 @@ export class WorkerPool implements WorkerDirectory, StreamHost {
     worker.state = state;
     if (state === 'ready') worker.error = null;
     else if (reason !== null) worker.error = reason;
-    if (state === 'down') {
+    if (state === 'down' && from !== 'down') {
       worker.downs += 1;
-      // As the MongoDB driver clears a server's pool when its monitor fails: a worker
-      // that does not answer its status may be hung, so its jobs go elsewhere.
-      worker.links.closeAll(`the worker ${worker.address} is down: ${reason}`);
+      // No new work goes there; what runs there keeps its data links unless the worker stays silent (see DataLinks.closeIdle).
+      worker.links.closeIdle(`the worker ${worker.address} is down: ${reason}`);
+      this.armLost(worker);
     }
+    if (state === 'ready') this.disarmLost(worker);
     if (state === 'gone') {
+      this.disarmLost(worker);
       worker.monitor.stop();
       worker.links.dispose(reason ?? 'the worker left the pool');
     }
@@ -186,6 +201,23 @@ export class WorkerPool implements WorkerDirectory, StreamHost {
     const worker: Worker = new Worker(host, port, label, monitor, links);
     this.members.set(label, worker);
     return worker;
+  }
+
+  /** Down for lostAfterMs without coming back: the jobs on it are lost, and go elsewhere. */
+  private armLost(worker: Worker): void {
+    this.disarmLost(worker);
+    const timer = setTimeout(() => {
+      this.lostTimers.delete(worker);
+      if (worker.state === 'ready' || worker.state === 'gone') return;
+      worker.links.closeAll(`the worker ${worker.address} has not answered for ${this.options.lostAfterMs / 1000} s: ${worker.error}`);
+    }, this.options.lostAfterMs);
+    timer.unref();
+    this.lostTimers.set(worker, timer);
+  }
+
+  private disarmLost(worker: Worker): void {
+    clearTimeout(this.lostTimers.get(worker));
+    this.lostTimers.delete(worker);
   }
 
   /** host:port entries to workers; names are looked up again from time to time. Returns the new ones. */

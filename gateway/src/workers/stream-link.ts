@@ -6,7 +6,7 @@
 // than the stream's life.
 import type { WorkerConnection } from './connection.ts';
 import type { Worker } from './worker.ts';
-import type { StreamLink } from '../jobs/types.ts';
+import type { SlotLedger, StreamLink } from '../jobs/types.ts';
 import type { AnyReply, Outgoing } from '../protocol/messages.ts';
 
 // protocol §3: a stream_audio frame is at most the worker's WHISPER_MAX_JSON_FRAME (1 MiB by default).
@@ -24,14 +24,17 @@ export class PoolStreamLink implements StreamLink {
   private readonly owner: Worker;
   private readonly connection: WorkerConnection;
   private readonly slots: SlotCounter;
+  private readonly ledger: SlotLedger | null;
   private held = false;
+  private shared: { release(): void } | null = null; // the slot as the deployment counts it
   private released = false;
 
-  constructor(owner: Worker, connection: WorkerConnection, slots: SlotCounter) {
+  constructor(owner: Worker, connection: WorkerConnection, slots: SlotCounter, ledger: SlotLedger | null = null) {
     this.owner = owner;
     this.worker = owner.address;
     this.connection = connection;
     this.slots = slots;
+    this.ledger = ledger;
     this.maxAudioFrame = owner.status?.limits.max_json_frame ?? DEFAULT_MAX_AUDIO_FRAME;
   }
 
@@ -43,8 +46,14 @@ export class PoolStreamLink implements StreamLink {
     // A repeat (or news after release) changes nothing: the count must never drift from what the worker holds.
     if (this.released || held === this.held) return;
     this.held = held;
-    if (held) this.slots.reserve(this.owner);
-    else this.slots.giveBack(this.owner);
+    if (held) {
+      this.slots.reserve(this.owner);
+      this.shared = this.ledger?.hold(this.worker) ?? null;
+    } else {
+      this.shared?.release();
+      this.shared = null;
+      this.slots.giveBack(this.owner);
+    }
   }
 
   release(): void {
