@@ -155,7 +155,7 @@ def load(stack: Stack, label: str, plan: list[dict], clients: int) -> dict:
 def measure(model: str, folder: Path, rounds: int, clients: list[int]) -> dict:
     from report import machine
 
-    from whisper_worker.loader import pick_device
+    from whisper_worker.engine.loader import pick_device
     from whisper_worker.settings import Settings
 
     device = pick_device(Settings())

@@ -1,4 +1,4 @@
-"""Peak memory of decoding long audio: the worker's decoder (whisper_worker/audio.py) against
+"""Peak memory of decoding long audio: the worker's decoder (whisper_worker/engine/audio.py) against
 faster-whisper's decode_audio, on three hours of silence (FLAC) and a 5-minute LibriVox file.
 
     .venv/bin/python bench/worker/decode_memory.py [--hours 3] [--minutes 5]
@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
-DECODERS = ("whisper_worker.audio.decode", "faster_whisper.decode_audio")
+DECODERS = ("whisper_worker.engine.audio.decode", "faster_whisper.decode_audio")
 
 
 def status_kb(field: str) -> int:
@@ -34,7 +34,7 @@ def child(decoder: str, path: str) -> None:
     sys.path.insert(0, str(ROOT / "worker"))
     from faster_whisper import decode_audio
 
-    from whisper_worker import audio
+    from whisper_worker.engine import audio
 
     decode = (lambda p: audio.decode(p, 10**9)) if decoder == DECODERS[0] else (lambda p: decode_audio(p, sampling_rate=16000))
     Path("/proc/self/clear_refs").write_text("5")  # peak RSS := RSS now

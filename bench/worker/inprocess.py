@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "worker"))
 
 
 def main(model_name: str, batch_size: int, files: list[str]) -> None:
-    from whisper_worker.loader import pick_device
+    from whisper_worker.engine.loader import pick_device
     from whisper_worker.settings import Settings
 
     device = pick_device(Settings.from_env())

@@ -59,7 +59,7 @@ def inprocess_main(model: str, path: str, concurrency: int, rounds: int) -> None
     import resource
 
     from faster_whisper import WhisperModel
-    from whisper_worker.loader import pick_device
+    from whisper_worker.engine.loader import pick_device
     from whisper_worker.settings import Settings
 
     # The worker's own choices for this many slots: CPU threads per transcription, one replica per slot.

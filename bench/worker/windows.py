@@ -1,4 +1,4 @@
-"""Short windows (worker/whisper_worker/windows.py) against Whisper's whole 30 s window: accuracy and time.
+"""Short windows (worker/whisper_worker/engine/windows.py) against Whisper's whole 30 s window: accuracy and time.
 
     .venv/bin/python bench/worker/windows.py [--model base] [--padding 500] [--rounds 1]
 
@@ -101,7 +101,7 @@ def main() -> None:
     from wer import wer
     from whisper_normalizer.basic import BasicTextNormalizer
 
-    from whisper_worker import windows
+    from whisper_worker.engine import windows
 
     if args.padding is not None:
         windows.PADDING = args.padding

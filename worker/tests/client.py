@@ -8,9 +8,9 @@ import socket
 import struct
 from typing import Any
 
-from whisper_worker import schema
-from whisper_worker.commands import COMMANDS, reply_definition
-from whisper_worker.protocol import Limits, encode_frame, encode_json, read_json
+from whisper_worker.protocol import messages
+from whisper_worker.protocol.frames import Limits, encode_frame, encode_json, read_json
+from whisper_worker.server.commands import COMMANDS, reply_definition
 
 REPLY_LIMITS = Limits(max_json_frame=64 << 20, max_audio_frame=0)
 
@@ -35,7 +35,7 @@ class ReplyCheck:
         # A reply to no request this client knows (a bad frame, an unknown command) can only be an error.
         definition = reply_definition(command, reply) if command else "ErrorReply"
         assert definition is not None, f"{command} never sends a {reply.get('type')!r} reply: {reply}"
-        problem = schema.problem(definition, reply)
+        problem = messages.problem(definition, reply)
         assert problem is None, f"the worker's reply does not match the schema's {definition}: {problem}\n{reply}"
         return reply
 

@@ -1,5 +1,5 @@
 """Stand-ins for faster-whisper's models, and the real server in the test's own event loop:
-for tests of the scheduler, the cache and cancels that need no weights and no subprocess."""
+for tests of the slots, the cache and cancels that need no weights and no subprocess."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
-from whisper_worker.server import listen
-from whisper_worker.service import Worker
+from whisper_worker.server.tcp import listen
+from whisper_worker.server.worker import Worker
 from whisper_worker.settings import Settings
 
 

@@ -1,4 +1,4 @@
-"""The decoder (whisper_worker/audio.py): the same samples as faster-whisper's decode_audio, one array,
+"""The decoder (whisper_worker/engine/audio.py): the same samples as faster-whisper's decode_audio, one array,
 the length limit applied before decoding, and error messages that name no file of the worker's."""
 
 import subprocess
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
-from whisper_worker import audio, transcriber
+from whisper_worker.engine import audio, transcriber
 from whisper_worker.errors import WorkerError
 
 from conftest import LIBRIVOX

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from faster_whisper import WhisperModel, decode_audio
 
-from whisper_worker.batching import SharedModel
+from whisper_worker.engine.batching import SharedModel
 
 from conftest import LIBRIVOX, MODELS, ROOT, speak, wait_until, words
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from whisper_worker.models import ModelCache
+from whisper_worker.engine.models import ModelCache
 
 from conftest import async_wait_until
 from fakes import FakeLoader

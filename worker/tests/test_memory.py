@@ -2,7 +2,7 @@
 
 import ctranslate2
 
-from whisper_worker.memory import MemoryProbe
+from whisper_worker.engine.memory import MemoryProbe
 
 
 def test_cpu_worker_reports_rss_and_no_gpu():

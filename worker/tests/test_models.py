@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from faster_whisper import WhisperModel
 
+from whisper_worker.engine.loader import make_loader, pick_device
+from whisper_worker.engine.models import ModelCache, canonical
 from whisper_worker.errors import WorkerError
-from whisper_worker.loader import make_loader, pick_device
-from whisper_worker.models import ModelCache, canonical
-from whisper_worker.schema import LANGUAGES
+from whisper_worker.protocol.messages import LANGUAGES
 from whisper_worker.settings import Settings
 
 from client import Client

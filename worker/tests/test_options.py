@@ -5,12 +5,12 @@ import inspect
 import pytest
 from faster_whisper import WhisperModel
 
-from whisper_worker import schema
-from whisper_worker.options import DEFAULT_TEMPERATURES, DEFAULTS, FASTER_WHISPER, transcribe_kwargs
+from whisper_worker.engine.options import DEFAULT_TEMPERATURES, DEFAULTS, FASTER_WHISPER, transcribe_kwargs
+from whisper_worker.protocol import messages
 
 
 def test_defaults_are_the_schemas():
-    options = schema.DEFINITIONS["TranscribeOptions"]["properties"]
+    options = messages.DEFINITIONS["TranscribeOptions"]["properties"]
     assert {name: spec["default"] for name, spec in options.items()} == DEFAULTS
     kwargs, batch_size = transcribe_kwargs({})
     assert batch_size is None  # the worker's choice

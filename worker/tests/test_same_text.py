@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from faster_whisper import WhisperModel, decode_audio
 
-from whisper_worker.loader import make_loader, pick_device
-from whisper_worker.options import transcribe_kwargs
+from whisper_worker.engine.loader import make_loader, pick_device
+from whisper_worker.engine.options import transcribe_kwargs
 from whisper_worker.settings import Settings
 
 from client import Client

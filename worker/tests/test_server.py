@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from whisper_worker.protocol import encode_frame, encode_json
+from whisper_worker.protocol.frames import encode_frame, encode_json
 
 from client import Client
 from conftest import wait_until, words

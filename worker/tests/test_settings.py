@@ -5,8 +5,8 @@ import os
 import ctranslate2
 import pytest
 
-from whisper_worker.loader import pick_device
-from whisper_worker.server import unprotected
+from whisper_worker.engine.loader import pick_device
+from whisper_worker.server.tcp import unprotected
 from whisper_worker.settings import Settings, SettingsError, describe
 
 

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from whisper_worker import schema
-from whisper_worker.commands import reply_definition, validate_request
 from whisper_worker.errors import WorkerError
-from whisper_worker.protocol import Limits, encode_frame, encode_json, read_audio_into, read_json
+from whisper_worker.protocol import messages
+from whisper_worker.protocol.frames import Limits, encode_frame, encode_json, read_audio_into, read_json
+from whisper_worker.server.commands import reply_definition, validate_request
 
 from conftest import ROOT
 
@@ -76,5 +76,5 @@ def test_request(case):
 @pytest.mark.parametrize("case", MESSAGES["replies"], ids=lambda c: c["name"])
 def test_reply(case):
     definition = reply_definition(case["command"], case["reply"])
-    valid = definition is not None and schema.problem(definition, case["reply"]) is None
-    assert valid == case["valid"], definition and schema.problem(definition, case["reply"])
+    valid = definition is not None and messages.problem(definition, case["reply"]) is None
+    assert valid == case["valid"], definition and messages.problem(definition, case["reply"])

@@ -14,8 +14,8 @@ import pytest
 from faster_whisper import WhisperModel, decode_audio
 from faster_whisper.audio import pad_or_trim
 
-from whisper_worker import windows
-from whisper_worker.batching import SharedModel
+from whisper_worker.engine import windows
+from whisper_worker.engine.batching import SharedModel
 
 from client import Client
 from conftest import LIBRIVOX, MODELS, wait_until

@@ -5,8 +5,9 @@ import contextlib
 import logging
 import sys
 
-from whisper_worker.server import request_log, serve
-from whisper_worker.service import Worker
+from whisper_worker.server.connection import request_log
+from whisper_worker.server.tcp import serve
+from whisper_worker.server.worker import Worker
 from whisper_worker.settings import Settings, SettingsError
 
 

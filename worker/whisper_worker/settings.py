@@ -61,7 +61,7 @@ class Settings:
     max_audio_seconds: int = setting(
         14400, "WHISPER_MAX_AUDIO_SECONDS", "longer audio is refused with `audio_too_long` before it is decoded (14400 = 4 h)",
     )
-    # 60 s: at real-time pace a stream holds its current utterance (at most 20 s, streaming.MAX_UTTERANCE_S) and the
+    # 60 s: at real-time pace a stream holds its current utterance (at most 20 s, live.policy.MAX_UTTERANCE_S) and the
     # ended ones whose final is being decoded (0.3 to 0.5 s each with base on 2 cores), so about 21 s at most; the rest
     # is room for a slow final or a wait for a slot. Only a client faster than real time, or a worker that cannot keep
     # up with its model, reaches it. 60 s of 16 kHz float samples is 3.8 MB a stream.

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-from whisper_worker import audio as decoder
-from whisper_worker import windows
-from whisper_worker.audio import SAMPLE_RATE
+from whisper_worker.engine import audio as decoder
+from whisper_worker.engine import windows
+from whisper_worker.engine.audio import SAMPLE_RATE
 from whisper_worker.errors import WorkerError, without_paths
 
 MIN_SAMPLES = SAMPLE_RATE // 10  # less than this is a truncated header, not speech

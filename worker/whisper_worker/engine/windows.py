@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from faster_whisper import WhisperModel
 
-from whisper_worker.audio import SAMPLE_RATE
+from whisper_worker.engine.audio import SAMPLE_RATE
 
 HOP = 160  # samples a feature frame (10 ms)
 FULL = 3000  # Whisper's 30 s window, in frames

@@ -1,53 +1,31 @@
-"""The worker's commands (protocol §4), independent of sockets."""
+"""The Worker: what each command of protocol §4 does, independent of sockets."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import weakref
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from faster_whisper import WhisperModel
 
-from whisper_worker import PROTOCOL_VERSION, __version__, live_decode, transcriber, windows
-from whisper_worker.audio import SAMPLE_RATE
-from whisper_worker.batching import SharedModel
-from whisper_worker.loader import Device, make_loader, pick_device
-from whisper_worker.memory import MemoryProbe
-from whisper_worker.models import Loader, ModelCache, canonical, known_models, local_path
-from whisper_worker.options import transcribe_kwargs
-from whisper_worker.scheduler import Slots
+from whisper_worker import PROTOCOL_VERSION, __version__
+from whisper_worker.engine import transcriber, windows
+from whisper_worker.engine.audio import SAMPLE_RATE
+from whisper_worker.engine.batching import SharedModel
+from whisper_worker.engine.loader import Device, make_loader, pick_device
+from whisper_worker.engine.memory import MemoryProbe
+from whisper_worker.engine.models import Loader, ModelCache, canonical, known_models, local_path
+from whisper_worker.engine.options import transcribe_kwargs
+from whisper_worker.job import Job
+from whisper_worker.live import decode as live_decode
+from whisper_worker.live.policy import Decoded, Step
+from whisper_worker.live.stream import Stream
+from whisper_worker.protocol.messages import Send
+from whisper_worker.server.slots import Slots
 from whisper_worker.settings import Settings
-from whisper_worker.streaming import Decoded, Step
-from whisper_worker.streams import Stream
-
-Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
-
-
-@dataclass
-class Job:
-    """One request in flight; `stage` decides how a cancel reaches it."""
-
-    id: str
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    stage: Literal["waiting", "running"] = "waiting"
-    task: asyncio.Task[None] | None = None
-    audio_seconds: float | None = None
-    model: str | None = None
-    batch_size: int | None = None  # how a transcription was decoded: 0 sequential, n windows a batch
-    window_seconds: float | None = None  # the encoder window it was heard in (windows.py)
-    stream: Stream | None = None  # a live stream's state, for the stream_* commands that name it
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-        # Before the decoding thread starts, the task can simply be stopped; after,
-        # the thread stops itself at the next segment so its slot is never double-counted.
-        if self.stage == "waiting" and self.task is not None:
-            self.task.cancel()
 
 
 class Worker:
@@ -60,7 +38,7 @@ class Worker:
         self._shared: weakref.WeakKeyDictionary[WhisperModel, SharedModel] = weakref.WeakKeyDictionary()
 
     def joined(self, model: Any) -> AbstractContextManager[Any]:
-        """The model for one more transcription on it: its CTranslate2 calls merge with the others' (batching.py)."""
+        """The model for one more transcription on it: its CTranslate2 calls merge with the others' (engine/batching.py)."""
         if not isinstance(model, WhisperModel):
             return nullcontext(model)  # a test's stand-in
         if model not in self._shared:
@@ -75,8 +53,7 @@ class Worker:
     def open_stream(self, job: Job, model: str, options: Mapping[str, Any], send: Send) -> Stream:
         canonical(model)  # an unknown name is refused before anything else
         job.model = model
-        job.stream = Stream(self, job, model, dict(options), send)
-        return job.stream
+        return Stream(self, job, model, dict(options), send)
 
     def decode_live(self, model: Any, step: Step, task: str) -> Decoded:
         """One decode of a live stream, in this thread, its CTranslate2 calls merged with the other transcriptions'."""
@@ -147,7 +124,6 @@ class Worker:
         kwargs, batch_size = transcribe_kwargs(options)
         canonical(model)
         job.model = model
-        loop = asyncio.get_running_loop()
         arrived = time.monotonic()
 
         async def on_queued(position: int) -> None:
@@ -162,33 +138,42 @@ class Worker:
                 job.batch_size = batch = self.batch_size(batch_size, job.audio_seconds)
                 short = batch == 0 and self.settings.short_windows
                 job.window_seconds = windows.seconds(len(audio)) if short else windows.FULL_SECONDS
-
-                def emit(event: dict[str, Any]) -> None:
-                    if event["type"] == "info":
-                        event["model"] = model
-                    # Waiting for the send keeps a slow client from piling up frames in memory.
-                    asyncio.run_coroutine_threadsafe(send({"id": job.id, **event}), loop).result()
-
+                emit = _emitter(job, model, send)
                 _start_running(job)
                 result = await asyncio.to_thread(
                     self._decode_joined, entry.model, transcriber.transcribe, audio, kwargs, batch, emit, job.cancelled, short,
                 )
         _raise_if_cancelled(job)
-        decode_seconds = result.pop("decode_seconds")
-        result["model"] = model
-        result["timing"] = {
-            "queued_seconds": round(queued_seconds, 3),
-            "load_seconds": round(load_seconds, 3),
-            "decode_seconds": decode_seconds,
-        }
-        return result
+        return _timed(result, model, queued_seconds, load_seconds)
+
+
+def _emitter(job: Job, model: str, send: Send) -> transcriber.Emit:
+    """What the decoding thread hands each event to: sent from the event loop, the thread waiting until it is."""
+    loop = asyncio.get_running_loop()
+
+    def emit(event: dict[str, Any]) -> None:
+        if event["type"] == "info":
+            event["model"] = model
+        # Waiting for the send keeps a slow client from piling up frames in memory.
+        asyncio.run_coroutine_threadsafe(send({"id": job.id, **event}), loop).result()
+
+    return emit
+
+
+def _timed(result: dict[str, Any], model: str, queued_seconds: float, load_seconds: float) -> dict[str, Any]:
+    decode_seconds = result.pop("decode_seconds")
+    result["model"] = model
+    result["timing"] = {
+        "queued_seconds": round(queued_seconds, 3),
+        "load_seconds": round(load_seconds, 3),
+        "decode_seconds": decode_seconds,
+    }
+    return result
 
 
 def _start_running(job: Job) -> None:
-    # From here a cancel only asks the thread to stop: the task, and so the slot, stay
-    # until the thread has ended, or two threads would share one slot's cores.
-    job.stage = "running"
-    _raise_if_cancelled(job)
+    job.start_running()  # for good: from here a cancel only asks the thread to stop (job.py)
+    _raise_if_cancelled(job)  # a cancel that came while it waited, and did not stop it in time
 
 
 def _raise_if_cancelled(job: Job) -> None:

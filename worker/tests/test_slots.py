@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from whisper_worker.errors import WorkerError
-from whisper_worker.scheduler import Slots
+from whisper_worker.server.slots import Slots
 
 from conftest import async_wait_until
 

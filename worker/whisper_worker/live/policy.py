@@ -5,7 +5,7 @@ what of it to trust (Whisper-Streaming, Macháček et al. 2023):
 
 - Speech detection (speech.py) cuts the stream into utterances (items).
 - While an utterance grows, it is decoded again and again (greedy, with a short
-  encoder window: live_decode.py), each decode forced to begin with the words
+  encoder window: decode.py), each decode forced to begin with the words
   already confirmed, so that only the rest is new. A word is confirmed once two decodes in a row
   agree on it (local agreement, n = 2), except the newest decode's last word
   while the speaker is still talking: it is often cut off mid-word.
@@ -17,7 +17,7 @@ what of it to trust (Whisper-Streaming, Macháček et al. 2023):
 - An utterance that runs past MAX_UTTERANCE_S is cut at its quietest moment, so
   that every decode fits in one 30 s window.
 
-Everything here is synchronous and free of threads and sockets: streams.py runs
+Everything here is synchronous and free of threads and sockets: stream.py runs
 the decodes in threads and sends the events; tests feed recorded audio at any
 pace.
 """
@@ -30,8 +30,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from whisper_worker.audio import SAMPLE_RATE
-from whisper_worker.speech import SpeechDetector, TurnDetection
+from whisper_worker.engine.audio import SAMPLE_RATE
+from whisper_worker.live.speech import SpeechDetector, TurnDetection
 
 MIN_FIRST_S = 0.6  # of an utterance (its prefix padding included) before the first decode: a word or two
 MIN_STEP_S = 0.3  # of new audio between two decodes of the same utterance

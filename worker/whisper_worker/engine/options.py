@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from whisper_worker import schema
+from whisper_worker.protocol import messages
 
-PROPERTIES: dict[str, Any] = schema.DEFINITIONS["TranscribeOptions"]["properties"]
+PROPERTIES: dict[str, Any] = messages.DEFINITIONS["TranscribeOptions"]["properties"]
 DEFAULTS: dict[str, Any] = {name: spec["default"] for name, spec in PROPERTIES.items()}
 DEFAULT_TEMPERATURES: tuple[float, ...] = tuple(float(t) for t in DEFAULTS["temperature"])
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from faster_whisper.vad import get_vad_model
 
-from whisper_worker.audio import SAMPLE_RATE
+from whisper_worker.engine.audio import SAMPLE_RATE
 
 CHUNK = 512  # samples (32 ms) the model takes at a time
 CONTEXT = 64

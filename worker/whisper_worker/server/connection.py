@@ -1,4 +1,4 @@
-"""The TCP server: reads frames, runs each request as its own task, writes replies.
+"""One client connection: reads frames, runs each request as its own task, writes replies.
 
 One reader loop per connection keeps reading while requests run, so several
 requests are in flight on one connection; one lock serialises writes so
@@ -11,24 +11,22 @@ import asyncio
 import contextlib
 import hmac
 import io
-import ipaddress
 import json
 import logging
 import os
-import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from whisper_worker import transcriber
-from whisper_worker.commands import Call, Command, audio_follows, find_stream, reply_id, validate_request
+from whisper_worker.engine import transcriber
+from whisper_worker.engine.transcriber import Cancelled
 from whisper_worker.errors import WorkerError
-from whisper_worker.protocol import Discard, Limits, Sink, encode_json, read_audio_into, read_json
-from whisper_worker.service import Job, Worker
-from whisper_worker.settings import Settings
+from whisper_worker.job import Job
+from whisper_worker.live.stream import Stream
+from whisper_worker.protocol.frames import Discard, Limits, Sink, encode_json, read_audio_into, read_json
+from whisper_worker.server.commands import Call, Command, audio_follows, find_stream, reply_id, validate_request
+from whisper_worker.server.worker import Worker
 from whisper_worker.tasks import owned
-from whisper_worker.transcriber import Cancelled
 
 log = logging.getLogger("whisper_worker")
 # One JSON line per request; __main__ gives it a bare format so that tools can parse it.
@@ -43,6 +41,7 @@ class Connection:
         self.limits = Limits(worker.settings.max_json_frame, worker.settings.max_audio_frame)
         self.live_limits = Limits(worker.settings.max_json_frame, worker.settings.max_json_frame)  # a stream_audio frame (§3)
         self.jobs: dict[str, Job] = {}
+        self.streams: dict[str, Stream] = {}  # of the jobs above that are live streams
         self._write_lock = asyncio.Lock()
         self.authenticated = not worker.settings.token
 
@@ -111,7 +110,7 @@ class Connection:
     def _open_stream(self, job: Job, message: dict[str, Any]) -> WorkerError | None:
         """Before the next frame is read: its audio may follow the request at once."""
         try:
-            self.worker.open_stream(job, message["model"], message.get("options", {}), self.send)
+            self.streams[job.id] = self.worker.open_stream(job, message["model"], message.get("options", {}), self.send)
         except WorkerError as refused:
             return refused
         return None
@@ -122,7 +121,7 @@ class Connection:
         sink = io.BytesIO()
         await self._read_audio(request_id, sink, self.live_limits)
         try:
-            result = await find_stream(self.jobs, message["stream"]).audio(sink.getvalue())
+            result = await find_stream(self.streams, message["stream"]).audio(sink.getvalue())
         except WorkerError as refused:
             refused.request_id = request_id
             raise
@@ -176,7 +175,7 @@ class Connection:
             if refusal is not None:
                 job.model = message.get("model")
                 raise refusal  # answered and logged as any failed request
-            result = await command.handler(Call(self.worker, job, message, audio_path, self.send, self.jobs))
+            result = await command.handler(Call(self.worker, job, message, audio_path, self.send, self.jobs, self.streams))
             await self.send({"id": job.id, "type": "result", "result": result})
         except (Cancelled, asyncio.CancelledError):
             outcome = "cancelled"
@@ -191,7 +190,9 @@ class Connection:
             log.exception("request %s (%s) failed", job.id, command.name)
             await self._reply_quietly(WorkerError("internal", "the worker failed on this request; its log has the details").reply(job.id))
         finally:
+            job.finish()
             self.jobs.pop(job.id, None)
+            self.streams.pop(job.id, None)
             _remove(audio_path)
             log_request(job, command, time.monotonic() - started, outcome)
 
@@ -229,47 +230,3 @@ def log_request(job: Job, command: Command, wall: float, outcome: str) -> None:
     if job.window_seconds is not None:
         line["window_seconds"] = job.window_seconds
     request_log.log(command.log_level, json.dumps(line))
-
-
-def unprotected(settings: Settings) -> bool:
-    """Whether the worker listens beyond this machine with no token."""
-    if settings.token or settings.host == "localhost":
-        return False
-    try:
-        return not ipaddress.ip_address(settings.host).is_loopback
-    except ValueError:  # a host name: it may resolve to anything
-        return True
-
-
-async def listen(worker: Worker) -> asyncio.Server:
-    """Starts accepting connections on the worker's host and port."""
-
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await Connection(worker, reader, writer).serve()
-
-    # Every slot holds a thread for its whole transcription; the rest is for loads, decoding
-    # audio and listing models, so those never wait behind running transcriptions.
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(worker.slots.slots + 8, thread_name_prefix="whisper"))
-    return await asyncio.start_server(on_connect, worker.settings.host, worker.settings.port, limit=1 << 20)
-
-
-async def serve(worker: Worker) -> None:
-    server = await listen(worker)
-    for name in worker.settings.preload:
-        await worker.cache.load(name)
-    port = server.sockets[0].getsockname()[1]
-    device, host = worker.device, worker.settings.host
-    if unprotected(worker.settings):
-        log.warning(
-            "listening on %s without WORKER_TOKEN: anyone who can reach port %s can use this worker; "
-            "set the same WORKER_TOKEN on the worker and the gateway, or listen on 127.0.0.1", host, port,
-        )
-    listening = {"event": "listening", "host": host, "port": port, "device": device.name, "compute_type": device.compute_type}
-    # Printed whatever the log level: the tests and tools that start a worker wait for this line.
-    print(json.dumps(listening), file=sys.stderr, flush=True)
-    sweeper = owned(worker.cache.run_idle_sweeper(), "the idle model sweeper")
-    try:
-        async with server:
-            await server.serve_forever()
-    finally:
-        sweeper.cancel()

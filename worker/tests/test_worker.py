@@ -12,12 +12,13 @@ from typing import Literal
 
 import pytest
 
-from whisper_worker import server, transcriber
-from whisper_worker.commands import COMMANDS
-from whisper_worker.options import transcribe_kwargs
-from whisper_worker.service import Job
-from whisper_worker.streaming import Decoded
-from whisper_worker.streams import Stream
+from whisper_worker.engine import transcriber
+from whisper_worker.engine.options import transcribe_kwargs
+from whisper_worker.job import Job
+from whisper_worker.live.policy import Decoded
+from whisper_worker.live.stream import Stream
+from whisper_worker.server import connection, tcp
+from whisper_worker.server.commands import COMMANDS
 
 from client import AsyncClient
 from conftest import async_wait_until
@@ -119,7 +120,7 @@ def test_job_cancel_stops_a_waiting_task_but_only_asks_a_running_thread():
         waiting, running = Job("w"), Job("r")
         for job in (waiting, running):
             job.task = asyncio.create_task(asyncio.Event().wait())
-        running.stage = "running"
+        running.start_running()
         waiting.cancel()
         running.cancel()
         await asyncio.sleep(0)
@@ -138,7 +139,7 @@ def test_a_refused_request_never_spools_its_audio_and_the_connection_stays_in_st
         spooled.append(kwargs.get("prefix"))
         return real_mkstemp(*args, **kwargs)
 
-    monkeypatch.setattr(server.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(connection.tempfile, "mkstemp", mkstemp)
     big = b"\0" * (3 << 20)  # several reads' worth: all of it must be read past
 
     async def scenario(client, worker, loader):
@@ -178,11 +179,11 @@ def test_polls_are_logged_only_at_debug(caplog):
     job = Job("s")
     with caplog.at_level(logging.INFO, logger="whisper_worker.requests"):
         for name in ("status", "list_models", "load_model"):
-            server.log_request(job, COMMANDS[name], 0.01, "ok")
+            connection.log_request(job, COMMANDS[name], 0.01, "ok")
     assert [r.getMessage().count('"command": "load_model"') for r in caplog.records] == [1]
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="whisper_worker.requests"):
-        server.log_request(job, COMMANDS["status"], 0.01, "ok")
+        connection.log_request(job, COMMANDS["status"], 0.01, "ok")
     assert len(caplog.records) == 1 and caplog.records[0].levelno == logging.DEBUG
 
 
@@ -358,9 +359,9 @@ async def serving(worker, monkeypatch):
         servers.append(await real_listen(w))
         return servers[-1]
 
-    real_listen = server.listen
-    monkeypatch.setattr(server, "listen", listen)
-    running = asyncio.create_task(server.serve(worker))
+    real_listen = tcp.listen
+    monkeypatch.setattr(tcp, "listen", listen)
+    running = asyncio.create_task(tcp.serve(worker))
     await async_wait_until(lambda: servers, what="the server to listen")
     try:
         yield servers[0].sockets[0].getsockname()[1]
@@ -407,7 +408,7 @@ def test_a_request_task_that_fails_past_its_reply_is_logged_by_its_owner_and_the
         if job.id == "doomed":
             raise RuntimeError("the request log broke")
 
-    monkeypatch.setattr(server, "log_request", log_request)
+    monkeypatch.setattr(connection, "log_request", log_request)
 
     async def scenario(client, worker, loader):
         # The task ends just after its reply is written; its done callback runs before the loop reads the next request.
@@ -427,7 +428,7 @@ def test_a_fault_in_reading_a_request_closes_that_connection_with_internal_and_t
         raise KeyError("a bug")
 
     async def scenario(client, worker, loader):
-        monkeypatch.setattr(server, "validate_request", validate_request)
+        monkeypatch.setattr(connection, "validate_request", validate_request)
         await client.send({"id": "a", "command": "status"})
         replies = []
         while (reply := await client.recv()) is not None:

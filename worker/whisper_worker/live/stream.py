@@ -4,7 +4,7 @@ The audio side runs on the event loop (resampling and speech detection take
 well under a millisecond a frame), so `stream_audio` is answered at once and
 turns are reported as soon as they are heard. One driver task per stream runs
 the decodes the policy asks for, one at a time, in a thread, on the model
-shared with every other transcription (batching.py), and holds a slot while it
+shared with every other transcription (engine/batching.py), and holds a slot while it
 has work, giving it back after a while of silence.
 """
 
@@ -14,18 +14,18 @@ import asyncio
 import contextlib
 import time
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import av
 import numpy as np
 
-from whisper_worker.audio import SAMPLE_RATE
+from whisper_worker.engine.audio import SAMPLE_RATE
 from whisper_worker.errors import WorkerError
-from whisper_worker.speech import TurnDetection
-from whisper_worker.streaming import Decoded, LiveOptions, LiveTranscript, Step
-
-if TYPE_CHECKING:
-    from whisper_worker.service import Job, Send, Worker
+from whisper_worker.job import Job
+from whisper_worker.live.host import LiveHost
+from whisper_worker.live.policy import Decoded, LiveOptions, LiveTranscript, Step
+from whisper_worker.live.speech import TurnDetection
+from whisper_worker.protocol.messages import Send
 
 RELEASE_AFTER_S = 3.0  # of silence before a stream gives its slot back: a pause between sentences keeps it
 
@@ -59,8 +59,8 @@ class Pcm:
 
 
 class Stream:
-    def __init__(self, worker: Worker, job: Job, model: str, options: dict[str, Any], send: Send):
-        self.worker, self.job, self.model, self.send = worker, job, model, send
+    def __init__(self, host: LiveHost, job: Job, model: str, options: dict[str, Any], send: Send):
+        self.host, self.job, self.model, self.send = host, job, model, send
         self.options = live_options(options)
         self.policy = LiveTranscript(self.options)
         self.pcm = Pcm(options.get("sample_rate", SAMPLE_RATE))
@@ -78,7 +78,7 @@ class Stream:
     async def run(self) -> dict[str, Any]:
         """The `stream` request: loads the model, then decodes until closed. Its result ends the stream."""
         try:
-            async with self.worker.cache.use(self.model) as (entry, _):
+            async with self.host.cache.use(self.model) as (entry, _):
                 while not (self.closing and self.policy.idle):
                     if self.job.cancelled.is_set():  # however the cancel came, the stream ends at the next turn
                         raise asyncio.CancelledError()
@@ -136,7 +136,7 @@ class Stream:
     def _check_room(self, samples: int) -> None:
         """Refuses a frame that would take the audio held without a final past the limit: a client sending faster than
         real time would otherwise grow the buffer without end. Checked before the resampler sees the frame."""
-        limit = self.worker.settings.live_max_buffered_seconds
+        limit = self.host.settings.live_max_buffered_seconds
         held, incoming = self.policy.held / SAMPLE_RATE, samples / self.pcm.rate
         if held + incoming > limit:
             raise WorkerError(
@@ -150,11 +150,8 @@ class Stream:
         if step.ready is not None:
             return step.ready, 0.0
         started = time.monotonic()
-        self.job.stage = "running"  # a cancel now waits for this decode to end: its thread holds the slot's cores
-        try:
-            result = await asyncio.to_thread(self.worker.decode_live, model, step, self.options.task)
-        finally:
-            self.job.stage = "waiting"
+        with self.job.decoding():  # a cancel now waits for this decode to end (job.py)
+            result = await asyncio.to_thread(self.host.decode_live, model, step, self.options.task)
         if self.job.cancelled.is_set():
             raise asyncio.CancelledError()
         return result, time.monotonic() - started
@@ -193,7 +190,7 @@ class Stream:
         async def on_queued(position: int) -> None:
             await self.send({"id": self.job.id, "type": "queued", "position": position})
 
-        await stack.enter_async_context(self.worker.slots.hold(on_queued))
+        await stack.enter_async_context(self.host.slots.hold(on_queued))
         self._slot = stack
         await self.send({"id": self.job.id, "type": "slot", "held": True})
 

@@ -2,17 +2,17 @@
 
 import pytest
 
-from whisper_worker import schema
-from whisper_worker.commands import COMMANDS, audio_follows, reply_id, validate_request
 from whisper_worker.errors import WorkerError
+from whisper_worker.protocol import messages
+from whisper_worker.server.commands import COMMANDS, audio_follows, reply_id, validate_request
 
 
 def test_the_table_has_a_row_for_every_request_of_the_schema():
-    requests = {branch["$ref"].rsplit("/", 1)[-1] for branch in schema.DEFINITIONS["Request"]["oneOf"]}
+    requests = {branch["$ref"].rsplit("/", 1)[-1] for branch in messages.DEFINITIONS["Request"]["oneOf"]}
     assert {command.definition for command in COMMANDS.values()} == requests
     for name, command in COMMANDS.items():
-        assert schema.DEFINITIONS[command.definition]["properties"]["command"] == {"const": name}
-        assert command.reply_definition in schema.DEFINITIONS
+        assert messages.DEFINITIONS[command.definition]["properties"]["command"] == {"const": name}
+        assert command.reply_definition in messages.DEFINITIONS
 
 
 def test_audio_frames_follow_transcribe_detect_language_and_stream_audio_only():

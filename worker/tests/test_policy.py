@@ -1,4 +1,4 @@
-"""The live policy (streaming.py) on its own: recorded speech pushed in 100 ms frames, decodes run in line.
+"""The live policy (live/policy.py) on its own: recorded speech pushed in 100 ms frames, decodes run in line.
 
 `run` plays a stream on a virtual clock: audio arrives at real-time pace (the clock moves
 by DECODE_S for each decode, as the audio would keep coming meanwhile) or as fast as the
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from faster_whisper import WhisperModel, decode_audio
 
-from whisper_worker import live_decode
-from whisper_worker.speech import TurnDetection
-from whisper_worker.streaming import MAX_UTTERANCE_S, Decoded, LiveOptions, LiveTranscript, Step
+from whisper_worker.live import decode as live_decode
+from whisper_worker.live.policy import MAX_UTTERANCE_S, Decoded, LiveOptions, LiveTranscript, Step
+from whisper_worker.live.speech import TurnDetection
 
 from conftest import LIBRIVOX, MODELS, librivox_references, wer, words
 

@@ -1,5 +1,8 @@
 """The commands of protocol §4 as one table: name -> the schema definition of its request
-(which also says whether an audio frame follows it) and the handler that runs it."""
+(which also says whether an audio frame follows it) and the handler that runs it.
+
+The table is the server's, not protocol/'s: each row names the handler that runs its command on the
+Worker. What a request must look like is the schema's alone (protocol/messages.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +11,13 @@ from collections.abc import Awaitable, Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from whisper_worker import PROTOCOL_VERSION, schema
+from whisper_worker import PROTOCOL_VERSION
 from whisper_worker.errors import WorkerError
-from whisper_worker.service import Job, Send, Worker
-from whisper_worker.streams import Stream
+from whisper_worker.job import Job
+from whisper_worker.live.stream import Stream
+from whisper_worker.protocol import messages
+from whisper_worker.protocol.messages import Send
+from whisper_worker.server.worker import Worker
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class Call:
     audio_path: str | None  # the audio frame, spooled to disk, for commands that have one
     send: Send
     in_flight: Mapping[str, Job]  # the connection's requests, for cancel
+    streams: Mapping[str, Stream]  # the connection's open streams, by the id of their `stream` request
 
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
@@ -40,7 +47,7 @@ class Command:
     @property
     def audio(self) -> bool:
         """Whether an audio frame follows the request (the schema's x-audio-frame)."""
-        return bool(schema.DEFINITIONS[self.definition]["x-audio-frame"])
+        return bool(messages.DEFINITIONS[self.definition]["x-audio-frame"])
 
     @property
     def reply_definition(self) -> str:
@@ -79,7 +86,7 @@ async def _unload_model(call: Call) -> dict[str, Any]:
 
 
 async def _hello(call: Call) -> dict[str, Any]:
-    # The token, when the worker has one, was checked before this ran (server.Connection): nothing else may come first.
+    # The token, when the worker has one, was checked before this ran (connection.Connection): nothing else may come first.
     return {"protocol": PROTOCOL_VERSION}
 
 
@@ -92,20 +99,21 @@ async def _cancel(call: Call) -> dict[str, Any]:
 
 
 async def _stream(call: Call) -> dict[str, Any]:
-    assert call.job.stream is not None, "the server opens the stream as it accepts the request"
-    return await call.job.stream.run()
+    stream = call.streams.get(call.job.id)
+    assert stream is not None, "the server opens the stream as it accepts the request"
+    return await stream.run()
 
 
-def find_stream(in_flight: Mapping[str, Job], stream_id: str) -> Stream:
+def find_stream(streams: Mapping[str, Stream], stream_id: str) -> Stream:
     """The open stream a stream_* request names; bad_request when the connection has none by that id."""
-    target = in_flight.get(stream_id)
-    if target is None or target.stream is None:
+    stream = streams.get(stream_id)
+    if stream is None:
         raise WorkerError("bad_request", f"no stream {stream_id!r} is open on this connection")
-    return target.stream
+    return stream
 
 
 def _open_stream(call: Call) -> Stream:
-    return find_stream(call.in_flight, call.message["stream"])
+    return find_stream(call.streams, call.message["stream"])
 
 
 async def _stream_commit(call: Call) -> dict[str, Any]:
@@ -151,15 +159,15 @@ def validate_request(message: dict[str, Any], in_flight: Container[str] = ()) ->
     if name is None:
         raise WorkerError("bad_request", f"'command' is required; commands: {commands}")
     if not isinstance(name, str):
-        raise WorkerError("bad_request", f"'command' must be a string, one of: {commands} (got {schema.shown(name)})")
+        raise WorkerError("bad_request", f"'command' must be a string, one of: {commands} (got {messages.shown(name)})")
     command = COMMANDS.get(name)
     if command is None:
-        raise WorkerError("unknown_command", f"unknown command {schema.shown(name)}; 'command' must be one of: {commands}")
-    problem = schema.problem(command.definition, message)
+        raise WorkerError("unknown_command", f"unknown command {messages.shown(name)}; 'command' must be one of: {commands}")
+    problem = messages.problem(command.definition, message)
     if problem is not None:
         raise WorkerError("bad_request", problem)
     if message["id"] in in_flight:
-        raise WorkerError("bad_request", f"'id' {schema.shown(message['id'])} is already in flight on this connection")
+        raise WorkerError("bad_request", f"'id' {messages.shown(message['id'])} is already in flight on this connection")
     return command
 
 
@@ -172,7 +180,7 @@ def audio_follows(message: dict[str, Any]) -> bool:
 def reply_id(message: dict[str, Any]) -> str | None:
     """The id an error reply carries: the request's when it is a valid id, else null."""
     request_id = message.get("id")
-    return request_id if isinstance(request_id, str) and schema.problem("RequestId", request_id) is None else None
+    return request_id if isinstance(request_id, str) and messages.problem("RequestId", request_id) is None else None
 
 
 def reply_definition(command: str, reply: Mapping[str, Any]) -> str | None:

@@ -8,7 +8,7 @@ dotted path, and what it accepts.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,13 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-SCHEMA_PATH = Path(__file__).parents[2] / "protocol" / "schema" / "messages.schema.json"
+SCHEMA_PATH = Path(__file__).parents[3] / "protocol" / "schema" / "messages.schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 Draft202012Validator.check_schema(SCHEMA)
 DEFINITIONS: dict[str, Any] = SCHEMA["$defs"]
 LANGUAGES: tuple[str, ...] = tuple(DEFINITIONS["Language"]["enum"])
+# How a request's handler, or a live stream, sends one message to its client: awaited, so a slow client holds it back.
+Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 TYPE_NAMES = {
     "integer": "an integer",

@@ -10,8 +10,8 @@ import ctranslate2
 from faster_whisper import WhisperModel
 from faster_whisper.utils import download_model
 
+from whisper_worker.engine.models import Loader, canonical, local_path
 from whisper_worker.errors import WorkerError, without_paths
-from whisper_worker.models import Loader, canonical, local_path
 from whisper_worker.settings import Settings
 
 log = logging.getLogger("whisper_worker.models")

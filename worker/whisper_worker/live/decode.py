@@ -25,9 +25,9 @@ import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
-from whisper_worker import windows
-from whisper_worker.audio import SAMPLE_RATE
-from whisper_worker.streaming import Decoded, Step
+from whisper_worker.engine import windows
+from whisper_worker.engine.audio import SAMPLE_RATE
+from whisper_worker.live.policy import Decoded, Step
 
 INTERIM_PADDING = 200  # frames (10 ms each) of silence after the audio in the encoder window
 FINAL_PADDING = windows.PADDING  # what a short file gets too
