@@ -14,6 +14,11 @@ SYSTEM_DEPS := ./scripts/ensure-system-deps.sh
 
 PROTOCOL_SCHEMA := protocol/schema/messages.schema.json
 PROTOCOL_TYPES  := gateway/src/protocol/messages.generated.ts
+# The UI's API types and form bounds, generated from the gateway's OpenAPI document (never committed).
+WEB_GENERATED   := web/src/generated
+OPENAPI_DOC     := $(WEB_GENERATED)/openapi.json
+WEB_API_TYPES   := $(WEB_GENERATED)/api.ts $(WEB_GENERATED)/job-fields.ts
+GATEWAY_SOURCES := $(shell find gateway/src gateway/scripts -name '*.ts' -not -name '*.test.ts')
 WEB_SOURCES     := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
 
 .PHONY: start worker gateway test lint install python node gateway-deps web-deps web models \
@@ -59,9 +64,19 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The UI takes the API's types from the gateway itself: its OpenAPI document
+# (gateway/scripts/openapi.ts builds the app, prints it and closes), then
+# openapi-typescript over it (web/scripts/api-types.ts).
+$(OPENAPI_DOC): $(GATEWAY_SOURCES) $(PROTOCOL_SCHEMA) $(PROTOCOL_TYPES) gateway/node_modules/.installed
+	mkdir -p $(WEB_GENERATED)
+	node gateway/scripts/openapi.ts > $@.tmp
+	mv $@.tmp $@
+$(WEB_API_TYPES) &: $(OPENAPI_DOC) web/node_modules/.installed web/scripts/api-types.ts
+	cd web && npm run --silent api-types
+
 # Rebuilt only when its sources change.
 web: web-deps web/dist/index.html
-web/dist/index.html: $(WEB_SOURCES) web/node_modules/.installed
+web/dist/index.html: $(WEB_SOURCES) $(WEB_API_TYPES) web/node_modules/.installed
 	cd web && npm run build
 
 # --- Models and test tools ------------------------------------------------------
@@ -70,7 +85,7 @@ models: python
 	$(PY) scripts/install_models.py --models-dir "$(WHISPER_MODELS_DIR)"
 
 # --- Checks and test suites --------------------------------------------------------
-lint: python gateway-deps web-deps
+lint: python gateway-deps web-deps $(WEB_API_TYPES)
 	cd worker && ../$(VENV)/bin/ruff check .
 	cd worker && ../$(VENV)/bin/mypy
 	cd gateway && npx tsc -p tsconfig.json
@@ -98,4 +113,4 @@ bench: install
 	./bench/run.sh
 
 clean:
-	rm -rf $(VENV) .tools gateway/node_modules web/node_modules web/dist artifacts $(PROTOCOL_TYPES)
+	rm -rf $(VENV) .tools gateway/node_modules web/node_modules web/dist artifacts $(PROTOCOL_TYPES) $(WEB_GENERATED)

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from '../gateway/src/app.ts';
 import { loadConfig } from '../gateway/src/config.ts';
-import { createJobSystem } from '../gateway/src/jobs/index.ts';
-import type { JobSystem } from '../gateway/src/jobs/types.ts';
+import { createDispatch } from '../gateway/src/dispatch/index.ts';
+import type { Dispatch } from '../gateway/src/dispatch/types.ts';
 
 export interface Gateway {
   app: Awaited<ReturnType<typeof build>>;
-  jobs: JobSystem;
+  dispatch: Dispatch;
   url: string;
   close(): Promise<void>;
 }
@@ -20,18 +20,18 @@ export async function startGateway(workers: string[], env: Record<string, string
   // Each gateway its own DATA_DIR unless the test names one (to restart on the same store).
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'gateway-data-'));
   const config = loadConfig({ WHISPER_WORKERS: workers.join(','), SERVER_PORT: '0', DATA_DIR: dataDir, ...env });
-  const jobs = createJobSystem({ workers: config.workers, pollIntervalMs: 500, noWorkerGraceMs: 1500, workerToken: config.workerToken });
-  await jobs.directory.ready();
-  const app = await build({ config, jobs, logger: false });
+  const dispatch = createDispatch({ workers: config.workers, pollIntervalMs: 500, noWorkerGraceMs: 1500, workerToken: config.workerToken });
+  await dispatch.directory.ready();
+  const app = await build({ config, dispatch, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address() as { port: number };
   return {
     app,
-    jobs,
+    dispatch,
     url: `http://127.0.0.1:${address.port}`,
     async close() {
       await app.close();
-      await jobs.close();
+      await dispatch.close();
     },
   };
 }

@@ -22,7 +22,7 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** The worker's log line for a request that ended (worker/whisper_worker/server.py, log_request). */
+/** The worker's log line for a request that ended (worker/whisper_worker/server/connection.py, log_request). */
 export interface RequestLine {
   event: 'request';
   id: string;

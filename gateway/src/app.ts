@@ -10,18 +10,20 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { hostname } from 'node:os';
 import type { Config } from './config.ts';
-import type { JobSystem } from './jobs/types.ts';
-import { ApiError, errorHandler } from './errors.ts';
-import { guarded, protectServer } from './surface.ts';
-import { redactKey } from './auth.ts';
-import { apiRoutes, healthRoute } from './routes/api.ts';
-import { RouteTable } from './routes/table.ts';
-import { SECURITY_SCHEMES } from './schemas.ts';
-import { openaiRoutes } from './routes/openai.ts';
+import type { Dispatch } from './dispatch/types.ts';
+import { ApiError } from './errors.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { guarded, protectServer } from './http/guard.ts';
+import { redactKey } from './http/keys.ts';
+import { apiRoutes, healthRoute } from './http/routes/api.ts';
+import { RouteTable } from './http/routes/table.ts';
+import { viewJob } from './http/job-object.ts';
+import { SECURITY_SCHEMES } from './http/schemas.ts';
+import { openaiRoutes } from './http/routes/openai.ts';
 import { realtimeRoutes, registerWebSockets } from './realtime/route.ts';
-import { subtitleRoutes } from './routes/subtitles.ts';
-import { jobRoutes } from './routes/jobs.ts';
-import { metricsPlugin } from './metrics.ts';
+import { subtitleRoutes } from './http/routes/subtitles.ts';
+import { jobRoutes } from './http/routes/jobs.ts';
+import { metricsPlugin } from './http/metrics.ts';
 import { JobService } from './jobs/service.ts';
 import { SqliteStore } from './jobs/sqlite-store.ts';
 import { AudioFiles } from './jobs/audio-files.ts';
@@ -38,11 +40,11 @@ declare module 'fastify' {
 
 export interface BuildOptions {
   config: Config;
-  jobs: JobSystem;
+  dispatch: Dispatch;
   logger?: boolean | object;
 }
 
-export async function build({ config, jobs, logger }: BuildOptions): Promise<FastifyInstance> {
+export async function build({ config, dispatch, logger }: BuildOptions): Promise<FastifyInstance> {
   // verbose: validation errors carry the schema that refused, so messages can say what is accepted;
   // unknown fields are refused by name rather than dropped in silence.
   const app = Fastify({
@@ -72,21 +74,21 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.setErrorHandler(errorHandler);
-  const service = await openJobs(config, jobs, app.log);
+  const service = await openJobs(config, dispatch, app.log);
   app.decorate('jobService', service);
-  await app.register(metricsPlugin, { jobs, service, token: config.metricsToken, keys: config.apiKeys });
+  await app.register(metricsPlugin, { dispatch, service, token: config.metricsToken, keys: config.apiKeys });
   app.addHook('preClose', async () => service.endLiveReaders()); // open event streams would hold the server open
   app.addHook('onClose', async () => service.close());
   app.setNotFoundHandler((request, reply) => routes.notFound(request, reply));
   // Public, by being registered here: the health probe (in full only with a key), the API's description, the UI.
-  healthRoute(app, config, jobs, service);
+  healthRoute(app, config, dispatch, service);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // Everything else needs a key when keys are set: it is registered inside the guarded scope.
   await app.register(guarded(config, (api) => {
-    apiRoutes(api, config, jobs, service);
-    openaiRoutes(api, config, jobs, service);
-    realtimeRoutes(api, config, jobs, service);
-    jobRoutes(api, config, jobs, service);
+    apiRoutes(api, config, dispatch, service);
+    openaiRoutes(api, config, dispatch, service);
+    realtimeRoutes(api, config, dispatch, service);
+    jobRoutes(api, config, dispatch, service);
     subtitleRoutes(api);
   }));
   if (existsSync(config.webDir)) {
@@ -104,14 +106,15 @@ export async function build({ config, jobs, logger }: BuildOptions): Promise<Fas
  * gateway, or Redis (QUEUE_URL) shared by several; audio files in DATA_DIR
  * either way. Recovers what a crash left, then runs jobs.
  */
-async function openJobs(config: Config, jobs: JobSystem, log: FastifyBaseLogger): Promise<JobService> {
+async function openJobs(config: Config, dispatch: Dispatch, log: FastifyBaseLogger): Promise<JobService> {
   mkdirSync(config.dataDir, { recursive: true });
   const shared = config.queueUrl !== null;
-  const parts = shared ? await openRedisJobs(config, jobs.directory, log) : localJobs(config, jobs, log);
-  if ('streamSlots' in parts) jobs.streams.shareSlots?.(parts.streamSlots);
+  const parts = shared ? await openRedisJobs(config, dispatch.directory, log) : localJobs(config, dispatch, log);
+  if ('streamSlots' in parts) dispatch.streams.shareSlots?.(parts.streamSlots);
   const service = new JobService({
     ...parts,
-    queue: jobs.queue,
+    dispatcher: dispatch.dispatcher,
+    webhookPayload: (job) => viewJob(service, job),
     // Gateways sharing DATA_DIR each clear only their own uploads folder at start.
     audio: new AudioFiles(config.dataDir, shared ? `${hostname()}-${config.port}` : null),
     retentionHours: config.jobRetentionHours,
@@ -122,9 +125,9 @@ async function openJobs(config: Config, jobs: JobSystem, log: FastifyBaseLogger)
   return service;
 }
 
-function localJobs(config: Config, jobs: JobSystem, log: FastifyBaseLogger) {
+function localJobs(config: Config, dispatch: Dispatch, log: FastifyBaseLogger) {
   const store = new SqliteStore(path.join(config.dataDir, 'jobs.sqlite'));
-  return { store, bus: new LocalBus(), feed: new LocalFeed(store, () => jobs.queue.counts(), log), storeName: 'sqlite' as const };
+  return { store, bus: new LocalBus(), feed: new LocalFeed(store, () => dispatch.dispatcher.counts(), log), storeName: 'sqlite' as const };
 }
 
 /** What a request line logs: never an API key, not even one passed in the query. */

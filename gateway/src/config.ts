@@ -1,7 +1,7 @@
 // Configuration: read from the environment once at start, validated, frozen.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KeyError, loadApiKeys, type ApiKey } from './auth.ts';
+import { KeyError, loadApiKeys, type ApiKey } from './api-keys.ts';
 
 export interface Config {
   host: string;

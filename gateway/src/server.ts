@@ -1,7 +1,7 @@
 // Starts the gateway on SERVER_PORT; everything else is in app.ts.
 import { build } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { createJobSystem } from './jobs/index.ts';
+import { createDispatch } from './dispatch/index.ts';
 
 let config;
 try {
@@ -13,8 +13,8 @@ try {
   }
   throw e;
 }
-const jobs = createJobSystem({ workers: config.workers, workerToken: config.workerToken, workerLostMs: config.workerLostSeconds * 1000 });
-const app = await build({ config, jobs });
+const dispatch = createDispatch({ workers: config.workers, workerToken: config.workerToken, workerLostMs: config.workerLostSeconds * 1000 });
+const app = await build({ config, dispatch });
 // SIGTERM (a deploy, systemd, docker stop): refuse new work with 503 + Retry-After,
 // give running jobs SHUTDOWN_GRACE_SECONDS to finish, leave queued ones in the
 // store for the next start, and exit 0.
@@ -22,7 +22,7 @@ const shutdown = async (signal: string) => {
   app.log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down');
   await app.jobService.drain(config.shutdownGraceSeconds * 1000);
   await app.close();
-  await jobs.close();
+  await dispatch.close();
   process.exit(0);
 };
 const stop = (signal: string) =>
@@ -32,7 +32,7 @@ const stop = (signal: string) =>
   });
 process.once('SIGINT', () => void stop('SIGINT'));
 process.once('SIGTERM', () => void stop('SIGTERM'));
-// The last line, not the handling: every background promise has an owner (jobs/owned.ts). One that has none is a bug
+// The last line, not the handling: every background promise has an owner (owned.ts). One that has none is a bug
 // to be told loudly, not a reason to drop every other request, job and live session of this process.
 process.on('unhandledRejection', (err) => app.log.fatal({ err }, 'BUG: a background promise without an owner failed'));
 await app.listen({ host: config.host, port: config.port });

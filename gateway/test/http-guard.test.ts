@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { injectable } from './inject.ts';
-import { fakeJobs } from './fake-jobs.ts';
+import { fakeDispatch } from './fake-dispatch.ts';
 
 const KEY = 'sk-guard-0123456789';
 const ENV = { API_KEYS: `alice:${KEY}`, RATE_LIMIT_PER_MINUTE: '100000' };
@@ -48,7 +48,7 @@ function send(port: number, method: string, target: string, headers: Record<stri
 const concrete = (pattern: string) => pattern.replace(/:[A-Za-z_]+/g, '00000000-0000-4000-8000-000000000000').replace(/\*$/, 'index.html');
 
 test('every /api and /v1 route needs the key, in origin form and absolute form; an absolute-form target gets 400', async () => {
-  const app = await injectable(ENV, fakeJobs());
+  const app = await injectable(ENV, fakeDispatch());
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;
@@ -87,7 +87,7 @@ test('every /api and /v1 route needs the key, in origin form and absolute form; 
 });
 
 test('?api_key= is taken only where a browser cannot send a header: a job\'s event stream, the realtime WebSocket', async () => {
-  const app = await injectable(ENV, fakeJobs());
+  const app = await injectable(ENV, fakeDispatch());
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;
@@ -103,9 +103,9 @@ test('?api_key= is taken only where a browser cannot send a header: a job\'s eve
 });
 
 test('/metrics with keys set and no METRICS_TOKEN needs a key; with a token, the token or a key', async () => {
-  const app = await injectable(ENV, fakeJobs());
-  const tokened = await injectable({ ...ENV, METRICS_TOKEN: 'scrape-me' }, fakeJobs());
-  const open = await injectable({}, fakeJobs());
+  const app = await injectable(ENV, fakeDispatch());
+  const tokened = await injectable({ ...ENV, METRICS_TOKEN: 'scrape-me' }, fakeDispatch());
+  const open = await injectable({}, fakeDispatch());
   try {
     assert.equal((await app.inject('/metrics')).statusCode, 401);
     assert.equal((await app.inject({ url: '/metrics', headers: { authorization: 'Bearer sk-nope' } })).statusCode, 401);
@@ -121,7 +121,7 @@ test('/metrics with keys set and no METRICS_TOKEN needs a key; with a token, the
 });
 
 test('a method a path does not have gets 405 with Allow, an unknown path 404', async () => {
-  const app = await injectable({}, fakeJobs());
+  const app = await injectable({}, fakeDispatch());
   try {
     const wrong = await app.inject({ method: 'DELETE', url: '/api/models' });
     assert.equal(wrong.statusCode, 405);

@@ -12,7 +12,7 @@ import { startWorker, CLIP, SHORT_CLIP, type RunningWorker } from '../../test-su
 import { startGateway, type Gateway } from '../../test-support/gateway.ts';
 import { waitFor } from '../../test-support/wait.ts';
 import { librivoxReferences, wer } from '../../test-support/scoring.ts';
-import type { LocalJobSystem } from '../src/jobs/index.ts';
+import type { LocalDispatch } from '../src/dispatch/index.ts';
 import { RealtimeClient, pcm, type ServerEvent } from './realtime-client.ts';
 
 const RATE = 24000;
@@ -40,7 +40,7 @@ function reference(file: string): string {
   return librivoxReferences().get(path.basename(file, '.wav'))!;
 }
 
-const pool = () => (gw.jobs as LocalJobSystem).pool.list()[0]!;
+const pool = () => (gw.dispatch as LocalDispatch).pool.list()[0]!;
 
 /** Appends `audio` in 100 ms events at real-time pace; resolves with when the last one was sent. */
 async function speak(client: RealtimeClient, audio: Buffer): Promise<number> {

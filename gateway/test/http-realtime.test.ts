@@ -9,7 +9,7 @@ import { startFakeWorker, type FakeWorker } from './fake-worker.ts';
 import { RealtimeClient, pcm } from './realtime-client.ts';
 import { startGateway, type Gateway } from '../../test-support/gateway.ts';
 import { waitFor } from '../../test-support/wait.ts';
-import type { LocalJobSystem } from '../src/jobs/index.ts';
+import type { LocalDispatch } from '../src/dispatch/index.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ async function stack(env: Record<string, string> = {}, workers = 1): Promise<{ g
   return { gw, fakes, stop: async () => (await gw.close(), await Promise.all(fakes.map((f) => f.close())), undefined) };
 }
 
-const busy = (gw: Gateway) => (gw.jobs as LocalJobSystem).pool.list().map((w) => w.busy);
+const busy = (gw: Gateway) => (gw.dispatch as LocalDispatch).pool.list().map((w) => w.busy);
 
 test('session.created in the GA shape; a plain GET is told to upgrade; an unknown intent is refused', async () => {
   const { gw, stop } = await stack();
@@ -202,7 +202,7 @@ test('a worker lost mid-session: an error, and the next audio opens a stream on 
     client.send({ type: 'input_audio_buffer.commit' });
     assert.equal((await client.take('conversation.item.input_audio_transcription.completed')).transcript, 'w1');
     assert.equal(other.streams.log.opened.length, 1, 'the new stream runs on the worker that is up');
-    const slots = (f: FakeWorker) => (gw.jobs as LocalJobSystem).pool.list().find((w) => w.address === f.address)!.busy;
+    const slots = (f: FakeWorker) => (gw.dispatch as LocalDispatch).pool.list().find((w) => w.address === f.address)!.busy;
     assert.deepEqual([slots(first), slots(other)], [0, 1], 'the lost stream\'s slot is given back; the new one holds one');
     await client.close();
     await waitFor('the slot to be given back at the end', () => slots(other) === 0);
@@ -222,7 +222,7 @@ test('a live stream\'s slot is the scheduler\'s too: a file job waits for it, an
     const body = new FormData();
     body.append('file', new Blob([Buffer.from('RIFF fake')]), 'a.wav');
     const submitted = await (await fetch(`${gw.url}/api/jobs`, { method: 'POST', body })).json();
-    await waitFor('the job to wait in the scheduler for a slot', () => gw.jobs.queue.counts().waiting === 1);
+    await waitFor('the job to wait in the scheduler for a slot', () => gw.dispatch.dispatcher.counts().waiting === 1);
     assert.deepEqual(fake!.transcriptions, [], 'no file job goes to the slot the stream holds');
     fake!.streams.idle(); // the worker gives the slot back after 3 s without speech
     await waitFor('the job to run once the slot is free', async () => (await (await fetch(`${gw.url}/api/jobs/${submitted.id}`)).json()).status === 'succeeded');

@@ -129,11 +129,11 @@ test('a 1 GiB upload throttled to 20 MiB/s between the gateway and the worker su
 
     // Every state the worker passes through, and its `up` as /api/health reports it, sampled meanwhile.
     const changes: string[] = [];
-    (gw.jobs.directory as WorkerPool).subscribe((w, from) => {
+    (gw.dispatch.directory as WorkerPool).subscribe((w, from) => {
       if (w.state !== from) changes.push(`${from}->${w.state}: ${w.error}`);
     });
     const ups: boolean[] = [];
-    sampler.timer = setInterval(() => ups.push(gw.jobs.directory.workers()[0]!.up), 100);
+    sampler.timer = setInterval(() => ups.push(gw.dispatch.directory.workers()[0]!.up), 100);
     const started = performance.now();
     const response = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(huge), { model: 'tiny.en' }) });
     const body = await response.json();

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { fakeJobs, type FakeJobs } from './fake-jobs.ts';
+import { fakeDispatch, type FakeDispatch } from './fake-dispatch.ts';
 
 export const WAV = new Blob([Buffer.from('RIFF....WAVEfmt fake audio bytes')]);
 
-export async function injectable(env: Record<string, string> = {}, jobs: FakeJobs = fakeJobs(), logger: boolean | object = false) {
+export async function injectable(env: Record<string, string> = {}, jobs: FakeDispatch = fakeDispatch(), logger: boolean | object = false) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-inject-'));
-  const app = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: dataDir, ...env }), jobs, logger });
+  const app = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: dataDir, ...env }), dispatch: jobs, logger });
   return Object.assign(app, { jobs, dataDir });
 }
 

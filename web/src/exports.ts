@@ -1,10 +1,10 @@
 // Downloads come from the job's result endpoint: one renderer (line wrapping,
 // text, JSON) for the API and the page.
 import type { Segment } from './api.ts';
-import { result } from './jobs.ts';
+import { result, type ResultFormat } from './jobs.ts';
 
 export type DownloadKind = 'txt' | 'srt' | 'vtt' | 'json';
-const FORMAT = { txt: 'text', srt: 'srt', vtt: 'vtt', json: 'json' } as const;
+const FORMAT: Record<DownloadKind, ResultFormat> = { txt: 'text', srt: 'srt', vtt: 'vtt', json: 'json' };
 
 /** Segments that hold words: Whisper may return some with empty text, or only those. */
 export const spoken = (segments: Segment[]) => segments.filter((s) => s.text.trim());

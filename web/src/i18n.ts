@@ -176,11 +176,12 @@ export function initialLocale(): Locale {
   return navigator.language.toLowerCase().startsWith('ru') ? 'ru' : 'en';
 }
 
-let current: Locale = 'en';
-export const activeLocale = (): Locale => current;
+/** The interface's language: applyLocale sets it, every text follows it. */
+const interfaceLanguage: { locale: Locale } = { locale: 'en' };
+export const activeLocale = (): Locale => interfaceLanguage.locale;
 
 export function t(key: Key): string {
-  return dictionaries[current][key];
+  return dictionaries[interfaceLanguage.locale][key];
 }
 
 export function errorText(code: string): string | null {
@@ -190,7 +191,7 @@ export function errorText(code: string): string | null {
 
 /** Fills every [data-i18n] element (text) and [data-i18n-label] (aria-label). */
 export function applyLocale(locale: Locale): void {
-  current = locale;
+  interfaceLanguage.locale = locale;
   localStorage.setItem('whisper.locale', locale);
   document.documentElement.lang = locale;
   for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) el.textContent = t(el.dataset.i18n as Key);
@@ -201,6 +202,7 @@ const displayNames = new Map<Locale, Intl.DisplayNames>();
 
 /** A language's name in the interface's language, or `fallback` where the browser knows none. */
 export function languageName(code: string, fallback = code): string {
+  const current = interfaceLanguage.locale;
   let names = displayNames.get(current);
   if (!names) displayNames.set(current, (names = new Intl.DisplayNames([current], { type: 'language', fallback: 'none' })));
   let name: string | undefined;

@@ -1,26 +1,16 @@
 // The durable jobs API: look up, list, cancel, fetch a result, and follow a
 // job's events (EventSource, which resumes with Last-Event-ID by itself when
 // the connection drops). Submitting is in upload.ts.
-import { ApiError, failure, getJson, type Segment, type Transcript } from './api.ts';
+import { ApiError, failure, getJson, type Json, type Segment, type Transcript } from './api.ts';
+import type { paths } from './generated/api.ts';
 import { apiFetch, withKey } from './key.ts';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export interface Job {
-  id: string;
-  status: JobStatus;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  model: string;
-  task: string;
-  language: string | null;
-  filename: string;
-  duration: number | null;
-  progress: { processed: number; duration: number } | null;
-  position: number | null;
-  error: { code: string; message: string } | null;
-  result: Transcript | null;
-}
+type JobObject = Json<paths['/api/jobs/{id}']['get']>;
+/** A job as the API answers it; its `result`, which the document leaves open, is the `json` format's (as the document says). */
+export type Job = Omit<JobObject, 'result'> & { result: Transcript | null };
+export type JobStatus = Job['status'];
+/** The formats a finished job's result comes in. */
+export type ResultFormat = NonNullable<NonNullable<paths['/api/jobs/{id}/result']['get']['parameters']['query']>['format']>;
 
 export const finished = (job: Job) => job.status !== 'queued' && job.status !== 'running';
 const url = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
@@ -46,7 +36,7 @@ export async function cancelJob(id: string): Promise<Job> {
   return response.json();
 }
 
-export async function result(id: string, format: 'json' | 'text' | 'srt' | 'vtt'): Promise<Blob> {
+export async function result(id: string, format: ResultFormat): Promise<Blob> {
   const response = await apiFetch(`${url(id)}/result?format=${format}`);
   if (!response.ok) throw await failure(response);
   return response.blob();

@@ -5,8 +5,6 @@ import { checkKey, forgetKey, saveKey, storedKey } from './key.ts';
 import { t } from './i18n.ts';
 import { $ } from './view.ts';
 
-let accepted: (() => void) | null = null;
-
 const dialog = () => $<HTMLDialogElement>('key-dialog');
 const showSignOut = () => ($('sign-out').hidden = storedKey() === null);
 
@@ -19,37 +17,52 @@ function say(message: 'keyInvalid' | 'err_network' | null): void {
   box.textContent = t(message);
 }
 
-export function askForKey(invalid: boolean): Promise<void> {
-  say(invalid ? 'keyInvalid' : null);
-  showSignOut();
-  $<HTMLInputElement>('key').value = '';
-  if (!dialog().open) dialog().showModal();
-  return new Promise((resolve) => (accepted = resolve));
-}
+class KeyDialog {
+  /** Resolves the open question (ask) once the server has taken a key; null while the prompt is closed. */
+  private accepted: (() => void) | null = null;
 
-/** Checked before it is kept: a wrong key is never saved, and the prompt stays, saying so. */
-async function submitKey(event: SubmitEvent): Promise<void> {
-  event.preventDefault();
-  const input = $<HTMLInputElement>('key');
-  const button = $<HTMLButtonElement>('key-submit');
-  const key = input.value.trim();
-  if (!key || button.disabled) return;
-  button.disabled = true;
-  const verdict = await checkKey(key);
-  button.disabled = false;
-  if (verdict !== 'ok') {
-    say(verdict === 'invalid' ? 'keyInvalid' : 'err_network');
-    input.focus(); // the button had it, and lost it while disabled
-    input.select();
-    return;
+  ask(invalid: boolean): Promise<void> {
+    say(invalid ? 'keyInvalid' : null);
+    showSignOut();
+    $<HTMLInputElement>('key').value = '';
+    if (!dialog().open) dialog().showModal();
+    return new Promise((resolve) => (this.accepted = resolve));
   }
-  saveKey(key);
-  say(null);
-  const done = accepted;
-  accepted = null; // first: the close below must not open the prompt again
-  dialog().close();
-  showSignOut();
-  done?.();
+
+  wire(): void {
+    $<HTMLFormElement>('key-form').addEventListener('submit', (e) => void this.submit(e));
+    // The page can do nothing without a key: Escape leaves the prompt open, and where
+    // the browser closes it anyway (Chrome does, on a second Escape) it opens again.
+    dialog().addEventListener('cancel', (e) => e.preventDefault());
+    dialog().addEventListener('close', () => this.accepted && dialog().showModal());
+    $('sign-out').addEventListener('click', signOut);
+    showSignOut();
+  }
+
+  /** Checked before it is kept: a wrong key is never saved, and the prompt stays, saying so. */
+  private async submit(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const input = $<HTMLInputElement>('key');
+    const button = $<HTMLButtonElement>('key-submit');
+    const key = input.value.trim();
+    if (!key || button.disabled) return;
+    button.disabled = true;
+    const verdict = await checkKey(key);
+    button.disabled = false;
+    if (verdict !== 'ok') {
+      say(verdict === 'invalid' ? 'keyInvalid' : 'err_network');
+      input.focus(); // the button had it, and lost it while disabled
+      input.select();
+      return;
+    }
+    saveKey(key);
+    say(null);
+    const done = this.accepted;
+    this.accepted = null; // first: the close below must not open the prompt again
+    dialog().close();
+    showSignOut();
+    done?.();
+  }
 }
 
 function signOut(): void {
@@ -59,12 +72,4 @@ function signOut(): void {
   location.reload();
 }
 
-export function wireKeyDialog(): void {
-  $<HTMLFormElement>('key-form').addEventListener('submit', (e) => void submitKey(e));
-  // The page can do nothing without a key: Escape leaves the prompt open, and where
-  // the browser closes it anyway (Chrome does, on a second Escape) it opens again.
-  dialog().addEventListener('cancel', (e) => e.preventDefault());
-  dialog().addEventListener('close', () => accepted && dialog().showModal());
-  $('sign-out').addEventListener('click', signOut);
-  showSignOut();
-}
+export const keyDialog = new KeyDialog();

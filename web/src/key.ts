@@ -20,24 +20,31 @@ export function withKey(url: string): string {
 
 export const isKeyRefusal = (status: number, body: any): boolean => status === 401 && body?.error?.code === 'invalid_api_key';
 
-/** Asks for a key until the server takes one, and saves it; `invalid`: the last one was refused. The page sets it. */
-let prompt: (invalid: boolean) => Promise<void> = () => new Promise(() => {});
-export function setKeyPrompt(ask: (invalid: boolean) => Promise<void>): void {
-  prompt = ask;
-}
+/**
+ * The one question for a key: who asks it (the page sets that, askUser), and
+ * the question open now (open), which every call refused meanwhile waits on.
+ */
+const keyPrompt: { askUser: (invalid: boolean) => Promise<void>; open: Promise<void> | null } = {
+  askUser: () => new Promise(() => {}),
+  open: null,
+};
 
-let asking: Promise<void> | null = null;
+/** `ask` asks for a key until the server takes one, and saves it; `invalid`: the last one was refused. */
+export function setKeyPrompt(ask: (invalid: boolean) => Promise<void>): void {
+  keyPrompt.askUser = ask;
+}
 
 /**
  * After a 401 for the key `sent`: every call refused at the same time waits on
  * the one prompt, then tries again with the key it saved.
  */
 export function keyNeeded(sent: string | null): Promise<void> {
-  if (asking) return asking;
+  if (keyPrompt.open) return keyPrompt.open;
   if (storedKey() !== sent) return Promise.resolve(); // a new key came meanwhile: try with it
   forgetKey();
-  asking = prompt(sent !== null).finally(() => (asking = null));
-  return asking;
+  const open = keyPrompt.askUser(sent !== null).finally(() => (keyPrompt.open = null));
+  keyPrompt.open = open;
+  return open;
 }
 
 /** fetch with the key; when the server refuses it, asks for one and sends the request again. */

@@ -1,14 +1,18 @@
 // Live mode: the microphone streamed to the server while the user speaks
 // (capture.ts, realtime.ts) and the text on screen as it is confirmed
 // (captions.ts). At Stop the server keeps the transcript as a job, which the
-// page then shows and lists like any other.
+// page then shows and lists like any other. Which state the mode is in, and
+// what may happen next, is live-machine.ts's; this file does what each step
+// takes and draws the state.
 import { ApiError } from './api.ts';
 import { capture, type Capture } from './capture.ts';
-import { openSession, RATE, type Listener, type Session, type SessionOptions } from './realtime.ts';
+import { openSession, RATE, type Listener, type Session } from './realtime.ts';
 import { captionDelta, captionDone, clearCaptions, openCaption, openCaptions } from './captions.ts';
+import { can, IDLE, next, type LiveEvent, type LiveState, type Phase } from './live-machine.ts';
+import { jobForm } from './form.ts';
 import { listJobs } from './jobs.ts';
 import { link } from './shown-job.ts';
-import { refreshRecent } from './recent.ts';
+import { recent } from './recent.ts';
 import { t, type Key } from './i18n.ts';
 import { $, hideError, showError } from './view.ts';
 
@@ -17,15 +21,6 @@ const EARLY_CHUNKS = 30;
 const FINAL_WAIT_MS = 5000; // after Stop, for the last utterance's final text
 const STORE_WAIT_MS = 5000; // after the socket closed, for the server to list the job
 const POLL_MS = 200;
-
-type State = 'idle' | 'starting' | 'live' | 'stopping';
-let state: State = 'idle';
-let session: Session | null = null;
-let mic: Capture | null = null;
-let finals = 0;
-let answered = true; // the server has answered the commit sent at Stop
-let ended = false; // the server closed the socket
-let failed = false; // this session's error is on screen
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -42,119 +37,124 @@ function say(id: string, key: Key | null): void {
   el.textContent = t(key);
 }
 
-function setState(next: State): void {
-  state = next;
+/** The status line of each phase; idle's says how the session ended, and a drop leaves it as it was until then. */
+const STATUS: Partial<Record<Phase, Key>> = { starting: 'liveConnecting', live: 'liveListening', stopping: 'liveFinishing', saving: 'liveSaving' };
+
+/** The controls as the phase has them: the button stops once a session is open, and one user of the microphone at a time. */
+function render({ phase }: LiveState): void {
+  const on = phase !== 'idle' && phase !== 'starting';
   const button = $<HTMLButtonElement>('live');
-  button.classList.toggle('on', next === 'live' || next === 'stopping');
-  button.disabled = next === 'starting' || next === 'stopping';
-  say('live-label', next === 'live' || next === 'stopping' ? 'stopLive' : 'live');
-  $<HTMLButtonElement>('record').disabled = next !== 'idle'; // one user of the microphone at a time
+  button.classList.toggle('on', on);
+  button.disabled = phase !== 'idle' && phase !== 'live';
+  say('live-label', on ? 'stopLive' : 'live');
+  $<HTMLButtonElement>('record').disabled = phase !== 'idle';
+  const status = STATUS[phase];
+  if (status) say('live-status', status);
 }
 
-/** The model, language and prompt chosen in the form, as for an upload. */
-function choice(): SessionOptions {
-  const form = new FormData($<HTMLFormElement>('form'));
-  const value = (name: string) => String(form.get(name) ?? '').trim() || null;
-  const language = value('language');
-  return { model: value('model'), language: language === 'auto' ? null : language, prompt: value('prompt') };
-}
+/** The live mode: its state, and the microphone and the session it holds in it. */
+class LiveCaptions {
+  private state: LiveState = IDLE;
+  private mic: Capture | null = null;
+  private session: Session | null = null;
 
-const listener: Listener = {
-  speechStarted: openCaption,
-  committed(item) {
-    openCaption(item); // a commit without detected speech still gets its final text
-    answered = true;
-  },
-  delta: captionDelta,
-  completed(item, transcript) {
-    if (transcript.trim()) finals++; // the server keeps only utterances with words
-    captionDone(item, transcript);
-  },
-  error(error) {
-    if (state === 'stopping') {
-      answered = true;
-      // The last utterance had ended by itself: nothing was left to commit.
-      if (error.code === 'input_audio_buffer_commit_empty') return;
+  click(): void {
+    if (can(this.state, 'start')) void this.start();
+    else if (can(this.state, 'stop')) void this.stop();
+  }
+
+  /** Moves the machine on, and draws the controls when the phase changed. */
+  private send(event: LiveEvent): LiveState {
+    const before = this.state;
+    this.state = next(before, event);
+    if (this.state.phase !== before.phase) render(this.state);
+    return this.state;
+  }
+
+  /** The server's events, while this session is open. */
+  private listener(): Listener {
+    return {
+      speechStarted: openCaption,
+      committed: (item) => {
+        openCaption(item); // a commit without detected speech still gets its final text
+        this.send({ type: 'committed' });
+      },
+      delta: captionDelta,
+      completed: (item, transcript) => {
+        this.send({ type: 'final', words: transcript.trim() !== '' }); // the server keeps only utterances with words
+        captionDone(item, transcript);
+      },
+      error: (error) => {
+        const shown = this.state.errors;
+        if (this.send({ type: 'error', code: error.code }).errors > shown) showError(error);
+      },
+      closed: () => {
+        if (this.send({ type: 'socketClosed' }).phase === 'dropping') void this.drop();
+      },
+    };
+  }
+
+  private async start(): Promise<void> {
+    hideError();
+    clearCaptions();
+    $('live-panel').hidden = false;
+    this.send({ type: 'start' });
+    // Audio recorded while the socket opens waits here, so that the first words are not lost;
+    // only the last few seconds, as a key prompt may hold the opening for long.
+    const early: ArrayBuffer[] = [];
+    const keep = (pcm: ArrayBuffer) => early.push(pcm) > EARLY_CHUNKS && early.shift();
+    try {
+      this.mic = await capture({ rate: RATE, chunkMs: CHUNK_MS }, (pcm) => (this.session ? this.session.append(pcm) : keep(pcm)));
+      const opened = await openSession(jobForm.liveOptions(), this.listener());
+      for (const pcm of early) opened.append(pcm);
+      this.session = opened;
+    } catch (e) {
+      await this.mic?.stop();
+      this.mic = null;
+      $('live-panel').hidden = true;
+      this.send({ type: 'refused' });
+      showError(e);
+      return;
     }
-    failed = true;
-    showError(error);
-  },
-  closed() {
-    ended = answered = true;
-    if (state === 'live') void lost();
-  },
-};
+    this.send({ type: 'opened' });
+  }
 
-async function start(): Promise<void> {
-  hideError();
-  clearCaptions();
-  finals = 0;
-  answered = true;
-  ended = failed = false;
-  $('live-panel').hidden = false;
-  setState('starting');
-  say('live-status', 'liveConnecting');
-  // Audio recorded while the socket opens waits here, so that the first words are not lost;
-  // only the last few seconds, as a key prompt may hold the opening for long.
-  const early: ArrayBuffer[] = [];
-  const keep = (pcm: ArrayBuffer) => early.push(pcm) > EARLY_CHUNKS && early.shift();
-  try {
-    mic = await capture({ rate: RATE, chunkMs: CHUNK_MS }, (pcm) => (session ? session.append(pcm) : keep(pcm)));
-    const opened = await openSession(choice(), listener);
-    for (const pcm of early) opened.append(pcm);
-    session = opened;
-  } catch (e) {
-    await mic?.stop();
-    mic = null;
+  private async stop(): Promise<void> {
+    const session = this.session!;
+    this.send({ type: 'stop' });
+    await this.mic?.stop(); // its last chunk is sent before the commit
+    this.mic = null;
+    this.send({ type: 'commitSent' });
+    session.commit();
+    await until(() => !this.state.awaiting && openCaptions() === 0, FINAL_WAIT_MS);
+    await session.close();
+    this.session = null;
+    if (this.send({ type: 'sessionEnded' }).phase === 'idle') {
+      say('live-status', 'liveNothing');
+      return;
+    }
+    await until(async () => (await listJobs(20).catch(() => [])).some((job) => job.id === session.id), STORE_WAIT_MS);
+    clearCaptions();
     $('live-panel').hidden = true;
-    setState('idle');
-    showError(e);
-    return;
+    this.send({ type: 'saved' });
+    location.hash = link(session.id); // shown like any job: its transcript, downloads and link
+    void recent.refresh();
   }
-  setState('live');
-  say('live-status', 'liveListening');
+
+  /** The server ended the session, or the connection dropped: what was said stays on screen, and in Recent where the server kept it. */
+  private async drop(): Promise<void> {
+    this.session = null;
+    await this.mic?.stop();
+    this.mic = null;
+    this.send({ type: 'released' });
+    say('live-status', null);
+    if (this.state.errors === 0) showError(new ApiError('live_closed', 'the realtime socket closed'));
+    void recent.refresh();
+  }
 }
 
-async function stop(): Promise<void> {
-  const live = session!;
-  setState('stopping');
-  say('live-status', 'liveFinishing');
-  await mic?.stop(); // its last chunk is sent before the commit
-  mic = null;
-  answered = ended;
-  live.commit();
-  await until(() => answered && openCaptions() === 0, FINAL_WAIT_MS);
-  await live.close();
-  session = null;
-  if (finals === 0) {
-    setState('idle');
-    say('live-status', 'liveNothing');
-    return;
-  }
-  say('live-status', 'liveSaving');
-  await until(async () => (await listJobs(20).catch(() => [])).some((job) => job.id === live.id), STORE_WAIT_MS);
-  clearCaptions();
-  $('live-panel').hidden = true;
-  setState('idle');
-  location.hash = link(live.id); // shown like any job: its transcript, downloads and link
-  void refreshRecent();
-}
-
-/** The server ended the session, or the connection dropped: what was said stays on screen, and in Recent where the server kept it. */
-async function lost(): Promise<void> {
-  session = null;
-  setState('stopping');
-  await mic?.stop();
-  mic = null;
-  setState('idle');
-  say('live-status', null);
-  if (!failed) showError(new ApiError('live_closed', 'the realtime socket closed'));
-  void refreshRecent();
-}
+const live = new LiveCaptions();
 
 export function wireLive(): void {
-  $('live').addEventListener('click', () => {
-    if (state === 'idle') void start();
-    else if (state === 'live') void stop();
-  });
+  $('live').addEventListener('click', () => live.click());
 }

@@ -1,38 +1,41 @@
 // What the page draws: the error box, the progress bar and the result card
 // (facts, segments, the player).
-import { ApiError, type Language, type Segment, type Transcript } from './api.ts';
+import { ApiError, type Segment, type Transcript } from './api.ts';
+import { catalog } from './catalog.ts';
 import type { Job } from './jobs.ts';
 import { errorText, languageName, t } from './i18n.ts';
 import { clock, spoken } from './exports.ts';
 
 export const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-let languages: Language[] = [];
-let lastError: ApiError | null = null;
+/** The error box, and the error in it: kept to be said again in another language. */
+class ErrorBox {
+  private error: ApiError | null = null;
 
-/** The API's languages, for names the browser does not know. */
-export function knowLanguages(list: Language[]): void {
-  languages = list;
+  show(error: unknown): void {
+    const e = error instanceof ApiError ? error : new ApiError('network', String(error));
+    if (e.code === 'cancelled') return; // the page says so in its own place
+    this.error = e;
+    const box = $('error');
+    box.textContent = errorText(e.code) ?? `${t('err_other')} ${e.message}`;
+    box.hidden = false;
+  }
+
+  hide(): void {
+    $('error').hidden = true;
+    this.error = null;
+  }
+
+  /** The error on screen again, in the interface's new language. */
+  redraw(): void {
+    if (this.error && !$('error').hidden) this.show(this.error);
+  }
 }
 
-export function showError(error: unknown): void {
-  const e = error instanceof ApiError ? error : new ApiError('network', String(error));
-  if (e.code === 'cancelled') return; // the page says so in its own place
-  lastError = e;
-  const box = $('error');
-  box.textContent = errorText(e.code) ?? `${t('err_other')} ${e.message}`;
-  box.hidden = false;
-}
-
-export function hideError(): void {
-  $('error').hidden = true;
-  lastError = null;
-}
-
-/** The error on screen again, in the interface's new language. */
-export function redrawError(): void {
-  if (lastError && !$('error').hidden) showError(lastError);
-}
+const errorBox = new ErrorBox();
+export const showError = (error: unknown) => errorBox.show(error);
+export const hideError = () => errorBox.hide();
+export const redrawError = () => errorBox.redraw();
 
 export function setProgress(stage: string, fraction: number, eta = ''): void {
   $('progress').hidden = false;
@@ -78,7 +81,7 @@ export function renderFacts(job: Job): void {
   const facts: Array<[string, string]> = [];
   if (job.status !== 'succeeded') facts.push([t('status'), t(`status_${job.status}`)]);
   if (code) {
-    const name = languageName(code, languages.find((l) => l.code === code)?.name);
+    const name = languageName(code, catalog.languageName(code));
     facts.push([t('detected'), result ? `${name} (${Math.round(result.language_probability * 100)}%)` : name]);
   }
   const duration = result?.duration ?? job.duration;
@@ -97,30 +100,38 @@ export function renderFacts(job: Job): void {
   );
 }
 
-export function activeMedia(): HTMLMediaElement | null {
-  const audio = $<HTMLAudioElement>('audio');
-  const video = $<HTMLVideoElement>('video');
-  return !audio.hidden ? audio : !video.hidden ? video : null;
-}
+/** The result card's player: the audio or the video element, and the file it plays. */
+class Player {
+  private file: File | null = null;
 
-let playing: File | null = null;
-
-/** Plays `source`, or hides the player when there is none (a job opened by link: the server keeps no audio). */
-export function showMedia(source: File | null): void {
-  if (source === playing) return; // keep the place in a file that is already loaded
-  playing = source;
-  const audio = $<HTMLAudioElement>('audio');
-  const video = $<HTMLVideoElement>('video');
-  for (const media of [audio, video]) {
-    if (media.src) URL.revokeObjectURL(media.src);
-    media.removeAttribute('src');
-    media.hidden = true;
+  /** The element that plays, or null when none does. */
+  active(): HTMLMediaElement | null {
+    const audio = $<HTMLAudioElement>('audio');
+    const video = $<HTMLVideoElement>('video');
+    return !audio.hidden ? audio : !video.hidden ? video : null;
   }
-  if (!source) return;
-  const media = source.type.startsWith('video/') ? video : audio;
-  media.src = URL.createObjectURL(source);
-  media.hidden = false;
+
+  /** Plays `source`, or hides the player when there is none (a job opened by link: the server keeps no audio). */
+  show(source: File | null): void {
+    if (source === this.file) return; // keep the place in a file that is already loaded
+    this.file = source;
+    const audio = $<HTMLAudioElement>('audio');
+    const video = $<HTMLVideoElement>('video');
+    for (const media of [audio, video]) {
+      if (media.src) URL.revokeObjectURL(media.src);
+      media.removeAttribute('src');
+      media.hidden = true;
+    }
+    if (!source) return;
+    const media = source.type.startsWith('video/') ? video : audio;
+    media.src = URL.createObjectURL(source);
+    media.hidden = false;
+  }
 }
+
+const player = new Player();
+export const activeMedia = () => player.active();
+export const showMedia = (source: File | null) => player.show(source);
 
 export function highlight(): void {
   const media = activeMedia();

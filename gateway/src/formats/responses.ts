@@ -1,6 +1,6 @@
 // A transcription result in each response format the API offers.
-import type { TranscriptionResult } from '../jobs/types.ts';
-import { languageName } from '../languages.ts';
+import type { TranscriptionResult } from '../protocol/messages.ts';
+import { languageName } from '../protocol/languages.ts';
 import { toSrt, toTsv, toText, toVtt, type CueOptions, type Segment } from './subtitles.ts';
 
 export const API_FORMATS = ['json', 'verbose_json', 'text', 'srt', 'vtt', 'tsv'] as const;

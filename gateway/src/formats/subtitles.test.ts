@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cues, toSrt, toTsv, toVtt, toText } from './subtitles.ts';
-import type { Segment } from '../jobs/types.ts';
+import type { Segment } from '../protocol/messages.ts';
 
 function segment(id: number, start: number, end: number, text: string, words?: Segment['words']): Segment {
   return { id, seek: 0, start, end, text, tokens: [], temperature: 0, avg_logprob: 0, compression_ratio: 1, no_speech_prob: 0, words };

@@ -1,7 +1,7 @@
 // Subtitles and plain text from segments. Cues respect a maximum line width
 // and line count: with word timings a cue's times are its words' times, else
 // a segment's time is shared out in proportion to the characters.
-import type { Segment as FullSegment, Word } from '../jobs/types.ts';
+import type { Segment as FullSegment, Word } from '../protocol/messages.ts';
 
 /** What subtitles need of a segment: a stored or posted transcript has no more. */
 export type Segment = Pick<FullSegment, 'start' | 'end' | 'text' | 'words'>;

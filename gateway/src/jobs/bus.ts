@@ -3,7 +3,7 @@
 // emitter; behind several gateways, Redis pub/sub (../redis/bus.ts), so a
 // reader on one gateway follows a job that runs on another.
 import { EventEmitter } from 'node:events';
-import type { JobEvent } from './types.ts';
+import type { JobEvent } from '../dispatch/types.ts';
 import type { Outcome } from './store.ts';
 
 export type BusMessage =

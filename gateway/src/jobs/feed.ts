@@ -3,13 +3,13 @@
 // several gateways share one BullMQ queue on Redis, and each pulls a job only
 // when it holds a free worker slot (../redis/feed.ts).
 import { FINISHED, type JobRecord, type JobStore, type Outcome } from './store.ts';
-import { owned, type Log } from './owned.ts';
+import { owned, type Log } from '../owned.ts';
 
 /** How this gateway's run of a job ended: the outcome is stored, or the job goes back in line. */
 export type RunEnd = { type: 'finished' } | { type: 'requeue'; delayMs: number };
 
 /** What a feed drives: the job service. */
-export interface JobRunner {
+export interface FeedRunner {
   /** Runs a stored job here (on that worker, when the feed chose one); settles when this gateway is done with it, never rejects. */
   run(record: JobRecord, worker: string | null): Promise<RunEnd>;
   /** Ends a job that will not run (cancelled in line, attempts spent). */
@@ -19,7 +19,7 @@ export interface JobRunner {
 
 export interface JobFeed {
   /** Begins feeding jobs to the runner, recovering those a crash left behind. */
-  start(runner: JobRunner): Promise<void>;
+  start(runner: FeedRunner): Promise<void>;
   /** A new job, stored already. */
   add(record: JobRecord): Promise<void>;
   /** Takes a job out of line when it is waiting and not running anywhere: true when it did. */
@@ -43,7 +43,7 @@ export class LocalFeed implements JobFeed {
   private readonly store: JobStore;
   private readonly counter: () => { waiting: number; running: number };
   private readonly log: Log;
-  private runner: JobRunner | null = null;
+  private runner: FeedRunner | null = null;
   private readonly retries = new Map<string, NodeJS.Timeout>();
   private readonly inflight = new Set<Promise<unknown>>();
   private stopped = false;
@@ -55,7 +55,7 @@ export class LocalFeed implements JobFeed {
   }
 
   /** What was running when the process stopped goes back in line (its attempt counted: see retry.ts), then all that waits runs. */
-  async start(runner: JobRunner): Promise<void> {
+  async start(runner: FeedRunner): Promise<void> {
     this.runner = runner;
     for (const job of await this.store.interrupted()) await this.store.requeue(job.id);
     for (const job of await this.store.queued()) this.launch(job);

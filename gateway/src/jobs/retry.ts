@@ -2,7 +2,7 @@
 // after an attempt fails, and whether a job may start another attempt. Both
 // feeds (SQLite and Redis) and every cause (a worker lost, a gateway that
 // stopped mid-job, no worker up) come through here, with one limit.
-import type { JobError } from './types.ts';
+import type { JobError } from '../dispatch/types.ts';
 import type { StoredEvent } from './store.ts';
 
 /** Attempts a job may start, in all, across workers and gateway restarts. */

@@ -4,9 +4,9 @@
 // one writer, and synchronous=NORMAL: a power cut may lose the last few
 // events, never corrupt the file.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { JobEvent } from './types.ts';
+import type { JobEvent } from '../dispatch/types.ts';
 import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, StoredEvent } from './store.ts';
-import type { WebhookDelivery } from './webhooks.ts';
+import type { WebhookDelivery } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -85,7 +85,7 @@ export class SqliteStore implements JobStore {
       position: prepare("SELECT COUNT(*) AS ahead FROM jobs WHERE status = 'queued' AND n <= (SELECT n FROM jobs WHERE id = ? AND status = 'queued')"),
       running: prepare("UPDATE jobs SET status = 'running', attempts = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND status IN ('queued', 'running')"),
       requeue: prepare("UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'"),
-      lastSeq: prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events WHERE job_id = ?'),
+      last: prepare('SELECT seq, event FROM events WHERE job_id = ? ORDER BY seq DESC LIMIT 1'),
       append: prepare('INSERT INTO events (job_id, seq, event) VALUES (?, ?, ?)'),
       events: prepare('SELECT seq, event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq'),
       progress: prepare('UPDATE jobs SET language = COALESCE(?, language), duration = COALESCE(?, duration), processed = COALESCE(?, processed) WHERE id = ?'),
@@ -146,9 +146,11 @@ export class SqliteStore implements JobStore {
 
   async appendEvent(id: string, event: JobEvent): Promise<number> {
     // One writer (this process), and node:sqlite is synchronous: no other append can come in between.
-    const seq = (this.sql.lastSeq!.get(id) as { seq: number }).seq + 1;
-    this.sql.append!.run(id, seq, JSON.stringify(event));
-    return seq;
+    const text = JSON.stringify(event);
+    const last = this.sql.last!.get(id) as { seq: number; event: string } | undefined;
+    if (last?.event === text) return last.seq; // the same as the last: a repeat (see JobStore.appendEvent)
+    this.sql.append!.run(id, (last?.seq ?? 0) + 1, text);
+    return (last?.seq ?? 0) + 1;
   }
 
   async events(id: string, afterSeq: number): Promise<StoredEvent[]> {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobRequest, JobStore } from './store.ts';
-import type { TranscriptionResult } from './types.ts';
+import type { TranscriptionResult } from '../protocol/messages.ts';
 
 const request = (n = 0): JobRequest => ({
   model: 'base', options: { language: null, task: 'transcribe' }, filename: `talk-${n}.wav`, audio_bytes: 100 + n, callback_url: null, source: 'jobs',
@@ -81,6 +81,16 @@ export function storeContract(name: string, storage: Storage): void {
     assert.deepEqual((await store.events('e', 1)).map((e) => [e.seq, e.event.type]), [[2, 'segment'], [3, 'done']]);
     assert.deepEqual(await store.events('e', 3), []);
     assert.deepEqual((await store.events('e', 0))[1]!.event, { type: 'segment', segment: result.segments[0] });
+  });
+
+  withStore('an append sent twice (a resend after a dropped connection) is stored once, with its number', async (store) => {
+    await store.create('r', request(), '/a/r');
+    const done = { type: 'done', result } as const;
+    assert.equal(await store.appendEvent('r', { type: 'started', worker: 'w:1', attempt: 1 }), 1);
+    assert.equal(await store.appendEvent('r', done), 2);
+    assert.equal(await store.appendEvent('r', done), 2, 'the same as the last: not appended again');
+    assert.deepEqual((await store.events('r', 0)).map((e) => e.event.type), ['started', 'done']);
+    assert.equal(await store.appendEvent('r', { type: 'started', worker: 'w:1', attempt: 2 }), 3, 'a different event is');
   });
 
   withStore('progress, then the outcome; finishing forgets the audio path', async (store) => {

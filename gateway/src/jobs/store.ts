@@ -1,15 +1,16 @@
 // The job store contract: durable records of jobs and their events. A store
-// only stores and hands out jobs; the scheduler decides where they run. SQLite
+// only stores and hands out jobs; the runner moves them through their
+// lifecycle (./lifecycle.ts), the dispatcher decides where they run. SQLite
 // (./sqlite-store.ts) is the default, Redis (../redis/store.ts) the shared one
 // behind several gateways; every implementation must pass ./store.contract.ts.
 // Asynchronous, because a shared store is across a network.
-import type { JobError, JobEvent, TranscribeOptions, TranscriptionResult } from './types.ts';
-import type { WebhookDelivery } from './webhooks.ts';
+import type { JobError, JobEvent } from '../dispatch/types.ts';
+import type { TranscribeOptions, TranscriptionResult } from '../protocol/messages.ts';
 import type { ResponseFormat } from '../formats/responses.ts';
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+import type { JobStatus } from './lifecycle.ts';
+// A store keeps the statuses of the lifecycle (./lifecycle.ts, where they are defined).
+export { JOB_STATUSES, FINISHED, type JobStatus } from './lifecycle.ts';
 
 /** What was asked, as submitted: enough to run the job again after a restart. */
 export interface JobRequest {
@@ -45,6 +46,15 @@ export interface JobRecord {
   webhook: WebhookDelivery | null;
 }
 
+/** A webhook's delivery as far as it got (its attempts are resumed from here after a restart). */
+export interface WebhookDelivery {
+  attempts: number;
+  delivered: boolean;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+}
+
 export interface StoredEvent {
   seq: number; // per job, from 1: the SSE id
   event: JobEvent;
@@ -74,6 +84,12 @@ export interface JobStore {
   markRunning(id: string, attempt: number): Promise<void>;
   /** Back to queued, keeping its attempts (a retry, or a restart that found it running). */
   requeue(id: string): Promise<void>;
+  /**
+   * Appends an event and answers its number (from 1). An event equal to the
+   * last one stored is not appended again, and answers that one's number: it
+   * is a write sent twice (a client resends what a dropped connection left
+   * unanswered), since no two events in a row of a job are equal.
+   */
   appendEvent(id: string, event: JobEvent): Promise<number>;
   events(id: string, afterSeq: number): Promise<StoredEvent[]>;
   noteProgress(id: string, patch: { language?: string; duration?: number; processed?: number }): Promise<void>;

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { ApiError } from '../errors.ts';
-import { checkCallbackUrl, deliverWebhook, type WebhookDelivery, type WebhookSettings } from './webhooks.ts';
+import { checkCallbackUrl, deliverWebhook, type WebhookSettings } from './webhooks.ts';
+import type { WebhookDelivery } from './store.ts';
 import { waitFor } from '../../../test-support/wait.ts';
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;

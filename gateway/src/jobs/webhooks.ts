@@ -5,6 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { ApiError } from '../errors.ts';
+import { owned, type Log } from '../owned.ts';
+import type { JobRecord, JobStore, WebhookDelivery } from './store.ts';
 
 export interface WebhookSettings {
   /** whsec_ + base64 (WEBHOOK_SECRET). */
@@ -19,13 +21,6 @@ export interface WebhookSettings {
   timeoutMs?: number;
 }
 
-export interface WebhookDelivery {
-  attempts: number;
-  delivered: boolean;
-  last_status: number | null;
-  last_error: string | null;
-  delivered_at: string | null;
-}
 
 const DEFAULT_ATTEMPTS = 5;
 
@@ -151,4 +146,41 @@ export async function deliverWebhook(
     await sleep(firstBackoffMs * 2 ** (d.attempts - 1), undefined, { signal }).catch(() => undefined);
   }
   return { ...d };
+}
+
+export interface DeliveriesOptions {
+  settings: WebhookSettings;
+  store: JobStore;
+  log: Log;
+  /** What a finished job's webhook carries: its API object (rendered where the API is: ../http/job-object.ts). */
+  payload: (job: JobRecord) => Promise<object>;
+  /** Shutting down: no new attempt. */
+  stopping: AbortSignal;
+}
+
+/** Each finished job's webhook, its attempts saved as they go, resumed after a restart from what the store kept. */
+export class WebhookDeliveries {
+  private readonly options: DeliveriesOptions;
+
+  constructor(options: DeliveriesOptions) {
+    this.options = options;
+  }
+
+  async deliver(job: JobRecord, claimMs = 10 * 60_000): Promise<void> {
+    const { store, settings, log, stopping } = this.options;
+    if (!(await store.claimWebhook(job.id, claimMs))) return; // another gateway delivers it
+    const payload = await this.options.payload(job);
+    const save = (d: WebhookDelivery) => owned(log, `saving the webhook delivery of job ${job.id}`, store.recordWebhook(job.id, d, deliveryOver(d, settings)));
+    const delivery = await deliverWebhook(job.request.callback_url!, `job_${job.id}`, payload, settings, save, stopping, job.webhook);
+    if (delivery.attempts === (job.webhook?.attempts ?? 0)) return; // not one attempt (shutting down): still pending
+    log.info({ job: job.id, delivered: delivery.delivered, attempts: delivery.attempts }, 'webhook delivery ended');
+  }
+
+  /** The deliveries a restart interrupted (or never began), from the store. */
+  async resume(): Promise<void> {
+    for (const job of await this.options.store.pendingWebhooks()) {
+      if (this.options.stopping.aborted) return;
+      owned(this.options.log, `the webhook of job ${job.id}`, this.deliver(job));
+    }
+  }
 }

@@ -11,6 +11,8 @@ import type {
 } from './messages.generated.ts';
 
 export type * from './messages.generated.ts';
+/** A transcription's result as the worker sends it (the schema's TranscribeResult). */
+export type TranscriptionResult = TranscribeResult;
 
 export type Command =
   | 'transcribe' | 'detect_language' | 'list_models' | 'status' | 'load_model' | 'unload_model' | 'cancel' | 'hello'

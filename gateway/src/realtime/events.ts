@@ -6,7 +6,7 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { optionSchema } from '../protocol/messages.ts';
-import { describeSchema } from '../validation.ts';
+import { describeSchema } from '../http/validation.ts';
 import { RealtimeError } from './errors.ts';
 
 const bounds = (name: string) => {

@@ -3,7 +3,7 @@
 // the beta transcription_session.updated), and the worker stream they make.
 import type { Config } from '../config.ts';
 import type { Language, StreamOptions } from '../protocol/messages.ts';
-import { checkLanguage, resolveModel } from '../transcription.ts';
+import { checkLanguage, resolveModel } from '../http/transcribe.ts';
 import type { BetaSessionUpdate, SessionUpdate, TranscriptionUpdate, TurnDetectionUpdate } from './events.ts';
 import { fromApi } from './errors.ts';
 import type { Static } from 'typebox';

@@ -9,14 +9,14 @@ import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import Type from 'typebox';
 import type { Config } from '../config.ts';
-import type { JobSystem } from '../jobs/types.ts';
+import type { Dispatch } from '../dispatch/types.ts';
 import type { JobService } from '../jobs/service.ts';
 import { ApiError } from '../errors.ts';
-import { ErrorBody } from '../schemas.ts';
+import { ErrorBody } from '../http/schemas.ts';
 import { MAX_APPEND_BYTES } from './audio.ts';
 import { RealtimeError } from './errors.ts';
 import { RealtimeSession } from './session.ts';
-import { owned } from '../jobs/owned.ts';
+import { owned } from '../owned.ts';
 
 // The largest append as base64 (4/3) in its JSON event, with room to spare, so that an append somewhat
 // over the limit gets its audio_too_large error; a message over this closes the socket (1009).
@@ -42,7 +42,7 @@ export async function registerWebSockets(app: FastifyInstance): Promise<void> {
   });
 }
 
-export function realtimeRoutes(app: FastifyInstance, config: Config, jobs: JobSystem, service: JobService): void {
+export function realtimeRoutes(app: FastifyInstance, config: Config, dispatch: Dispatch, service: JobService): void {
   const sessions = new Map<WebSocket, { session: RealtimeSession; log: FastifyBaseLogger; owner: string | null }>();
   const openBy = (owner: string) => [...sessions.values()].filter((s) => s.owner === owner).length;
   const ends = new Set<Promise<void>>();
@@ -96,7 +96,7 @@ export function realtimeRoutes(app: FastifyInstance, config: Config, jobs: JobSy
         return;
       }
       const session = new RealtimeSession({
-        id: request.id, config, knownModels: () => jobs.directory.modelNames(), streams: jobs.streams, send, log: request.log,
+        id: request.id, config, knownModels: () => dispatch.directory.modelNames(), streams: dispatch.streams, send, log: request.log,
         close: (code, reason) => socket.close(code, reason),
         store: async (result, { language, audioBytes, startedAt }) => {
           const job = {

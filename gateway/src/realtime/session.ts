@@ -4,12 +4,14 @@
 // settings change (the old one is closed: its utterance still gets its final)
 // or after its worker was lost (on another worker when one is up). When the
 // session ends, its finals are stored as a finished job under the session's id.
-import type { StreamHost, TranscriptionResult } from '../jobs/types.ts';
+import type { TranscriptionResult } from '../protocol/messages.ts';
+import type { StreamHost } from '../workers/types.ts';
 import type { Language, StreamEventReply } from '../protocol/messages.ts';
-import type { SessionOutcome } from '../metrics.ts';
+import type { SessionOutcome } from '../http/metrics.ts';
 import { randomBytes } from 'node:crypto';
 import { parseClientEvent } from './events.ts';
-import { owned, type Log } from '../jobs/owned.ts';
+import { owned, type Log } from '../owned.ts';
+import { nextSession, type SessionState } from './lifecycle.ts';
 import { fromWorker, RealtimeError } from './errors.ts';
 import { decodePcm16 } from './audio.ts';
 import { WorkerStream, type WorkerError } from './stream.ts';
@@ -55,7 +57,8 @@ export class RealtimeSession {
   private opened = 0;
   private model: string;
   private readonly lostOn = new Set<string>(); // workers a stream of this session was lost on
-  private ending: Promise<SessionOutcome> | null = null;
+  private state: SessionState = 'idle'; // its lifecycle (./lifecycle.ts)
+  private outcome: Promise<SessionOutcome> | null = null;
 
   constructor(ctx: SessionContext, urlModel?: string) {
     this.ctx = ctx;
@@ -67,9 +70,13 @@ export class RealtimeSession {
     this.ctx.send({ type: 'session.created', session: sessionObject(this.ctx.id, this.options) });
   }
 
+  private get over(): boolean {
+    return this.state === 'ending' || this.state === 'ended';
+  }
+
   /** One WebSocket text message. */
   receive(data: string): void {
-    if (this.ending) return;
+    if (this.over) return;
     try {
       const event = parseClientEvent(data);
       const id = event.event_id ?? null;
@@ -93,11 +100,14 @@ export class RealtimeSession {
 
   /** Ends the session once: open streams are cancelled (the worker frees their slots), and the finals stored. */
   end(): Promise<SessionOutcome> {
-    return (this.ending ??= this.finish());
+    if (this.outcome) return this.outcome;
+    this.state = nextSession(this.state, 'end');
+    return (this.outcome = this.finish().finally(() => (this.state = nextSession(this.state, 'stored'))));
   }
 
   private update(next: SessionOptions, reply: 'session.updated' | 'transcription_session.updated'): void {
     if (this.stream && !sameStream(this.options, next)) {
+      this.state = nextSession(this.state, 'settings');
       owned(this.ctx.log, `closing a stream of session ${this.ctx.id}`, this.stream.close());
       this.stream = null;
     }
@@ -131,7 +141,7 @@ export class RealtimeSession {
   }
 
   private refused(ms: number, bytes: number, id: string | null, why: string, counted = false): void {
-    if (this.ending) return;
+    if (this.over) return;
     if (counted) (this.audioMs -= ms), (this.audioBytes -= bytes); // never heard: not part of the session's audio
     // Refusals add up until the client has sent nothing refused for a while: one that slows down starts afresh.
     if (Date.now() - this.lastRefusal > FORGIVEN_AFTER_MS) this.refusedMs = 0;
@@ -159,7 +169,7 @@ export class RealtimeSession {
   private async clear(id: string | null): Promise<void> {
     const outcome = this.stream ? await this.stream.clear() : null;
     if (outcome && 'error' in outcome) return this.ctx.send(fromWorker(outcome.error.code, outcome.error.message, id).event());
-    if (!this.ending) this.ctx.send({ type: 'input_audio_buffer.cleared' });
+    if (!this.over) this.ctx.send({ type: 'input_audio_buffer.cleared' });
   }
 
   private openStream(): WorkerStream {
@@ -170,6 +180,7 @@ export class RealtimeSession {
       event: (s, reply) => this.onEvent(s, reply),
       ended: (s, error) => this.onEnded(s, error),
     });
+    this.state = nextSession(this.state, 'audio');
     this.model = request.model;
     this.stream = stream;
     this.live.add(stream);
@@ -209,8 +220,11 @@ export class RealtimeSession {
 
   private onEnded(stream: WorkerStream, error: WorkerError | null): void {
     this.live.delete(stream);
-    if (this.stream === stream) this.stream = null;
-    if (!error || this.ending) return;
+    if (this.stream === stream) {
+      this.state = nextSession(this.state, 'stream_ended');
+      this.stream = null;
+    }
+    if (!error || this.over) return;
     if (error.code === 'worker_lost' && stream.worker) this.lostOn.add(stream.worker);
     const message = error.code === 'worker_lost'
       ? `The worker transcribing this session was lost (${error.message}): the utterance in progress is lost. The next input_audio_buffer.append opens a new stream on a worker that is up.`
@@ -226,8 +240,8 @@ export class RealtimeSession {
   }
 
   private async finish(): Promise<SessionOutcome> {
+    this.stream = null; // ending: a stream that ends now is no move of the session's
     for (const stream of [...this.live]) stream.cancel();
-    this.stream = null;
     const result = sessionResult(this.finals, { model: this.model, language: this.options.language, duration: this.audioMs / 1000 });
     if (result.segments.length === 0) return 'empty';
     try {

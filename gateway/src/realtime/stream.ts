@@ -3,7 +3,8 @@
 // the order they are made: each waits on the same promise of the link, and
 // the link's write queue keeps them in that order. A stream ends once: its
 // `stream` request's final reply, the link lost, or cancel().
-import type { StreamLink } from '../jobs/types.ts';
+import type { StreamLink } from '../workers/types.ts';
+import { nextStream, streamCan, type StreamState } from './lifecycle.ts';
 import type { AnyReply, ResultOf, StreamEventReply, StreamOptions } from '../protocol/messages.ts';
 
 export interface WorkerError {
@@ -27,7 +28,7 @@ export class WorkerStream {
   readonly vad: boolean;
   /** The worker's address, once the link is open. */
   worker: string | null = null;
-  private state: 'open' | 'closing' | 'ended' = 'open';
+  private state: StreamState = 'open'; // its lifecycle (./lifecycle.ts)
   private link: StreamLink | null = null;
   private readonly ready: Promise<StreamLink | null>;
   private readonly handlers: StreamHandlers;
@@ -77,7 +78,7 @@ export class WorkerStream {
   /** Ends it gracefully: the utterance in progress gets its final first; settles with the worker's answer. */
   async close(): Promise<void> {
     if (this.state !== 'open') return;
-    this.state = 'closing';
+    this.state = nextStream(this.state, 'close');
     await this.request('stream_close', undefined, true);
   }
 
@@ -116,8 +117,8 @@ export class WorkerStream {
   }
 
   private end(error: WorkerError | null): void {
-    if (this.state === 'ended') return;
-    this.state = 'ended';
+    if (!streamCan(this.state, 'end')) return; // ended already: the first end stands
+    this.state = nextStream(this.state, 'end');
     this.link?.release();
     this.handlers.ended(this, error);
   }

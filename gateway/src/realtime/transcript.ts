@@ -1,7 +1,7 @@
 // A finished session as a job's result: one segment per final utterance, with
 // the session's own clock, so its downloads (text, srt, vtt, json) are made
 // like any other job's.
-import type { Segment, TranscriptionResult } from '../jobs/types.ts';
+import type { Segment, TranscriptionResult } from '../protocol/messages.ts';
 
 export interface Final {
   text: string;

@@ -4,7 +4,7 @@
 // ('resync'), since messages may have passed while the link was down.
 import type { Redis } from 'ioredis';
 import type { BusMessage, JobBus } from '../jobs/bus.ts';
-import type { Log } from '../jobs/owned.ts';
+import type { Log } from '../owned.ts';
 import { connectRedis } from './connection.ts';
 
 const TYPES = new Set<string>(['event', 'end', 'cancel', 'work', 'slot', 'resync']);

@@ -11,11 +11,11 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker as QueueWorker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { FINISHED, type JobRecord, type JobStore } from '../jobs/store.ts';
-import { settledWithin, type JobFeed, type JobRunner, type RunEnd } from '../jobs/feed.ts';
-import { owned, type Log } from '../jobs/owned.ts';
+import { settledWithin, type JobFeed, type FeedRunner, type RunEnd } from '../jobs/feed.ts';
+import { owned, type Log } from '../owned.ts';
 import { triedOn } from '../jobs/retry.ts';
 import type { BusMessage, JobBus } from '../jobs/bus.ts';
-import type { SlotLedger, WorkerDirectory, WorkerView } from '../jobs/types.ts';
+import type { SlotLedger, WorkerDirectory, WorkerView } from '../workers/types.ts';
 import { SlotLeases, type Lease } from './slots.ts';
 import { connectRedis } from './connection.ts';
 
@@ -42,7 +42,7 @@ export class RedisFeed implements JobFeed {
   private readonly queue: Queue;
   private readonly taker: QueueWorker;
   private readonly leases: SlotLeases;
-  private runner: JobRunner | null = null;
+  private runner: FeedRunner | null = null;
   private readonly inflight = new Set<Promise<void>>();
   private readonly full = new Map<string, number>(); // worker → until when another gateway holds all its slots
   private sweeper: NodeJS.Timeout | null = null;
@@ -81,7 +81,7 @@ export class RedisFeed implements JobFeed {
     },
   };
 
-  async start(runner: JobRunner): Promise<void> {
+  async start(runner: FeedRunner): Promise<void> {
     this.runner = runner;
     await this.requeueStranded();
     await this.taker.startStalledCheckTimer();

@@ -2,12 +2,12 @@
 // (QUEUE_URL). Redis is checked before anything is built, and a setting that
 // would lose jobs stops the start with its name.
 import type { Config } from '../config.ts';
-import type { WorkerDirectory } from '../jobs/types.ts';
+import type { WorkerDirectory } from '../workers/types.ts';
 import { checkRedis, connectRedis, parseRedisUrl, redisProblem } from './connection.ts';
 import { RedisStore } from './store.ts';
 import { RedisBus } from './bus.ts';
 import { RedisFeed } from './feed.ts';
-import type { Log } from '../jobs/owned.ts';
+import type { Log } from '../owned.ts';
 
 export class RedisSetupError extends Error {}
 

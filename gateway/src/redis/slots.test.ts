@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startRedis, type RedisServer } from '../../../test-support/redis.ts';
 import { waitFor } from '../../../test-support/wait.ts';
 import { SlotLeases } from './slots.ts';
+import { connectRedis } from './connection.ts';
 
 const log = { info() {}, warn() {}, error() {} };
 let redis: RedisServer;
@@ -53,5 +54,37 @@ test('a lease is kept while renewed, and lapses once its gateway stops renewing'
     }
   } finally {
     alive.close();
+  }
+});
+
+/** calls=… of a command in INFO commandstats (0 if it never ran). */
+const calls = (stats: string, command: string) => Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+
+test('leases are where they always were (<prefix>:slots:<worker>), scored by their expiry; each script goes once per connection, then by SHA1', async () => {
+  const inspect = connectRedis(redis.url, 'inspect');
+  const leases = new SlotLeases(redis.url, 'whisper', 1500, log, () => {});
+  try {
+    await inspect.config('RESETSTAT');
+    for (let i = 0; i < 5; i++) assert.ok(await leases.acquire('w:1', 10));
+    await leases.hold('w:2');
+    await leases.hold('w:2');
+    assert.deepEqual((await inspect.keys('whisper:*')).sort(), ['whisper:slots:w:1', 'whisper:slots:w:2']);
+    assert.equal(await inspect.zcard('whisper:slots:w:1'), 5);
+    const [seconds, micros] = (await inspect.time()).map(Number) as [number, number];
+    const now = seconds * 1000 + Math.floor(micros / 1000);
+    const scored = ((await inspect.call('ZRANGE', 'whisper:slots:w:2', '0', '-1', 'WITHSCORES')) as unknown[]).flat().map(String); // flat: RESP3 pairs
+    assert.equal(scored.length, 4, 'both holds');
+    for (const score of scored.filter((_, i) => i % 2 === 1)) {
+      assert.ok(Number(score) > now && Number(score) <= now + 1500, `expires within the TTL on Redis's clock: ${score} vs ${now}`);
+    }
+    // 5 acquires, 2 holds, then the renewals every 0.5 s: at least one.
+    const stats = await waitFor('a renewal', async () => {
+      const text = await inspect.info('commandstats');
+      return calls(text, 'eval') + calls(text, 'evalsha') >= 8 ? text : null;
+    }, 10_000, 100);
+    assert.ok(calls(stats, 'eval') <= 2, `the text of each of the 2 scripts is sent at most once: ${calls(stats, 'eval')} EVALs`);
+  } finally {
+    leases.close();
+    await inspect.quit();
   }
 });

@@ -4,27 +4,22 @@
 // clocks do not matter); it is renewed while its job runs and dropped when the
 // job ends. A gateway that dies stops renewing, and its leases lapse after the
 // TTL; the worker freed those slots already, when the dead gateway's links
-// closed. Keys hold the worker's address as configured: gateways that share a
-// worker must name it the same way.
+// closed. Keys hold the worker's address as configured (`<prefix>:slots:<worker>`):
+// gateways that share a worker must name it the same way. The scripts are
+// ./scripts/slot-*.lua; a renewal spans the keys of every worker this gateway
+// holds leases on, which on Redis Cluster takes a hash-tagged prefix, as the
+// store does (./store.ts).
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { connectRedis } from './connection.ts';
-import { owned, type Log } from '../jobs/owned.ts';
+import { defineScripts, lua, type ScriptCommands } from './lua.ts';
+import { owned, type Log } from '../owned.ts';
 
-const ACQUIRE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-return 1`;
-
-// Re-added even when it lapsed (Redis was away longer than the TTL): the job still runs there, so the slot is taken.
-const RENEW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 1, #KEYS do redis.call('ZADD', KEYS[i], now + tonumber(ARGV[1]), ARGV[i + 1]) end
-return #KEYS`;
+// ./scripts/slot-acquire.lua takes the worker's key; slot-renew.lua as many as each call says.
+const SCRIPTS = {
+  whisperSlotAcquire: lua('slot-acquire', 1),
+  whisperSlotRenew: lua('slot-renew'),
+};
 
 export interface Lease {
   readonly worker: string;
@@ -37,7 +32,7 @@ export interface Lease {
 }
 
 export class SlotLeases {
-  private readonly client: Redis;
+  private readonly client: Redis & ScriptCommands<keyof typeof SCRIPTS>;
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly held = new Map<string, string>(); // lease id → worker address
@@ -45,7 +40,7 @@ export class SlotLeases {
   private readonly onRelease: () => void;
 
   constructor(url: string, prefix: string, ttlMs: number, log: Log, onRelease: () => void) {
-    this.client = connectRedis(url, 'slots');
+    this.client = defineScripts(connectRedis(url, 'slots'), SCRIPTS);
     this.prefix = prefix;
     this.ttlMs = ttlMs;
     this.onRelease = onRelease;
@@ -58,7 +53,7 @@ export class SlotLeases {
   /** A lease on one of `worker`'s `slots`, or null when every slot is leased (by any gateway). */
   async acquire(worker: string, slots: number): Promise<Lease | null> {
     const id = randomUUID();
-    const got = (await this.client.eval(ACQUIRE, 1, this.key(worker), slots, this.ttlMs, id)) as number;
+    const got = (await this.client.whisperSlotAcquire(this.key(worker), slots, this.ttlMs, id)) as number;
     if (got !== 1) return null;
     this.held.set(id, worker);
     let released = false;
@@ -81,7 +76,7 @@ export class SlotLeases {
   async hold(worker: string): Promise<Lease> {
     const id = randomUUID();
     this.held.set(id, worker);
-    await this.client.eval(RENEW, 1, this.key(worker), this.ttlMs, id);
+    await this.client.whisperSlotRenew(1, this.key(worker), this.ttlMs, id);
     let released = false;
     return {
       worker,
@@ -110,7 +105,7 @@ export class SlotLeases {
   private async renew(): Promise<void> {
     if (this.held.size === 0) return;
     const ids = [...this.held.keys()];
-    await this.client.eval(RENEW, ids.length, ...ids.map((id) => this.key(this.held.get(id)!)), this.ttlMs, ...ids);
+    await this.client.whisperSlotRenew(ids.length, ...ids.map((id) => this.key(this.held.get(id)!)), this.ttlMs, ...ids);
   }
 
   private key(worker: string): string {

@@ -1,149 +1,73 @@
 // The job store in Redis (QUEUE_URL=redis://…), shared by every gateway that
 // points at it; the same contract as SQLite (../jobs/store.contract.ts).
 //
-// Layout, every key under `${prefix}:`:
+// Layout, every key under `${prefix}:` (<…> stands for a part that varies):
 //   seq                    INCR counter: a job's creation number n (its place in line, and list order)
-//   job:{id}               hash: SQLite's columns (JSON where SQLite has JSON), n, and owner as a token
+//   job:<id>               hash: SQLite's columns (JSON where SQLite has JSON), n, and owner as a token
 //   all                    zset of all jobs by n (not `jobs`: BullMQ's queue of that name owns `jobs:*`)
-//   status:{status}        zset by n, one per status
-//   owner:{o}              zset by n of one owner's jobs
-//   owner:{o}:{status}     zset by n, one per owner and status (active count, filtered lists)
+//   status:<status>        zset by n, one per status
+//   owner:<o>              zset by n of one owner's jobs
+//   owner:<o>:<status>     zset by n, one per owner and status (active count, filtered lists)
 //   finished               zset of finished jobs by finished_at (expiry)
 //   webhooks               zset of finished jobs whose webhook is still to be delivered, by n
-//   webhook-claim:{id}     a gateway delivering that webhook now (expires)
-//   events:{id}            list of JSON events; seq = position in the list, from 1
-// {o} is the owner base64url-encoded, or `~` for no owner: `~` is not in the
-// base64url alphabet, so no owner's name can collide with it.
+//   webhook-claim:<id>     a gateway delivering that webhook now (expires)
+//   events:<id>            list of JSON events; seq = position in the list, from 1
+// <o> is the owner base64url-encoded, or `~` for no owner: `~` is not in the
+// base64url alphabet, so no owner's name can collide with it. These names are
+// what deployments have stored: ./store.test.ts holds them to it.
 //
-// Every state change is one Lua script, so the hash and its indexes never
-// disagree. The scripts build key names from the prefix instead of declaring
-// them in KEYS: fine on one Redis (or a primary with replicas), not Redis
-// Cluster safe. Timestamps come from the calling gateway's Date.now(), as with
-// SQLite: the gateways' clocks are assumed to be in sync.
+// Every state change is one Lua script (./scripts/job-*.lua, read and loaded
+// by ./lua.ts), so the hash and its indexes never disagree. Each script is
+// handed every key it touches in KEYS, named here. Where the index to touch
+// depends on what the script reads (a job's status now: job-finish.lua moves
+// it out of that status's indexes, job-delete.lua removes it from them), it is
+// handed the indexes of every status, global and the owner's, in STATUSES
+// order, and picks by position. The owner's indexes depend on the job's owner,
+// which only its hash knows: the store reads it first, and a script handed
+// another owner's keys (the job was deleted and made again under the same id
+// in between) changes nothing and answers 'stale-owner', and the store reads
+// the owner again. The one exception is job-fetch.lua: it reads the hashes of
+// the ids it finds in an index, keys it cannot be handed beforehand.
+//
+// Redis Cluster: the scripts and the MULTI in activeCount span a job and its
+// indexes, and job-fetch.lua reads undeclared job hashes, so every key of the
+// store must be in one hash slot. A hash-tagged prefix does that:
+// QUEUE_PREFIX='{whisper}' makes every key `{whisper}:…`, in the slot of
+// `whisper` (BullMQ needs such a prefix on Cluster too). The default prefix
+// stays `whisper`, untagged: tagging it would rename every key, and an upgraded
+// deployment would not find its jobs. (A Cluster of several nodes also needs a
+// cluster-aware connection, which ./connection.ts does not make: what is
+// Cluster-ready here is the keys, tested on a one-node Cluster.)
+//
+// Timestamps come from the calling gateway's Date.now(), as with SQLite: the
+// gateways' clocks are assumed to be in sync.
 import type { Redis } from 'ioredis';
 import { connectRedis, parseRedisUrl, redisProblem, type RedisTarget } from './connection.ts';
-import type { JobEvent } from '../jobs/types.ts';
-import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, StoredEvent } from '../jobs/store.ts';
-import type { WebhookDelivery } from '../jobs/webhooks.ts';
+import { defineScripts, lua, type ScriptCommands } from './lua.ts';
+import type { JobEvent } from '../dispatch/types.ts';
+import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, StoredEvent, WebhookDelivery } from '../jobs/store.ts';
+import { JOB_STATUSES } from '../jobs/lifecycle.ts';
 
-const PRELUDE = `
-local p = ARGV[1]
-local function job(id) return p .. ':job:' .. id end
-local function move(id, n, owner, from, to)
-  redis.call('ZREM', p .. ':status:' .. from, id)
-  redis.call('ZADD', p .. ':status:' .. to, n, id)
-  redis.call('ZREM', p .. ':owner:' .. owner .. ':' .. from, id)
-  redis.call('ZADD', p .. ':owner:' .. owner .. ':' .. to, n, id)
-end
-`;
-
+// The scripts, by the command name each has on the client, and how many KEYS it takes.
 const SCRIPTS = {
-  // ARGV: prefix, id, now, request, audio path, owner token. A create that
-  // ioredis resends after a lost reply finds its own job and returns it; a
-  // different job under the same id is an error, as SQLite's UNIQUE is.
-  whisperJobCreate: `
-local id, key = ARGV[2], job(ARGV[2])
-if redis.call('EXISTS', key) == 1 then
-  local had = redis.call('HMGET', key, 'request', 'audio_path')
-  if had[1] ~= ARGV[4] or had[2] ~= ARGV[5] then return redis.error_reply('job ' .. id .. ' already exists') end
-  return redis.call('HGETALL', key)
-end
-local n = redis.call('INCR', p .. ':seq')
-redis.call('HSET', key, 'id', id, 'n', n, 'status', 'queued', 'created_at', ARGV[3], 'attempts', 0, 'request', ARGV[4], 'audio_path', ARGV[5], 'owner', ARGV[6])
-redis.call('ZADD', p .. ':all', n, id)
-redis.call('ZADD', p .. ':owner:' .. ARGV[6], n, id)
-redis.call('ZADD', p .. ':status:queued', n, id)
-redis.call('ZADD', p .. ':owner:' .. ARGV[6] .. ':queued', n, id)
-return redis.call('HGETALL', key)`,
-  // ARGV: prefix, id, status, started, finished, request, owner token, then language, duration, result
-  // JSON, error JSON ('' when absent). A job finished already when stored (a realtime session): in every
-  // index a finished job is in, never in a queue. A resend after a lost reply finds its own job.
-  whisperJobInsertFinished: `
-local id, key = ARGV[2], job(ARGV[2])
-if redis.call('EXISTS', key) == 1 then
-  if redis.call('HGET', key, 'request') ~= ARGV[6] then return redis.error_reply('job ' .. id .. ' already exists') end
-  return redis.call('HGETALL', key)
-end
-local n, status, o = redis.call('INCR', p .. ':seq'), ARGV[3], ARGV[7]
-redis.call('HSET', key, 'id', id, 'n', n, 'status', status, 'created_at', ARGV[4], 'started_at', ARGV[4], 'finished_at', ARGV[5], 'attempts', 1, 'request', ARGV[6], 'owner', o)
-local optional = { 'language', 'duration', 'result', 'error' }
-for i, field in ipairs(optional) do
-  if ARGV[7 + i] ~= '' then redis.call('HSET', key, field, ARGV[7 + i]) end
-end
-if ARGV[9] ~= '' then redis.call('HSET', key, 'processed', ARGV[9]) end
-redis.call('ZADD', p .. ':all', n, id)
-redis.call('ZADD', p .. ':owner:' .. o, n, id)
-redis.call('ZADD', p .. ':status:' .. status, n, id)
-redis.call('ZADD', p .. ':owner:' .. o .. ':' .. status, n, id)
-redis.call('ZADD', p .. ':finished', ARGV[5], id)
-return redis.call('HGETALL', key)`,
-  // ARGV: prefix, id, attempt, now. From queued or running only; the first start stands.
-  whisperJobRunning: `
-local id, key = ARGV[2], job(ARGV[2])
-local s = redis.call('HMGET', key, 'status', 'n', 'owner')
-if s[1] ~= 'queued' and s[1] ~= 'running' then return 0 end
-if s[1] == 'queued' then move(id, s[2], s[3], 'queued', 'running') end
-redis.call('HSET', key, 'status', 'running', 'attempts', ARGV[3])
-redis.call('HSETNX', key, 'started_at', ARGV[4])
-return 1`,
-  // ARGV: prefix, id. From running only; its score is still n, so it is back where it was in line.
-  whisperJobRequeue: `
-local id, key = ARGV[2], job(ARGV[2])
-local s = redis.call('HMGET', key, 'status', 'n', 'owner')
-if s[1] ~= 'running' then return 0 end
-move(id, s[2], s[3], 'running', 'queued')
-redis.call('HSET', key, 'status', 'queued')
-return 1`,
-  // ARGV: prefix, id, status, now, result JSON or '', error JSON or ''. The first outcome stands:
-  // a job that had ended (or is gone) is left as it is, and the answer is empty.
-  whisperJobFinish: `
-local id, key = ARGV[2], job(ARGV[2])
-local s = redis.call('HMGET', key, 'status', 'n', 'owner')
-if s[1] ~= 'queued' and s[1] ~= 'running' then return {} end
-do
-  move(id, s[2], s[3], s[1], ARGV[3])
-  redis.call('HDEL', key, 'audio_path', 'result', 'error')
-  redis.call('HSET', key, 'status', ARGV[3], 'finished_at', ARGV[4])
-  if ARGV[5] ~= '' then redis.call('HSET', key, 'result', ARGV[5]) end
-  if ARGV[6] ~= '' then redis.call('HSET', key, 'error', ARGV[6]) end
-  redis.call('ZADD', p .. ':finished', ARGV[4], id)
-  local callback = cjson.decode(redis.call('HGET', key, 'request')).callback_url
-  if callback and callback ~= cjson.null then redis.call('ZADD', p .. ':webhooks', s[2], id) end
-end
-return redis.call('HGETALL', key)`,
-  // ARGV: prefix, id, then field, value pairs: set on a job that exists (never recreate a deleted one).
-  whisperJobUpdate: `
-local key = job(ARGV[2])
-if redis.call('EXISTS', key) == 0 then return 0 end
-for i = 3, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-return 1`,
-  // ARGV: prefix, id.
-  whisperJobDelete: `
-local id, key = ARGV[2], job(ARGV[2])
-local s = redis.call('HMGET', key, 'status', 'owner')
-if s[1] then
-  redis.call('ZREM', p .. ':all', id)
-  redis.call('ZREM', p .. ':status:' .. s[1], id)
-  redis.call('ZREM', p .. ':owner:' .. s[2], id)
-  redis.call('ZREM', p .. ':owner:' .. s[2] .. ':' .. s[1], id)
-  redis.call('ZREM', p .. ':finished', id)
-  redis.call('ZREM', p .. ':webhooks', id)
-end
-redis.call('DEL', key, p .. ':events:' .. id)
-return 1`,
-  // ARGV: prefix, index key, 'rev' or 'fwd', from score, to score, count (-1: all).
-  // Ids and their hashes in one script: a job deleted in between cannot be half read.
-  whisperJobFetch: `
-local ids
-if ARGV[3] == 'rev' then ids = redis.call('ZREVRANGEBYSCORE', ARGV[2], ARGV[4], ARGV[5], 'LIMIT', 0, ARGV[6])
-else ids = redis.call('ZRANGEBYSCORE', ARGV[2], ARGV[4], ARGV[5], 'LIMIT', 0, ARGV[6]) end
-local out = {}
-for i, id in ipairs(ids) do out[i] = redis.call('HGETALL', job(id)) end
-return out`,
+  whisperJobCreate: lua('job-create', 6),
+  whisperJobInsertFinished: lua('job-insert-finished', 7),
+  whisperJobRunning: lua('job-running', 5),
+  whisperJobRequeue: lua('job-requeue', 5),
+  whisperJobFinish: lua('job-finish', 13),
+  whisperJobUpdate: lua('job-update', 1),
+  whisperJobDelete: lua('job-delete', 16),
+  whisperJobFetch: lua('job-fetch', 1),
+  whisperJobAppend: lua('job-append', 1),
 };
+type Scripts = ScriptCommands<keyof typeof SCRIPTS>;
 
-type Arg = string | number;
-type Scripts = { [K in keyof typeof SCRIPTS]: (...args: Arg[]) => Promise<unknown> };
+// Every status, in the order job-finish.lua and job-delete.lua are handed their status indexes.
+// The scripts that take every status's index (job-finish, job-delete) find them by position, in this order.
+const STATUSES = JOB_STATUSES;
+
+// What a script answers, changing nothing, when the job's owner is not the one whose keys it was handed.
+const STALE_OWNER = 'stale-owner';
 
 type Hash = Record<string, string>;
 
@@ -212,8 +136,7 @@ export class RedisStore implements JobStore {
 
   /** The store owns `client` from now on: close() quits it. */
   constructor(client: Redis, target: RedisTarget, prefix = 'whisper') {
-    for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 0, lua: PRELUDE + lua });
-    this.client = client as Redis & Scripts;
+    this.client = defineScripts(client, SCRIPTS);
     this.target = target;
     this.prefix = prefix;
   }
@@ -227,8 +150,28 @@ export class RedisStore implements JobStore {
     return [this.prefix, ...parts].join(':');
   }
 
+  /** Every status's index, in STATUSES order: global, or (`owner`) that owner's. */
+  private statusIndexes(owner?: string): string[] {
+    return STATUSES.map((status) => (owner === undefined ? this.key('status', status) : this.key('owner', owner, status)));
+  }
+
+  /**
+   * Runs a script handed the keys of the job's owner `o`, read from its hash
+   * first ('~' when it is not there: the script then finds no job); again with
+   * the owner read anew while the script answers that the job's owner is
+   * another one (it was deleted and made again under the same id meanwhile).
+   */
+  private async asOwner(id: string, run: (o: string) => Promise<unknown>): Promise<unknown> {
+    for (let tries = 1; ; tries++) {
+      const o = (await this.client.hget(this.key('job', id), 'owner')) ?? ownerToken(null);
+      const reply = await run(o);
+      if (reply !== STALE_OWNER) return reply;
+      if (tries >= 5) throw new Error(`job ${id} changed owner ${tries} times while it was being updated`);
+    }
+  }
+
   private async fetch(index: string, direction: 'rev' | 'fwd', from: string, to: string, count = -1): Promise<Array<JobRecord & { n: number }>> {
-    const rows = (await this.client.whisperJobFetch(this.prefix, index, direction, from, to, count)) as string[][];
+    const rows = (await this.client.whisperJobFetch(index, `${this.prefix}:job:`, direction, from, to, count)) as string[][];
     return rows.filter((flat) => flat.length > 0).map((flat) => {
       const hash = fromFlat(flat);
       return Object.assign(toRecord(hash), { n: Number(hash.n) });
@@ -236,7 +179,11 @@ export class RedisStore implements JobStore {
   }
 
   async create(id: string, request: JobRequest, audioPath: string): Promise<JobRecord> {
-    const flat = (await this.client.whisperJobCreate(this.prefix, id, Date.now(), JSON.stringify(request), audioPath, ownerToken(request.owner))) as string[];
+    const o = ownerToken(request.owner);
+    const flat = (await this.client.whisperJobCreate(
+      this.key('job', id), this.key('seq'), this.key('all'), this.key('owner', o), this.key('status', 'queued'), this.key('owner', o, 'queued'),
+      id, Date.now(), JSON.stringify(request), audioPath, o,
+    )) as string[];
     return toRecord(fromFlat(flat));
   }
 
@@ -278,16 +225,22 @@ export class RedisStore implements JobStore {
   }
 
   async markRunning(id: string, attempt: number): Promise<void> {
-    await this.client.whisperJobRunning(this.prefix, id, attempt, Date.now());
+    const now = Date.now();
+    await this.asOwner(id, (o) => this.client.whisperJobRunning(
+      this.key('job', id), this.key('status', 'queued'), this.key('status', 'running'), this.key('owner', o, 'queued'), this.key('owner', o, 'running'),
+      id, o, attempt, now,
+    ));
   }
 
   async requeue(id: string): Promise<void> {
-    await this.client.whisperJobRequeue(this.prefix, id);
+    await this.asOwner(id, (o) => this.client.whisperJobRequeue(
+      this.key('job', id), this.key('status', 'running'), this.key('status', 'queued'), this.key('owner', o, 'running'), this.key('owner', o, 'queued'),
+      id, o,
+    ));
   }
 
   async appendEvent(id: string, event: JobEvent): Promise<number> {
-    // The list's new length is the event's number: atomic however many gateways append.
-    return this.client.rpush(this.key('events', id), JSON.stringify(event));
+    return Number(await this.client.whisperJobAppend(this.key('events', id), JSON.stringify(event)));
   }
 
   async events(id: string, afterSeq: number): Promise<StoredEvent[]> {
@@ -298,27 +251,33 @@ export class RedisStore implements JobStore {
 
   async noteProgress(id: string, patch: { language?: string; duration?: number; processed?: number }): Promise<void> {
     const fields = Object.entries(patch).filter(([, v]) => v !== undefined && v !== null).flatMap(([k, v]) => [k, String(v)]);
-    if (fields.length > 0) await this.client.whisperJobUpdate(this.prefix, id, ...fields);
+    if (fields.length > 0) await this.client.whisperJobUpdate(this.key('job', id), ...fields);
   }
 
   async finish(id: string, outcome: Outcome): Promise<JobRecord | null> {
     const result = outcome.status === 'succeeded' ? JSON.stringify(outcome.result) : '';
     const error = outcome.status === 'succeeded' ? '' : JSON.stringify(outcome.error);
-    const flat = (await this.client.whisperJobFinish(this.prefix, id, outcome.status, Date.now(), result, error)) as string[];
+    const now = Date.now();
+    const flat = (await this.asOwner(id, (o) => this.client.whisperJobFinish(
+      this.key('job', id), this.key('finished'), this.key('webhooks'), ...this.statusIndexes(), ...this.statusIndexes(o),
+      id, o, outcome.status, now, result, error,
+    ))) as string[];
     return flat.length > 0 ? toRecord(fromFlat(flat)) : null;
   }
 
   async insertFinished(id: string, request: JobRequest, outcome: Outcome, startedAt: number): Promise<JobRecord> {
     const result = outcome.status === 'succeeded' ? outcome.result : null;
+    const o = ownerToken(request.owner);
     const flat = (await this.client.whisperJobInsertFinished(
-      this.prefix, id, outcome.status, startedAt, Date.now(), JSON.stringify(request), ownerToken(request.owner),
+      this.key('job', id), this.key('seq'), this.key('all'), this.key('owner', o), this.key('status', outcome.status), this.key('owner', o, outcome.status), this.key('finished'),
+      id, outcome.status, startedAt, Date.now(), JSON.stringify(request), o,
       result?.language ?? '', result ? String(result.duration) : '', result ? JSON.stringify(result) : '', outcome.status === 'succeeded' ? '' : JSON.stringify(outcome.error),
     )) as string[];
     return toRecord(fromFlat(flat));
   }
 
   async recordWebhook(id: string, delivery: WebhookDelivery, final: boolean): Promise<void> {
-    await this.client.whisperJobUpdate(this.prefix, id, 'webhook', JSON.stringify(delivery));
+    await this.client.whisperJobUpdate(this.key('job', id), 'webhook', JSON.stringify(delivery));
     if (final) await this.client.zrem(this.key('webhooks'), id);
   }
 
@@ -339,7 +298,11 @@ export class RedisStore implements JobStore {
   }
 
   async delete(id: string): Promise<void> {
-    await this.client.whisperJobDelete(this.prefix, id);
+    await this.asOwner(id, (o) => this.client.whisperJobDelete(
+      this.key('job', id), this.key('events', id), this.key('all'), this.key('owner', o), this.key('finished'), this.key('webhooks'),
+      ...this.statusIndexes(), ...this.statusIndexes(o),
+      id, o,
+    ));
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createJobSystem, type LocalJobSystem } from '../jobs/index.ts';
+import { createDispatch, type LocalDispatch } from '../dispatch/index.ts';
 import { form, startGateway } from '../../../test-support/gateway.ts';
 import { waitFor } from '../../../test-support/wait.ts';
 import type { WorkerPool } from './pool.ts';
@@ -31,11 +31,11 @@ function transitions(pool: WorkerPool): string[] {
 
 test('a status poll is answered while a large upload is still being written on a data link', async () => {
   const worker = await startFakeWorker({ readBytesPerSecond: 4 << 20 }); // 16 MiB: about 4 s, 8 status timeouts
-  const system = createJobSystem({ workers: [worker.address], ...fast });
+  const system = createDispatch({ workers: [worker.address], ...fast });
   await system.directory.ready();
   const seen = transitions(system.pool);
   try {
-    const result = await system.queue.submit({ model: 'base', options: {}, audioPath: big, audioBytes: BIG }).result();
+    const result = await system.dispatcher.submit({ model: 'base', options: {}, audioPath: big, audioBytes: BIG }).result();
     assert.match(result.text, /^done /);
     assert.deepEqual(worker.audioBytes, [BIG]);
     const upload = worker.uploads[0]!;
@@ -54,7 +54,7 @@ test('a data link dropped mid-job: the job runs again on another worker, and the
   const dropping = await startFakeWorker({ dropData: true, loaded: ['base'] }); // preferred: it has the model
   const other = await startFakeWorker();
   const gateway = await startGateway([dropping.address, other.address]);
-  const seen = transitions((gateway.jobs as LocalJobSystem).pool);
+  const seen = transitions((gateway.dispatch as LocalDispatch).pool);
   try {
     const { id } = await (await fetch(`${gateway.url}/api/jobs`, { method: 'POST', body: form(new Blob([readFileSync(small)]), { model: 'base' }) })).json();
     const done = await waitFor('the job to succeed', async () => {
@@ -70,7 +70,7 @@ test('a data link dropped mid-job: the job runs again on another worker, and the
     assert.equal(other.transcriptions.length, 1);
     assert.deepEqual(seen, [], 'no worker changed state');
     assert.equal(dropping.controlConnections, 1, 'its control link was never replaced');
-    assert.equal(gateway.jobs.directory.workers().find((w) => w.address === dropping.address)!.up, true);
+    assert.equal(gateway.dispatch.directory.workers().find((w) => w.address === dropping.address)!.up, true);
   } finally {
     await gateway.close();
     await dropping.close();

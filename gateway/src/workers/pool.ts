@@ -7,10 +7,10 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { DataLinks } from './data-links.ts';
 import { Monitor, type MonitorReport } from './monitor.ts';
-import { Worker, type WorkerState } from './worker.ts';
-import type { ModelView, WorkerDirectory, WorkerView } from '../jobs/types.ts';
+import { nextWorkerState, Worker, type WorkerState } from './worker.ts';
+import type { ModelView, WorkerDirectory, WorkerView } from './types.ts';
 import type { ListModelsResult, StatusResult } from '../protocol/messages.ts';
-import type { SlotLedger, StreamHost, StreamLink } from '../jobs/types.ts';
+import type { SlotLedger, StreamHost, StreamLink } from './types.ts';
 import { WorkerRequestError } from './connection.ts';
 import { PoolStreamLink } from './stream-link.ts';
 
@@ -154,11 +154,11 @@ export class WorkerPool implements WorkerDirectory, StreamHost {
     for (const w of this.list()) this.set(w, 'gone', 'the gateway is shutting down');
   }
 
-  /** The one place a worker's state changes. */
+  /** The one place a worker's state changes, through its machine (./worker.ts). */
   private set(worker: Worker, state: WorkerState, reason: string | null): void {
     const from = worker.state;
-    if (from === 'gone') return;
-    worker.state = state;
+    if (from === 'gone') return; // a report that crossed the worker's removal
+    worker.state = nextWorkerState(from, state);
     if (state === 'ready') worker.error = null;
     else if (reason !== null) worker.error = reason;
     if (state === 'down' && from !== 'down') {

@@ -6,7 +6,7 @@
 // than the stream's life.
 import type { WorkerConnection } from './connection.ts';
 import type { Worker } from './worker.ts';
-import type { SlotLedger, StreamLink } from '../jobs/types.ts';
+import type { SlotLedger, StreamLink } from './types.ts';
 import type { AnyReply, Outgoing } from '../protocol/messages.ts';
 
 // protocol §3: a stream_audio frame is at most the worker's WHISPER_MAX_JSON_FRAME (1 MiB by default).

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { build } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { fromJobError } from '../errors.ts';
-import { createJobSystem } from '../jobs/index.ts';
-import { JobFailure } from '../jobs/types.ts';
+import { createDispatch } from '../dispatch/index.ts';
+import { JobFailure } from '../dispatch/types.ts';
 import { startFakeWorker } from '../../test/fake-worker.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'token-'));
@@ -32,11 +32,11 @@ async function failure(promise: Promise<unknown>): Promise<JobFailure> {
 
 test('with the right token every connection, control and data, begins with hello', async () => {
   const worker = await startFakeWorker({ token: 's3cret' });
-  const system = createJobSystem({ workers: [worker.address], workerToken: 's3cret', ...fast });
+  const system = createDispatch({ workers: [worker.address], workerToken: 's3cret', ...fast });
   try {
     await system.directory.ready();
     assert.equal(system.directory.workers()[0]!.up, true);
-    const result = await system.queue.submit({ model: 'base', options: {}, audioPath: audio, audioBytes: 1024 }).result();
+    const result = await system.dispatcher.submit({ model: 'base', options: {}, audioPath: audio, audioBytes: 1024 }).result();
     assert.match(result.text, /^done /);
     assert.deepEqual(worker.firstCommands, ['hello', 'hello'], 'the control link and the data link');
     assert.equal(worker.refused, 0);
@@ -52,14 +52,14 @@ for (const [gatewayToken, reason] of [
 ] as const) {
   test(`a worker that refuses the gateway's token (${gatewayToken ?? 'none'}) is down with the reason, and its jobs fail as no_worker`, async () => {
     const worker = await startFakeWorker({ token: 's3cret' });
-    const system = createJobSystem({ workers: [worker.address], workerToken: gatewayToken, ...fast });
+    const system = createDispatch({ workers: [worker.address], workerToken: gatewayToken, ...fast });
     try {
       await system.directory.ready();
       const [view] = system.directory.workers();
       assert.equal(view!.up, false);
       assert.match(view!.error!, reason);
       assert.equal(worker.firstCommands[0], gatewayToken ? 'hello' : 'status');
-      const failed = await failure(system.queue.submit({ model: 'base', options: {}, audioPath: audio, audioBytes: 1024 }).result());
+      const failed = await failure(system.dispatcher.submit({ model: 'base', options: {}, audioPath: audio, audioBytes: 1024 }).result());
       // The gateway's misconfiguration: a 503 for the client, never its 401.
       assert.equal(failed.code, 'no_worker');
       assert.match(failed.message, /the worker refused WORKER_TOKEN/);
@@ -74,7 +74,7 @@ for (const [gatewayToken, reason] of [
 
 test('a worker without a token accepts the hello of a gateway that has one', async () => {
   const worker = await startFakeWorker();
-  const system = createJobSystem({ workers: [worker.address], workerToken: 's3cret', ...fast });
+  const system = createDispatch({ workers: [worker.address], workerToken: 's3cret', ...fast });
   try {
     await system.directory.ready();
     assert.equal(system.directory.workers()[0]!.up, true);
@@ -87,8 +87,8 @@ test('a worker without a token accepts the hello of a gateway that has one', asy
 
 test("/api/models and /api/health never pass on the worker's model paths", async () => {
   const worker = await startFakeWorker({ loaded: ['base'] }); // its list_models answers path: /models/<name>
-  const jobs = createJobSystem({ workers: [worker.address], ...fast });
-  const app = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: mkdtempSync(path.join(dir, 'data-')) }), jobs, logger: false });
+  const jobs = createDispatch({ workers: [worker.address], ...fast });
+  const app = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: mkdtempSync(path.join(dir, 'data-')) }), dispatch: jobs, logger: false });
   try {
     await jobs.directory.ready();
     for (const url of ['/api/models', '/api/health', '/v1/models']) {
@@ -106,11 +106,11 @@ test("/api/models and /api/health never pass on the worker's model paths", async
 
 test("an upload that cannot be read fails its job without naming the gateway's file", async () => {
   const worker = await startFakeWorker();
-  const system = createJobSystem({ workers: [worker.address], ...fast });
+  const system = createDispatch({ workers: [worker.address], ...fast });
   try {
     await system.directory.ready();
     const missing = path.join(dir, 'gone-secret.bin');
-    const failed = await failure(system.queue.submit({ model: 'base', options: {}, audioPath: missing, audioBytes: 10 }).result());
+    const failed = await failure(system.dispatcher.submit({ model: 'base', options: {}, audioPath: missing, audioBytes: 10 }).result());
     assert.ok(!failed.message.includes('gone-secret') && !failed.message.includes(dir), failed.message);
     assert.match(failed.message, /ENOENT/);
   } finally {

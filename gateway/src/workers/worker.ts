@@ -13,6 +13,28 @@ import type { StatusResult } from '../protocol/messages.ts';
  */
 export type WorkerState = 'connecting' | 'ready' | 'down' | 'gone';
 
+// A worker's link, as its monitor sees it (./monitor.ts): the moves it may make. ready → ready and down → down are
+// a fresh status and a failure said again; gone is the end.
+const MOVES: Record<WorkerState, readonly WorkerState[]> = {
+  connecting: ['ready', 'down', 'gone'],
+  ready: ['ready', 'down', 'gone'],
+  down: ['connecting', 'ready', 'down', 'gone'],
+  gone: [],
+};
+
+export class IllegalWorkerMove extends Error {}
+
+/** Checks a move of a worker's link; throws on one the machine does not have (a bug). */
+export function nextWorkerState(from: WorkerState, to: WorkerState): WorkerState {
+  if (!MOVES[from].includes(to)) throw new IllegalWorkerMove(`a worker cannot go from ${from} to ${to}`);
+  return to;
+}
+
+/** Every move the machine allows, for the tests that walk it. */
+export function workerMoves(): Array<[WorkerState, WorkerState]> {
+  return Object.entries(MOVES).flatMap(([from, tos]) => tos.map((to) => [from as WorkerState, to] as [WorkerState, WorkerState]));
+}
+
 export class Worker {
   readonly address: string; // host:port as configured, the name users see
   readonly host: string;

@@ -1,0 +1,96 @@
+// The original REST API: /api/models, /api/transcribe, /api/health.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../config.ts';
+import type { Dispatch } from '../../dispatch/types.ts';
+import {
+  ApiTranscribeForm, ApiTranscribeResult, Health, LanguageList, ModelList, PUBLIC_ERRORS, TRANSCRIPTION_ERRORS,
+  parseFields, responses, sendAsIs, type ApiTranscribeFields,
+} from '../schemas.ts';
+import type { JobService } from '../../jobs/service.ts';
+import { LANGUAGES, languageName } from '../../protocol/languages.ts';
+import { identify } from '../keys.ts';
+import { receiveUpload } from '../uploads.ts';
+import { checkLanguage, resolveModel, transcribe, type TranscriptionRequest } from '../transcribe.ts';
+import type { ResponseFormat } from '../../formats/responses.ts';
+import { DEFAULT_CUE_OPTIONS } from '../../formats/subtitles.ts';
+
+export const skipBodyValidation = () => () => true; // multipart forms are checked after streaming, by parseFields
+
+export function apiRoutes(app: FastifyInstance, config: Config, dispatch: Dispatch, service: JobService): void {
+  app.get('/api/models', { schema: { tags: ['api'], summary: 'Models: which are available and which loaded, on which workers', response: { 200: ModelList } } }, async () => {
+    return { default: config.defaultModel, models: dispatch.directory.models() };
+  });
+
+  app.get('/api/languages', { schema: { tags: ['api'], summary: 'The languages Whisper knows', response: { 200: LanguageList } } }, async () => ({
+    languages: LANGUAGES.map((code) => ({ code, name: languageName(code) })),
+  }));
+
+  app.post(
+    '/api/transcribe',
+    {
+      validatorCompiler: skipBodyValidation,
+      serializerCompiler: sendAsIs,
+      schema: {
+        tags: ['api'],
+        summary: 'Transcribe or translate an uploaded file',
+        consumes: ['multipart/form-data'],
+        body: ApiTranscribeForm,
+        response: responses({ 200: ApiTranscribeResult }, TRANSCRIPTION_ERRORS),
+      },
+    },
+    async (request, reply) => {
+      await service.admit(request.owner, config.maxJobsPerKey);
+      const upload = await receiveUpload(request, config, service.uploadsDir);
+      try {
+        const what = apiRequest(parseFields(ApiTranscribeForm, upload.fields), config, dispatch.directory.modelNames());
+        return await transcribe(service, config, request, reply, upload, what, 'api');
+      } finally {
+        await upload.remove();
+      }
+    },
+  );
+}
+
+/** The original API's fields (of /api/transcribe and /api/jobs) as what to transcribe. */
+export function apiRequest(f: ApiTranscribeFields, config: Config, knownModels: readonly string[]): TranscriptionRequest {
+  const words = f.word_timestamps ?? false;
+  return {
+    model: resolveModel(f.model ?? config.defaultModel, config, knownModels),
+    options: {
+      language: checkLanguage(f.language),
+      task: f.task ?? 'transcribe',
+      word_timestamps: words,
+      ...(f.vad_filter !== undefined && { vad_filter: f.vad_filter }),
+      ...(f.beam_size !== undefined && { beam_size: f.beam_size }),
+      ...(f.batch_size !== undefined && { batch_size: f.batch_size }),
+      ...(f.temperature !== undefined && { temperature: f.temperature }),
+      ...(f.prompt && { initial_prompt: f.prompt }),
+    },
+    format: (f.response_format ?? 'json') as ResponseFormat,
+    stream: f.stream ? 'api' : false,
+    cue: { maxLineWidth: f.max_line_width ?? DEFAULT_CUE_OPTIONS.maxLineWidth, maxLineCount: f.max_line_count ?? DEFAULT_CUE_OPTIONS.maxLineCount },
+    words,
+  };
+}
+
+/** Public, for load balancers: without a valid key (when keys are set) it says the status alone. */
+export function healthRoute(app: FastifyInstance, config: Config, dispatch: Dispatch, service: JobService): void {
+  app.get('/api/health', { logLevel: 'warn', schema: { tags: ['api'], summary: 'The gateway and each worker (without a key, when keys are set: the status alone)', response: responses({ 200: Health, 503: Health }, PUBLIC_ERRORS) } }, async (request, reply) => {
+    const workers = dispatch.directory.workers();
+    const up = workers.filter((w) => w.up).length;
+    const storage = service.storageProblem();
+    const status = up === 0 || storage ? 'unavailable' : up < workers.length ? 'degraded' : 'ok';
+    reply.status(status === 'unavailable' ? 503 : 200);
+    // A load balancer's probe, or a wrong key: the status, nothing more.
+    if (config.apiKeys.length > 0 && identify(config.apiKeys, request) === null) return reply.send({ status });
+    return reply.send({
+      status,
+      workers: workers.map((w) => ({
+        address: w.address, up: w.up, error: w.error, device: w.device, slots: w.slots,
+        running: w.running, queued: w.queued, loaded_models: w.loadedModels,
+      })),
+      queue: storage ? null : await service.counts(),
+      storage: { backend: service.storageName, error: storage },
+    });
+  });
+}

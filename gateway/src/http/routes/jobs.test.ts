@@ -1,0 +1,259 @@
+// The jobs API's status codes and error paths through app.inject() and a fake
+// job system (real SQLite in a temp DATA_DIR); the real worker, restarts and
+// webhooks are tested over the wire in test/http-jobs.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { build } from '../../app.ts';
+import { loadConfig } from '../../config.ts';
+import { fakeDispatch, hangs, type FakeDispatch } from '../../../test/fake-dispatch.ts';
+import { waitFor } from '../../../../test-support/wait.ts';
+import { injectable, multipart } from '../../../test/inject.ts';
+import { SqliteStore } from '../../jobs/sqlite-store.ts';
+import { storageError } from '../../jobs/audio-files.ts';
+
+const gateway = (jobs: FakeDispatch = fakeDispatch(), env: Record<string, string> = {}) => injectable(env, jobs);
+
+type App = Awaited<ReturnType<typeof gateway>>;
+const submit = async (app: App, fields: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/api/jobs', ...(await multipart(fields)) });
+const job = async (app: Pick<App, 'inject'>, id: string) => (await app.inject(`/api/jobs/${id}`)).json();
+
+test('submit: 202 with Location and the job; it runs, and its result comes in every format', async () => {
+  const app = await gateway();
+  try {
+    const response = await submit(app, { model: 'tiny.en', response_format: 'srt' });
+    assert.equal(response.statusCode, 202);
+    const created = response.json();
+    assert.equal(response.headers.location, `/api/jobs/${created.id}`);
+    assert.deepEqual([created.status, created.model, created.task, created.filename, created.attempts], ['queued', 'tiny.en', 'transcribe', 'talk.wav', 0]);
+    const done = await waitFor('the job to succeed', async () => ((await job(app, created.id)).status === 'succeeded' ? job(app, created.id) : null));
+    assert.equal(done.result.text, 'And Mr. John Dashwood.');
+    assert.deepEqual(done.progress, { processed: 2.5, duration: 2.5 });
+    assert.equal(done.language, 'en');
+    const srt = await app.inject(`/api/jobs/${created.id}/result`);
+    assert.match(srt.body, /^1\n00:00:00,000 --> 00:00:02,500\nAnd Mr. John Dashwood\.\n/, 'its own response_format by default');
+    const json = await app.inject(`/api/jobs/${created.id}/result?format=json`);
+    assert.equal(json.json().text, 'And Mr. John Dashwood.');
+    const bad = await app.inject(`/api/jobs/${created.id}/result?format=docx`);
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.json().error.message, /'format' must be one of: json, verbose_json/);
+  } finally {
+    await app.close();
+  }
+});
+
+test('events: every SSE event has an id, and Last-Event-ID resumes after it', async () => {
+  const app = await gateway();
+  try {
+    const { id } = (await submit(app)).json();
+    await waitFor('the job to succeed', async () => (await job(app, id)).status === 'succeeded');
+    const all = await app.inject(`/api/jobs/${id}/events`);
+    const ids = [...all.body.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    const names = [...all.body.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    assert.deepEqual(names, ['started', 'info', 'segment', 'progress', 'result']);
+    assert.deepEqual(ids, [1, 2, 3, 4, 5]);
+    const resumed = await app.inject({ url: `/api/jobs/${id}/events`, headers: { 'last-event-id': '2' } });
+    assert.deepEqual([...resumed.body.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]), ['segment', 'progress', 'result']);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a job not finished: its result is 409; DELETE cancels it; DELETE again removes it', async () => {
+  const app = await gateway(fakeDispatch(hangs));
+  try {
+    const { id } = (await submit(app)).json();
+    await waitFor('the job to run', async () => (await job(app, id)).status === 'running');
+    const early = await app.inject(`/api/jobs/${id}/result`);
+    assert.equal(early.statusCode, 409);
+    assert.match(early.json().error.message, /is running: its result exists once it has succeeded/);
+    const cancelled = await app.inject({ method: 'DELETE', url: `/api/jobs/${id}` });
+    assert.equal(cancelled.statusCode, 202);
+    assert.equal(cancelled.json().status, 'cancelled');
+    const again = await app.inject({ method: 'POST', url: `/api/jobs/${id}/cancel` });
+    assert.equal(again.statusCode, 409, 'cancel never deletes a finished job');
+    assert.match(again.json().error.message, /already been cancelled/);
+    assert.equal((await app.inject(`/api/jobs/${id}/result`)).json().error.code, 'job_failed');
+    assert.equal((await app.inject({ method: 'DELETE', url: `/api/jobs/${id}` })).statusCode, 204);
+    const gone = await app.inject(`/api/jobs/${id}`);
+    assert.equal(gone.statusCode, 404);
+    assert.match(gone.json().error.message, /JOB_RETENTION_HOURS/);
+  } finally {
+    await app.close();
+  }
+});
+
+test('the list: newest first, by status, a page at a time; synchronous requests are jobs too', async () => {
+  const app = await gateway();
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await submit(app)).json().id);
+    await app.inject({ method: 'POST', url: '/api/transcribe', ...(await multipart()) });
+    await waitFor('all to succeed', async () => (await app.inject('/api/jobs?status=succeeded')).json().jobs.length === 4);
+    const first = (await app.inject('/api/jobs?limit=2')).json();
+    assert.equal(first.jobs.length, 2);
+    const second = (await app.inject(`/api/jobs?limit=2&cursor=${first.next_cursor}`)).json();
+    assert.deepEqual([...first.jobs, ...second.jobs].slice(1).map((j: { id: string }) => j.id), [...ids].reverse());
+    assert.equal(second.next_cursor, null);
+    assert.equal((await app.inject('/api/jobs?status=queued')).json().jobs.length, 0);
+    const bad = await app.inject('/api/jobs?status=lost');
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.json().error.message, /'status' must be one of: queued, running, succeeded, failed, cancelled/);
+  } finally {
+    await app.close();
+  }
+});
+
+test('callback_url: refused while webhooks are off, and for hosts not allowed', async () => {
+  const off = await gateway();
+  try {
+    const r = await submit(off, { callback_url: 'http://127.0.0.1:9/hook' });
+    assert.equal(r.statusCode, 400);
+    assert.match(r.json().error.message, /webhooks are off.*WEBHOOK_ALLOWED_HOSTS/);
+  } finally {
+    await off.close();
+  }
+  const on = await gateway(fakeDispatch(), { WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com', WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+  try {
+    const r = await submit(on, { callback_url: 'http://169.254.169.254/latest/meta-data' });
+    assert.equal(r.statusCode, 400);
+    assert.equal(r.json().error.param, 'callback_url');
+    assert.match(r.json().error.message, /hooks\.example\.com/);
+    assert.equal(on.jobs.submitted.length, 0, 'nothing was queued');
+  } finally {
+    await on.close();
+  }
+});
+
+test('a failed write of the upload: a clear 503, nothing half-stored, and the next upload works', async () => {
+  const app = await gateway();
+  try {
+    const uploads = path.join(app.dataDir, 'uploads');
+    rmSync(uploads, { recursive: true });
+    writeFileSync(uploads, 'not a folder'); // every write under it now fails
+    const r = await submit(app);
+    assert.equal(r.statusCode, 503);
+    assert.equal(r.json().error.code, 'storage_unavailable');
+    assert.equal(r.headers['retry-after'], '5');
+    assert.equal((await app.inject('/api/jobs')).json().jobs.length, 0);
+    rmSync(uploads);
+    mkdirSync(uploads);
+    assert.equal((await submit(app)).statusCode, 202);
+    await waitFor('the upload\'s folder to go (its file moved to audio/)', () => readdirSync(uploads).length === 0);
+  } finally {
+    await app.close();
+  }
+});
+
+test('POST /cancel stops a running job', async () => {
+  const app = await gateway(fakeDispatch(hangs));
+  try {
+    const { id } = (await submit(app)).json();
+    await waitFor('the job to run', async () => (await job(app, id)).status === 'running');
+    const r = await app.inject({ method: 'POST', url: `/api/jobs/${id}/cancel` });
+    assert.equal(r.statusCode, 202);
+    assert.equal(r.json().status, 'cancelled');
+  } finally {
+    await app.close();
+  }
+});
+
+test('unknown jobs are 404 on every route', async () => {
+  const app = await gateway();
+  try {
+    for (const url of ['/api/jobs/nope', '/api/jobs/nope/result', '/api/jobs/nope/events']) assert.equal((await app.inject(url)).statusCode, 404, url);
+    assert.equal((await app.inject({ method: 'DELETE', url: '/api/jobs/nope' })).statusCode, 404);
+  } finally {
+    await app.close();
+  }
+});
+
+test('while draining, new work gets 503 with Retry-After and the list still answers', async () => {
+  const app = await gateway();
+  try {
+    await app.jobService.drain(0);
+    const r = await submit(app);
+    assert.equal(r.statusCode, 503);
+    assert.equal(r.json().error.code, 'shutting_down');
+    assert.equal(r.headers['retry-after'], '5');
+    assert.equal((await app.inject('/api/jobs')).statusCode, 200);
+  } finally {
+    await app.close();
+  }
+});
+
+test('retention: finished jobs older than JOB_RETENTION_HOURS are purged with their events; others stay', async () => {
+  const app = await gateway(fakeDispatch(), { JOB_RETENTION_HOURS: '1' });
+  try {
+    const { id } = (await submit(app)).json();
+    await waitFor('the job to succeed', async () => (await job(app, id)).status === 'succeeded');
+    assert.equal(await app.jobService.purge(), 0, 'not yet an hour old');
+    app.jobs.script = hangs;
+    const running = (await submit(app)).json().id;
+    await waitFor('the second job to run', async () => (await job(app, running)).status === 'running');
+    assert.equal(await app.jobService.purge(Date.now() + 2 * 3_600_000), 1);
+    assert.equal((await app.inject(`/api/jobs/${id}`)).statusCode, 404);
+    assert.equal((await app.inject(`/api/jobs/${id}/events`)).statusCode, 404);
+    assert.equal((await job(app, running)).status, 'running', 'a job still running is never purged');
+    assert.deepEqual(readdirSync(path.join(app.dataDir, 'audio')), [running], 'only the running job keeps its audio');
+  } finally {
+    await app.close();
+  }
+});
+
+test('audio a crash left behind is swept: a finished job\'s at once, one with no job once an hour old; a live job\'s audio stays', async () => {
+  const app = await gateway(fakeDispatch(), { JOB_RETENTION_HOURS: '0' });
+  try {
+    const { id } = (await submit(app)).json();
+    await waitFor('the job to succeed', async () => (await job(app, id)).status === 'succeeded');
+    app.jobs.script = hangs;
+    const running = (await submit(app)).json().id;
+    await waitFor('the second job to run', async () => (await job(app, running)).status === 'running');
+    const audio = path.join(app.dataDir, 'audio');
+    for (const orphan of [id, 'no-such-job']) writeFileSync(path.join(audio, orphan), 'RIFF');
+    await app.jobService.purge();
+    assert.deepEqual(readdirSync(audio).sort(), ['no-such-job', running].sort(), 'with no job and not yet an hour old: it may be an upload whose record is being written');
+    await app.jobService.purge(Date.now() + 2 * 3_600_000);
+    assert.deepEqual(readdirSync(audio), [running]);
+    assert.equal((await job(app, id)).status, 'succeeded', 'with JOB_RETENTION_HOURS=0 the finished job itself stays');
+  } finally {
+    await app.close();
+  }
+});
+
+test('a restart finds jobs that were running: run again from the start, or failed once 3 attempts are spent', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'jobs-restart-'));
+  const store = new SqliteStore(path.join(dataDir, 'jobs.sqlite'));
+  const request = { model: 'base', options: {}, filename: 'a.wav', audio_bytes: 4, callback_url: null, source: 'jobs' as const };
+  mkdirSync(path.join(dataDir, 'audio'));
+  for (const id of ['once', 'thrice']) writeFileSync(path.join(dataDir, 'audio', id), 'RIFF');
+  await store.create('once', request, path.join(dataDir, 'audio', 'once'));
+  await store.markRunning('once', 1);
+  await store.create('thrice', request, path.join(dataDir, 'audio', 'thrice'));
+  await store.markRunning('thrice', 3);
+  await store.close();
+  const jobs = fakeDispatch();
+  const app = await build({ config: loadConfig({ WEB_DIR: '/nonexistent', DATA_DIR: dataDir }), dispatch: jobs, logger: false });
+  try {
+    const once = await waitFor('the interrupted job to finish', async () => ((await job(app, 'once')).status === 'succeeded' ? job(app, 'once') : null));
+    assert.equal(jobs.submitted.find((s) => s.id === 'once')?.previousAttempts, 1, 'its first attempt counts');
+    assert.equal(once.result.text, 'And Mr. John Dashwood.');
+    const thrice = (await app.inject('/api/jobs/thrice')).json();
+    assert.deepEqual([thrice.status, thrice.error.code], ['failed', 'internal']);
+    assert.match(thrice.error.message, /started 3 times and its gateway or worker stopped each time/);
+    assert.ok(!jobs.submitted.some((s) => s.id === 'thrice'), 'not tried a fourth time');
+  } finally {
+    await app.close();
+  }
+});
+
+test('a full disk is a 507 and any other failed write a 503, both saying nothing was kept', () => {
+  const full = storageError(Object.assign(new Error('no space'), { code: 'ENOSPC' }));
+  assert.deepEqual([full.code, full.status], ['insufficient_storage', 507]);
+  assert.match(full.message, /no room left.*Nothing was kept/);
+  const other = storageError(Object.assign(new Error('io'), { code: 'EIO' }));
+  assert.deepEqual([other.code, other.status], ['storage_unavailable', 503]);
+  assert.match(other.message, /EIO.*Nothing was kept/);
+});

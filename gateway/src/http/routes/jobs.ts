@@ -1,0 +1,128 @@
+// The durable jobs API: submit and come back later, follow live (with resume),
+// fetch the result in any format, cancel or delete.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import type { Config } from '../../config.ts';
+import type { Dispatch } from '../../dispatch/types.ts';
+import type { JobService } from '../../jobs/service.ts';
+import { FINISHED, type JobRecord, type JobStatus } from '../../jobs/store.ts';
+import { ApiError, errorBody } from '../../errors.ts';
+import {
+  JOB_ERRORS, JOB_STATE_ERROR, JobEvents, JobForm, JobList, JobListQuery, JobObject, JobParams, JobResult, NO_CONTENT, ResultQuery, UPLOAD_ERRORS,
+  parseFields, responses, sendAsIs,
+} from '../schemas.ts';
+import { receiveUpload } from '../uploads.ts';
+import { apiJson, render, type ResponseFormat } from '../../formats/responses.ts';
+import { viewJob } from '../job-object.ts';
+import { apiEvent, openStream } from '../sse.ts';
+import { apiRequest, skipBodyValidation } from './api.ts';
+
+type WithId = FastifyRequest<{ Params: { id: string } }>;
+
+export function jobRoutes(app: FastifyInstance, config: Config, dispatch: Dispatch, service: JobService): void {
+  const keysOn = config.apiKeys.length > 0;
+  const found = async (request: WithId): Promise<JobRecord> => {
+    service.checkStorage();
+    const job = await service.get(request.params.id);
+    // Another key's job is as absent as one that never existed.
+    if (!job || (keysOn && job.request.owner !== request.owner)) throw new ApiError('not_found', `No job '${request.params.id}': it never existed, or it was deleted or purged (finished jobs are kept JOB_RETENTION_HOURS=${config.jobRetentionHours}).`, 'id');
+    return job;
+  };
+  const tags = ['jobs'];
+  const submitted = Type.Object(JobObject.properties, { description: 'The job, once its upload is stored', headers: { location: Type.String({ description: 'The job: /api/jobs/{id}' }) } });
+
+  app.post('/api/jobs', {
+    validatorCompiler: skipBodyValidation,
+    schema: { tags, summary: 'Submit a transcription job; answers 202 once the upload is stored', consumes: ['multipart/form-data'], body: JobForm, response: responses({ 202: submitted }, UPLOAD_ERRORS) },
+  }, async (request, reply) => {
+    await service.admit(request.owner, config.maxJobsPerKey);
+    const upload = await receiveUpload(request, config, service.uploadsDir);
+    try {
+      const { callback_url, ...fields } = parseFields(JobForm, upload.fields);
+      const what = apiRequest(fields, config, dispatch.directory.modelNames());
+      const callback = callback_url ? service.checkCallbackUrl(callback_url) : null;
+      const job = await service.submit(upload.path, {
+        model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: callback, source: 'jobs', owner: request.owner,
+        response_format: what.format, max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,
+      }, request.id);
+      request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');
+      return reply.status(202).header('location', `/api/jobs/${job.id}`).send(await viewJob(service, job));
+    } finally {
+      await upload.remove();
+    }
+  });
+
+  app.get<{ Querystring: { status?: JobStatus; limit?: number; cursor?: string } }>('/api/jobs', {
+    schema: { tags, summary: 'Jobs, newest first', querystring: JobListQuery, response: responses({ 200: JobList, 503: JOB_ERRORS[503] }) },
+  }, async (request) => {
+    service.checkStorage();
+    const page = await service.list({ status: request.query.status, limit: request.query.limit ?? 20, cursor: request.query.cursor, ...(keysOn && { owner: request.owner }) });
+    return { jobs: await Promise.all(page.jobs.map((j) => viewJob(service, j))), next_cursor: page.next_cursor };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id', {
+    schema: { tags, summary: 'One job: status, progress, and its result once succeeded', params: JobParams, response: responses({ 200: JobObject }, JOB_ERRORS) },
+  }, async (request) => viewJob(service, await found(request)));
+
+  app.get<{ Params: { id: string }; Querystring: { format?: ResponseFormat } }>('/api/jobs/:id/result', {
+    serializerCompiler: sendAsIs,
+    schema: { tags, summary: 'The result in any response format', params: JobParams, querystring: ResultQuery, response: responses({ 200: JobResult, 409: JOB_STATE_ERROR }, JOB_ERRORS) },
+  }, async (request, reply) => {
+    const job = await found(request);
+    if (job.status === 'queued' || job.status === 'running') {
+      throw new ApiError('job_not_finished', `Job ${job.id} is ${job.status}: its result exists once it has succeeded. Follow GET /api/jobs/${job.id}/events, or poll GET /api/jobs/${job.id}.`);
+    }
+    if (job.status !== 'succeeded') throw new ApiError('job_failed', `Job ${job.id} ${job.status === 'cancelled' ? 'was cancelled' : `failed (${job.error?.code}: ${job.error?.message})`}: it has no result.`);
+    const format = request.query.format ?? job.request.response_format ?? 'json';
+    const cue = { maxLineWidth: job.request.max_line_width ?? 42, maxLineCount: job.request.max_line_count ?? 2 };
+    const out = render(format, job.result!, cue, (job.finished_at! - job.created_at) / 1000, job.request.options.word_timestamps ?? false);
+    return reply.type(out.contentType).send(out.body);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/events', {
+    config: { keyInQuery: true }, // a browser's EventSource sends no headers
+    serializerCompiler: sendAsIs,
+    schema: { tags, summary: 'Server-Sent Events of the job; resume with Last-Event-ID', params: JobParams, response: responses({ 200: JobEvents }, JOB_ERRORS) },
+  }, async (request, reply) => followEvents(service, await found(request), request, reply));
+
+  app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', {
+    schema: { tags, summary: 'Cancel a queued or running job; never deletes (409 once it has finished)', params: JobParams, response: responses({ 202: JobObject, 409: JOB_STATE_ERROR }, JOB_ERRORS) },
+  }, async (request, reply) => {
+    const job = await found(request);
+    if (FINISHED.has(job.status)) throw new ApiError('job_finished', `Job ${job.id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}: there is nothing to cancel.`);
+    await service.cancel(job.id);
+    return reply.status(202).send(await viewJob(service, await service.finished(job.id)));
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/jobs/:id', {
+    schema: { tags, summary: 'Cancel a queued or running job, or delete a finished one', params: JobParams, response: responses({ 202: JobObject, 204: NO_CONTENT }, JOB_ERRORS) },
+  }, async (request, reply) => {
+    const job = await found(request);
+    if (!FINISHED.has(job.status)) {
+      await service.cancel(job.id);
+      return reply.status(202).send(await viewJob(service, await service.finished(job.id)));
+    }
+    await service.remove(job.id);
+    return reply.status(204).send();
+  });
+}
+
+async function followEvents(service: JobService, job: JobRecord, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const header = request.headers['last-event-id'];
+  const after = Number.parseInt(String(Array.isArray(header) ? header[0] : (header ?? '0')), 10);
+  const closed = new AbortController();
+  reply.raw.once('close', () => closed.abort());
+  const send = openStream(reply);
+  // total_seconds: submit to finish (the record's, or now for a result streamed live as it happens).
+  try {
+    for await (const { seq, event } of service.events(job.id, Number.isFinite(after) && after > 0 ? after : 0, closed.signal)) {
+      const finishedAt = event.type === 'done' ? ((await service.get(job.id))?.finished_at ?? Date.now()) : Date.now();
+      send(...apiEvent(event, (r) => apiJson(r, (finishedAt - job.created_at) / 1000)), seq);
+    }
+  } catch (err) {
+    // Headers are sent: the client hears of it as an event, and may resume with Last-Event-ID.
+    request.log.error({ err, job: job.id }, 'the event stream of a job failed');
+    send('error', errorBody(new ApiError('storage_unavailable', 'The job\'s events could not be read; reconnect with Last-Event-ID to resume.')));
+  }
+  reply.raw.end();
+}

@@ -1,0 +1,393 @@
+// Request and response schemas, declared once: they validate the forms, type
+// the handlers and make the OpenAPI document.
+import Type, { type Static, type TObject, type TSchema } from 'typebox';
+import Value from 'typebox/value';
+import { ApiError } from '../errors.ts';
+import type { FastifyInstance } from 'fastify';
+import { API_FORMATS, MEDIA_TYPES, OPENAI_FORMATS, SUBTITLE_FORMATS, type ResponseFormat } from '../formats/responses.ts';
+import { optionSchema } from '../protocol/messages.ts';
+import { describeSchema } from './validation.ts';
+import { JOB_STATUSES } from '../jobs/lifecycle.ts';
+
+const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const file = Type.String({ format: 'binary', minLength: 1, description: 'The audio or video file (any format FFmpeg reads), not empty.' });
+
+// Decoding options keep the bounds and defaults the protocol schema declares: one declaration for the whole gateway
+// (and the UI, which reads them from the OpenAPI document). A default here only says what the worker does when the
+// field is left out: the gateway does not fill it in.
+const bounds = (name: string, from = optionSchema(name)) => ({ minimum: from.minimum as number, maximum: from.maximum as number, ...scalarDefault(from) });
+const scalarDefault = (from: Record<string, unknown>) => (typeof from.default === 'number' || typeof from.default === 'boolean' ? { default: from.default } : {});
+const flag = (name: string, description?: string) => Type.Boolean({ ...scalarDefault(optionSchema(name)), ...(description && { description }) });
+const beamSize = Type.Integer({ ...bounds('beam_size'), description: 'Beam width.' });
+const batchSize = Type.Integer({
+  ...bounds('batch_size'),
+  description: '0: sequential decoding; n: the batched pipeline, n 30 s windows a batch. Omit it to let the worker choose (batched for audio over 30 s).',
+});
+const temperature = Type.Number({ ...bounds('temperature', { minimum: 0, maximum: 1 }), description: 'Sampling temperature; 0 keeps the fallback schedule.' });
+const lineWidth = Type.Integer({ minimum: 10, maximum: 200, description: 'Subtitles: the longest line, in characters.' });
+const lineCount = Type.Integer({ minimum: 1, maximum: 10, description: 'Subtitles: lines per cue.' });
+
+export const ApiTranscribeForm = Type.Object(
+  {
+    file,
+    model: Type.Optional(Type.String({ description: 'tiny, base, small, medium, large, or any faster-whisper name (GET /api/models lists them); omitted: the server\'s DEFAULT_MODEL (base unless set).', examples: ['base'] })),
+    language: Type.Optional(Type.String({ description: "ISO-639-1 code; omit or 'auto' to detect." })),
+    task: Type.Optional(literals(['transcribe', 'translate'])),
+    response_format: Type.Optional(literals(API_FORMATS)),
+    word_timestamps: Type.Optional(flag('word_timestamps')),
+    vad_filter: Type.Optional(flag('vad_filter', 'Skip silence (Silero VAD) before decoding.')),
+    beam_size: Type.Optional(beamSize),
+    batch_size: Type.Optional(batchSize),
+    temperature: Type.Optional(temperature),
+    prompt: Type.Optional(Type.String()),
+    max_line_width: Type.Optional(lineWidth),
+    max_line_count: Type.Optional(lineCount),
+    stream: Type.Optional(Type.Boolean({ description: 'true: Server-Sent Events with progress, segments and the result.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const JobForm = Type.Object(
+  {
+    ...Type.Omit(ApiTranscribeForm, ['stream']).properties,
+    callback_url: Type.Optional(Type.String({ description: 'POSTed the job object, signed (Standard Webhooks), when the job finishes. Its host must be in WEBHOOK_ALLOWED_HOSTS.' })),
+  },
+  { additionalProperties: false },
+);
+export type JobFields = Static<typeof JobForm>;
+
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const jobError = Type.Object({ code: Type.String(), message: Type.String() });
+
+export const JobObject = Type.Object({
+  id: Type.String(),
+  status: literals(JOB_STATUSES),
+  created_at: Type.String({ format: 'date-time' }),
+  started_at: nullable(Type.String({ format: 'date-time' })),
+  finished_at: nullable(Type.String({ format: 'date-time' })),
+  model: Type.String(),
+  task: Type.String(),
+  language: nullable(Type.String({ description: 'As asked, then as detected' })),
+  filename: Type.String(),
+  duration: nullable(Type.Number({ description: 'Seconds of audio, once known' })),
+  progress: nullable(Type.Object({ processed: Type.Number(), duration: Type.Number() })),
+  position: nullable(Type.Integer({ description: 'While queued: 1 = next' })),
+  attempts: Type.Integer(),
+  error: nullable(jobError),
+  result: nullable(Type.Unknown({ description: 'When succeeded: the json shape of /api/transcribe' })),
+  callback_url: nullable(Type.String()),
+  webhook: nullable(Type.Object({ attempts: Type.Integer(), delivered: Type.Boolean(), last_status: nullable(Type.Integer()), last_error: nullable(Type.String()), delivered_at: nullable(Type.String()) })),
+});
+
+export const JobList = Type.Object({ jobs: Type.Array(JobObject), next_cursor: nullable(Type.String()) });
+export const JobListQuery = Type.Object(
+  {
+    status: Type.Optional(literals(JOB_STATUSES)),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export const JobParams = Type.Object({ id: Type.String() });
+export const ResultQuery = Type.Object({ format: Type.Optional(literals(API_FORMATS)) }, { additionalProperties: false });
+
+const openaiCommon = {
+  file,
+  model: Type.String({ description: "'whisper-1' (an alias, OPENAI_MODEL_ALIASES) or a Whisper model name.", examples: ['whisper-1'] }),
+  prompt: Type.Optional(Type.String()),
+  response_format: Type.Optional(literals(OPENAI_FORMATS)),
+  temperature: Type.Optional(temperature),
+  stream: Type.Optional(Type.Boolean()),
+};
+
+export const OpenAITranscriptionForm = Type.Object({
+  ...openaiCommon,
+  language: Type.Optional(Type.String()),
+  'timestamp_granularities[]': Type.Optional(Type.Array(literals(['word', 'segment']))),
+});
+
+export const OpenAITranslationForm = Type.Object(openaiCommon);
+
+export type ApiTranscribeFields = Static<typeof ApiTranscribeForm>;
+export type OpenAITranscriptionFields = Static<typeof OpenAITranscriptionForm>;
+
+const Word = Type.Object({ word: Type.String(), start: Type.Number(), end: Type.Number(), probability: Type.Number() });
+
+export const ApiTranscription = Type.Object({
+  text: Type.String(),
+  language: Type.String(),
+  language_probability: Type.Number(),
+  duration: Type.Number(),
+  model: Type.String(),
+  task: Type.String(),
+  segments: Type.Array(
+    Type.Object({ id: Type.Integer(), start: Type.Number(), end: Type.Number(), text: Type.String(), words: Type.Optional(Type.Array(Word)) }),
+  ),
+  timing: Type.Object({ queued_seconds: Type.Number(), load_seconds: Type.Number(), decode_seconds: Type.Number(), total_seconds: Type.Number() }),
+});
+
+export const SubtitlesBody = Type.Object(
+  {
+    format: literals(SUBTITLE_FORMATS),
+    segments: Type.Array(
+      Type.Object({ start: Type.Number({ minimum: 0 }), end: Type.Number({ minimum: 0 }), text: Type.String(), words: Type.Optional(Type.Array(Word)) }),
+      { maxItems: 100_000 },
+    ),
+    max_line_width: Type.Optional(lineWidth),
+    max_line_count: Type.Optional(lineCount),
+  },
+  { additionalProperties: false },
+);
+export type SubtitlesRequest = Static<typeof SubtitlesBody>;
+
+export const LanguageList = Type.Object({
+  languages: Type.Array(Type.Object({ code: Type.String(), name: Type.String({ description: 'In English' }) })),
+});
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({ message: Type.String(), type: Type.String(), param: Type.Union([Type.String(), Type.Null()]), code: Type.String() }),
+});
+
+export const ModelList = Type.Object({
+  default: Type.String(),
+  models: Type.Array(Type.Object({ name: Type.String(), available: Type.Boolean(), loaded: Type.Boolean(), workers: Type.Array(Type.String()) })),
+});
+
+export const Health = Type.Object({
+  status: literals(['ok', 'degraded', 'unavailable']),
+  workers: Type.Optional(Type.Array(
+    Type.Object({
+      address: Type.String(),
+      up: Type.Boolean(),
+      error: Type.Union([Type.String(), Type.Null()]),
+      device: Type.Union([Type.String(), Type.Null()]),
+      slots: Type.Integer(),
+      running: Type.Integer(),
+      queued: Type.Integer(),
+      loaded_models: Type.Array(Type.String()),
+    }),
+  )),
+  queue: Type.Optional(nullable(Type.Object({ waiting: Type.Integer(), running: Type.Integer() }, { description: 'Jobs waiting and running, on every gateway that shares the store' }))),
+  storage: Type.Optional(Type.Object({
+    backend: literals(['sqlite', 'redis']),
+    error: nullable(Type.String({ description: 'Why the job store cannot be reached now' })),
+  })),
+});
+
+export const OpenAIModelList = Type.Object({
+  object: Type.Literal('list'),
+  data: Type.Array(Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() })),
+});
+
+// --- What the routes answer -------------------------------------------------
+// Every status and body a route can send is in its `schema.response`: the
+// OpenAPI document (/openapi.json) is generated from them, and the fuzz
+// (gateway/test/openapi-fuzz.test.ts) fails on any answer it does not declare.
+
+/** An error status, in OpenAI's shape; `description` names the codes it carries. */
+const failure = (description: string, headers?: Record<string, TSchema>) =>
+  Type.Object(ErrorBody.properties, { description, ...(headers && { headers }) });
+const retryAfter = { 'retry-after': Type.String({ description: 'Seconds to wait before trying again.' }) };
+
+/**
+ * What any route can answer: a request it cannot read (a body of an unknown type,
+ * a target that is not a path) and the gateway's own failure. Every route in the
+ * guarded scope also needs a key and counts against the rate limit.
+ */
+const EVERY_ROUTE = {
+  400: failure('invalid_parameter: a field has the wrong type or value, or is unknown (`param` names it); bad_request: the request could not be read.'),
+  500: failure('internal: a failure of the gateway (no details; see its log).'),
+};
+const GUARDED = {
+  401: failure('invalid_api_key: keys are set (API_KEYS, API_KEYS_FILE) and none, or a wrong one, was sent.'),
+  429: failure('rate_limit_exceeded: more than RATE_LIMIT_PER_MINUTE requests a minute from this key (Retry-After says when to come back).', retryAfter),
+};
+
+/** Answers of the routes that take an upload (multipart, with the file in `file`). */
+export const UPLOAD_ERRORS = {
+  400: failure(
+    'file_missing, file_empty, undecodable_audio (the worker could not decode the file), audio_too_long, unknown_model, unknown_language, model_unavailable, '
+      + 'invalid_parameter (a field has the wrong type or value, or is unknown: `param` names it), bad_request (the multipart body could not be read).',
+  ),
+  408: failure('upload_too_slow: the upload came in slower than MIN_UPLOAD_BYTES_PER_SECOND and was cut off.'),
+  413: failure('file_too_large: the file is larger than MAX_UPLOAD_BYTES.'),
+  429: failure('rate_limit_exceeded (with Retry-After) or too_many_jobs: more than MAX_JOBS_PER_KEY jobs of this key are queued or running.', retryAfter),
+  503: failure('no_worker, overloaded, storage_unavailable (the upload could not be stored, or the job store is unreachable), shutting_down.', retryAfter),
+  507: failure('insufficient_storage: the disk is full; the upload was not kept.'),
+};
+/** ...and of those that answer with the result (not a job): the job can end before it succeeds. */
+export const TRANSCRIPTION_ERRORS = {
+  ...UPLOAD_ERRORS,
+  499: failure('cancelled: the job was cancelled (DELETE /api/jobs/{id} or POST /api/jobs/{id}/cancel) before it finished.'),
+  504: failure('timeout: the transcription took longer than REQUEST_TIMEOUT_MS; it was cancelled.'),
+};
+/** Answers of the routes that read a stored job. */
+export const JOB_ERRORS = {
+  404: failure('not_found: no such job (it never existed, was deleted or purged, or belongs to another key).'),
+  503: failure('storage_unavailable: the job store cannot be reached now.', retryAfter),
+};
+export const JOB_STATE_ERROR = failure('job_not_finished (queued or running), job_failed (failed or cancelled: no result), job_finished (nothing left to cancel).');
+export const NO_CONTENT = Type.Null({ description: 'Done: no body.' });
+
+/**
+ * A response map: `own` over the groups, in order (a later group's status
+ * replaces an earlier one's, so a group can describe its status more exactly).
+ */
+export function responses(own: Record<number, TSchema | object>, ...groups: Array<Record<number, TSchema | object>>) {
+  return Object.assign({}, ...groups, own) as Record<number, TSchema | object>;
+}
+
+/**
+ * Adds what every guarded route can answer (400, 401, 429, 500), and with keys
+ * set how it takes a key, to the document of each route registered in `scope`
+ * from now on, where the route does not declare that status itself; hidden
+ * routes are left alone. The guarded scope calls it first (surface.ts), so
+ * every route there, whoever registers it, says so.
+ */
+export function documentGuardedErrors(scope: FastifyInstance, keysOn: boolean): void {
+  scope.addHook('onRoute', (route) => {
+    const schema = (route.schema ?? {}) as { hide?: boolean; response?: Record<string, unknown> };
+    if (schema.hide) return;
+    route.schema = { ...schema, response: { ...EVERY_ROUTE, ...GUARDED, ...schema.response }, ...(keysOn && { security: KEY_SECURITY }) };
+  });
+}
+
+/** How a key is sent (documented only when keys are set: an open server asks for none). */
+export const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'An API key, as OpenAI\'s SDKs send theirs' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key' },
+} as const;
+const KEY_SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }];
+
+/** Public routes (outside the guarded scope) answer these besides their own. */
+export const PUBLIC_ERRORS = EVERY_ROUTE;
+
+/** A response with a body per media type, e.g. JSON or subtitles by `response_format`. */
+export function content(description: string, bodies: Record<string, TSchema>) {
+  return { description, content: Object.fromEntries(Object.entries(bodies).map(([type, schema]) => [type, { schema }])) };
+}
+
+const Text = (description: string) => Type.String({ description });
+const json = (schema: TSchema) => Type.String({ contentMediaType: 'application/json', contentSchema: schema });
+/** One Server-Sent Event as a client reads it: its name (`message` when the stream names none), its JSON data, and its id when it has one. */
+const sseEvent = (event: string, data: TSchema, withId: boolean) =>
+  Type.Object({ event: Type.Literal(event), data: json(data), ...(withId && { id: Type.String({ description: 'Resume after it with Last-Event-ID' }) }) });
+
+const ApiSegment = ApiTranscription.properties.segments.items;
+const ApiEventData = {
+  queued: Type.Object({ position: Type.Integer({ description: 'In the queue: 1 = next' }) }),
+  started: Type.Object({ worker: Type.String(), attempt: Type.Integer() }),
+  info: Type.Object({ language: Type.String(), language_probability: Type.Number(), duration: Type.Number(), model: Type.String() }),
+  progress: Type.Object({ processed: Type.Number(), duration: Type.Number() }),
+  segment: ApiSegment,
+  result: ApiTranscription,
+  error: ErrorBody,
+};
+/** The events of a job in the original API's names (stream=true, /api/jobs/{id}/events). */
+const apiEvents = (withId: boolean) =>
+  Type.Union(Object.entries(ApiEventData).map(([name, data]) => sseEvent(name, data, withId)), {
+    description: 'Server-Sent Events: queued*, started, info, (progress|segment)*, then result (the json object) or error.',
+  });
+
+export const VerboseTranscription = Type.Object({
+  task: Type.String(),
+  language: Type.String({ description: 'In English, lowercase' }),
+  duration: Type.Number(),
+  text: Type.String(),
+  segments: Type.Array(Type.Object({
+    id: Type.Integer(), seek: Type.Integer(), start: Type.Number(), end: Type.Number(), text: Type.String(), tokens: Type.Array(Type.Integer()),
+    temperature: Type.Number(), avg_logprob: Type.Number(), compression_ratio: Type.Number(), no_speech_prob: Type.Number(),
+  })),
+  words: Type.Optional(Type.Array(Type.Object({ word: Type.String(), start: Type.Number(), end: Type.Number() }))),
+}, { description: "OpenAI's verbose_json" });
+
+const subtitleBodies = (formats: readonly ResponseFormat[]) =>
+  Object.fromEntries(formats.filter((f) => MEDIA_TYPES[f] !== 'application/json').map((f) => [MEDIA_TYPES[f], Text(`response_format=${f}`)]));
+
+/** A transcription in any of the original API's formats (the result of a job, or of /api/transcribe without stream). */
+const apiResult = { 'application/json': Type.Union([ApiTranscription, VerboseTranscription]), ...subtitleBodies(API_FORMATS) };
+export const JobResult = content('The result in the format asked (format, else the job\'s response_format).', apiResult);
+export const ApiTranscribeResult = content('The transcription in its response_format, or with stream=true its events as they happen.', {
+  ...apiResult,
+  'text/event-stream': apiEvents(false),
+});
+export const JobEvents = content('The job\'s events, each with its id (resume after one with Last-Event-ID); the stream ends after a finished job\'s last event.', { 'text/event-stream': apiEvents(true) });
+export const SubtitlesFile = content('The file, in the format asked.', subtitleBodies(SUBTITLE_FORMATS));
+
+const OpenAIEvent = Type.Union([
+  Type.Object({ type: Type.Literal('transcript.text.delta'), delta: Type.String() }),
+  Type.Object({ type: Type.Literal('transcript.text.done'), text: Type.String() }),
+  Type.Object({ type: Type.Literal('error'), error: ErrorBody.properties.error }),
+]);
+export const OpenAITranscriptionResult = content('The transcription in its response_format, or with stream=true its events as they happen.', {
+  'application/json': Type.Union([VerboseTranscription, Type.Object({ text: Type.String() })]),
+  ...subtitleBodies(OPENAI_FORMATS),
+  'text/event-stream': Type.Object({ event: Type.Literal('message'), data: json(OpenAIEvent) }, {
+    description: "Server-Sent Events (unnamed): a transcript.text.delta per segment, then transcript.text.done or error.",
+  }),
+});
+
+/**
+ * The serializer of routes whose JSON bodies vary by request (a union the
+ * schema-driven serializer would have to guess among): the body as it is, the
+ * declared schemas only describing it.
+ */
+export const sendAsIs = () => (data: unknown) => JSON.stringify(data);
+
+/**
+ * Multipart fields arrive as text: each is read as its schema's type, strictly
+ * (an integer is digits, a number a decimal numeral, a boolean true or false;
+ * `true` is no number and `1` no boolean), then the whole form is checked. A
+ * list field takes one part per item, so a single part is a list of one. Text
+ * that is not of the field's type stays text, and the check names the field
+ * and what it accepts.
+ */
+export function parseFields<T extends TObject>(schema: T, fields: Record<string, string | string[]>): Static<T> {
+  const properties = schema.properties as Record<string, TSchema>;
+  const value: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(fields)) {
+    const field = Object.hasOwn(properties, name) ? properties[name] : undefined;
+    if (field && Array.isArray(raw) && (field as { type?: unknown }).type !== 'array') {
+      throw new ApiError('invalid_parameter', `field '${name}' was sent ${raw.length} times; send it once`, name);
+    }
+    value[name] = field ? fieldValue(field, raw) : raw;
+  }
+  value.file = 'binary'; // the file part itself is streamed to disk, not kept among the fields
+  if (Value.Check(schema, value)) return value as Static<T>;
+  const errors = [...Value.Errors(schema, value)];
+  const extra = errors.map((e) => (e.params as { additionalProperties?: string[] })?.additionalProperties?.[0]).find(Boolean);
+  if (extra) throw new ApiError('invalid_parameter', `unknown field '${extra}'; accepted fields: ${Object.keys(schema.properties).join(', ')}`, extra);
+  const missing = errors.map((e) => (e.params as { requiredProperties?: string[] })?.requiredProperties?.[0]).find(Boolean);
+  if (missing) throw new ApiError('invalid_parameter', `field '${missing}' is required`, missing);
+  const param = errors[0]?.instancePath.replace(/^\//, '').split('/')[0] ?? '';
+  const field = Object.hasOwn(properties, param) ? properties[param] : undefined;
+  const raw = fields[param];
+  const got = raw === undefined ? '' : ` (got ${JSON.stringify(raw)})`;
+  const accepted = field ? describeSchema(field) : errors[0]?.message ?? 'is invalid';
+  throw new ApiError('invalid_parameter', `field '${param}' ${accepted}${got}`, param || null);
+}
+
+const INTEGER = /^[+-]?\d+$/;
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A field's parts (one, or several for a list field) as its schema's type. */
+function fieldValue(schema: TSchema, raw: string | string[]): unknown {
+  const { type, items } = schema as { type?: unknown; items?: TSchema };
+  if (type === 'array' && items) return [raw].flat().map((text) => fromText(items, text));
+  return typeof raw === 'string' ? fromText(schema, raw) : raw;
+}
+
+function fromText(schema: TSchema, text: string): unknown {
+  switch ((schema as { type?: unknown }).type) {
+    case 'integer':
+      return INTEGER.test(text) ? Number(text) : text;
+    case 'number': {
+      const n = NUMBER.test(text) ? Number(text) : Number.NaN;
+      return Number.isFinite(n) ? n : text;
+    }
+    case 'boolean':
+      return /^true$/i.test(text) ? true : /^false$/i.test(text) ? false : text;
+    default:
+      return text;
+  }
+}
