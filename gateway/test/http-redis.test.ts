@@ -148,8 +148,10 @@ test('SIGTERM (a rolling deploy): the running job is handed back and another gat
   const long = await submit(g1.url, longClip);
   const waiting = await submit(g1.url, SHORT_CLIP);
   await until(g1.url, long.id, 'running');
-  const g2 = await gateway([twoSlots]);
+  // Killed at once, and the next gateway started after: a gateway's start takes seconds on a loaded machine,
+  // in which the long job could finish on the first one and never be handed back.
   assert.equal(await g1.kill('SIGTERM'), 0, `exit code 0\n${g1.log()}`);
+  const g2 = await gateway([twoSlots]);
   const done = await until(g2.url, long.id, 'succeeded');
   assert.equal(done.attempts, 2, 'handed back, and run again from the start');
   assert.match(done.result.text.toLowerCase(), /dashwood/);

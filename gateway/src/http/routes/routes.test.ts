@@ -157,7 +157,8 @@ test('OpenAI: json is {text}, a translation asks for task=translate, model is re
 });
 
 test('OpenAI verbose_json names the language in English and lists words when asked', async () => {
-  const jobs = fakeDispatch((spec) => [{ type: 'done', result: { ...resultFor(spec), segments: [{ ...resultFor(spec).segments[0]!, words: [{ word: ' And', start: 0, end: 0.3, probability: 0.9 }] }] } }]);
+  // A job runs before it ends (jobs/lifecycle.ts refuses queued → succeeded), as every worker's job does.
+  const jobs = fakeDispatch((spec) => [{ type: 'started', worker: 'fake:1', attempt: 1 }, { type: 'done', result: { ...resultFor(spec), segments: [{ ...resultFor(spec).segments[0]!, words: [{ word: ' And', start: 0, end: 0.3, probability: 0.9 }] }] } }]);
   const r = await post('/v1/audio/transcriptions', { model: 'base', response_format: 'verbose_json', 'timestamp_granularities[]': ['word', 'segment'] }, [WAV], jobs);
   const body = r.json();
   assert.equal(body.language, 'english');
