@@ -6,7 +6,7 @@ import jiwer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from client import Client
-from conftest import LIBRIVOX
+from conftest import LIBRIVOX, wait_until
 
 MAX_WER = 0.15
 
@@ -63,7 +63,12 @@ def test_a_recording_over_one_window_is_batched_by_default_and_as_accurate(worke
             assert reply["type"] == "result", reply
             assert [e["segment"] for e in events if e["type"] == "segment"] == reply["result"]["segments"]
             errors[len(errors)] = jiwer.wer(truth, normalise(reply["result"]["text"]))
-    logged = {line["id"]: line["batch_size"] for line in worker.lines() if str(line.get("id")).startswith("recording-")}
+    # A request's log line is written after its reply is sent: wait for both rather than read too early.
+    def both_logged() -> dict[str, int] | None:
+        found = {line["id"]: line["batch_size"] for line in worker.lines() if str(line.get("id")).startswith("recording-")}
+        return found if len(found) == 2 else None
+
+    logged = wait_until(both_logged, what="both requests' log lines")
     assert logged["recording-0"] > 1 and logged["recording-1"] == 0  # 8 on CPU, 16 on GPU
     print(f"\n49 s recording, WER batched {errors[0]:.2%}, sequential {errors[1]:.2%}")
     assert errors[0] <= MAX_WER and errors[1] <= MAX_WER
