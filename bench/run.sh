@@ -12,3 +12,4 @@ node bench/gateway/flood.ts
 .venv/bin/python bench/worker/windows.py
 .venv/bin/python bench/worker/packing.py
 .venv/bin/python bench/worker/live.py
+.venv/bin/python bench/diarization/run.py

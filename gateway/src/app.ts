@@ -1,5 +1,7 @@
 // build(): the whole gateway as a Fastify app that does not listen yet, so
 // tests can start it on any port and close it.
+import { MAX_KNOWN_SPEAKERS } from './http/speakers.ts';
+import { MAX_REFERENCE_BYTES } from './http/references.ts';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -60,7 +62,8 @@ export async function build({ config, dispatch, logger }: BuildOptions): Promise
   await protectServer(app, config);
   const routes = new RouteTable(app);
   app.decorate('routeTable', routes);
-  await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 30, fieldSize: 1 << 20 } });
+  // The audio, and a reference clip for each known speaker (file parts, or data URLs: fields of up to MAX_REFERENCE_BYTES as base64).
+  await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1 + MAX_KNOWN_SPEAKERS, fields: 40 + 2 * MAX_KNOWN_SPEAKERS, fieldSize: Math.ceil(MAX_REFERENCE_BYTES * 4 / 3) + 256 } });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Whisper service', version: '0.1.0', description: 'Speech to text with Whisper: the original REST API and an OpenAI-compatible audio API.' },

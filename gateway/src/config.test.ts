@@ -9,7 +9,7 @@ test('defaults match the original service', () => {
   assert.deepEqual(c.workers, ['127.0.0.1:9000']);
   assert.equal(c.maxUploadBytes, 1 << 30);
   assert.equal(c.defaultModel, 'base');
-  assert.deepEqual(c.modelAliases, { 'whisper-1': 'base' });
+  assert.deepEqual(c.modelAliases, { 'whisper-1': 'base', 'gpt-4o-transcribe-diarize': 'base' });
   assert.equal(c.realtimeMaxSessions, 16);
   assert.ok(Object.isFrozen(c));
 });

@@ -104,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 1 << 30, 1),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 0, 0),
     defaultModel: env.DEFAULT_MODEL || 'base',
-    modelAliases: Object.freeze(aliases(env.OPENAI_MODEL_ALIASES ?? 'whisper-1=base')),
+    modelAliases: Object.freeze(aliases(env.OPENAI_MODEL_ALIASES ?? 'whisper-1=base,gpt-4o-transcribe-diarize=base')),
     webDir: path.resolve(here, '..', env.WEB_DIR || '../web/dist'),
     logLevel: env.LOG_LEVEL || 'info',
     dataDir: path.resolve(env.DATA_DIR || 'data'),

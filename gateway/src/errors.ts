@@ -52,9 +52,9 @@ export class ApiError extends Error {
 }
 
 /** A job's failure (worker codes and the gateway's) as an API error. */
-export function fromJobError(code: string, message: string): ApiError {
+export function fromJobError(code: string, message: string, param: string | null = null): ApiError {
   const known = (code in TABLE ? code : 'internal') as ErrorCode;
-  return new ApiError(known, known === 'internal' ? TABLE.internal.message : message);
+  return new ApiError(known, known === 'internal' ? TABLE.internal.message : message, known === 'internal' ? null : param);
 }
 
 export function errorBody(error: ApiError) {

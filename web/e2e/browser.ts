@@ -1,14 +1,16 @@
 // What the browser suites share: the real worker and gateway with a Chromium
 // in front, a fresh context per test that fails it on console errors or on a
-// key in the page's address, LibriVox clips, and checks of the page and the API.
+// key in the page's address, LibriVox clips and a talk of three voices, and
+// checks of the page and the API.
 import { before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { startServices, type Services } from '../../test-support/services.ts';
+import { buildTalk } from '../../test-support/talk.ts';
 import { LIBRIVOX, ROOT } from '../../test-support/worker.ts';
 import { waitFor } from '../../test-support/wait.ts';
 import type { Job } from '../src/jobs.ts';
@@ -76,6 +78,13 @@ export async function openPage(t: TestContext, { at = '/', expectErrors, init, .
 export function librivox(name: string, times = 1): string {
   const file = path.join(mkdtempSync(path.join(work, 'librivox-')), name);
   execFileSync('sox', [...Array.from({ length: times }, () => CLIPS).flat(), file]);
+  return file;
+}
+
+/** The talk of three real voices (35 s) that the worker's and the gateway's speaker tests use (test-support/talk.ts), named `name`. */
+export function talk(name = 'talk.wav'): string {
+  const file = path.join(mkdtempSync(path.join(work, 'talk-')), name);
+  copyFileSync(buildTalk().path, file);
   return file;
 }
 

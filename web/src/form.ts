@@ -1,6 +1,7 @@
 // The form for a new job: the file (picked, dropped or recorded), the model and
-// language menus from what the server offers (catalog.ts), and the decoding
-// options, which take their bounds from the gateway's schema.
+// language menus from what the server offers (catalog.ts), who speaks (off,
+// found automatically, or a number of speakers), and the decoding options,
+// which take their bounds from the gateway's schema.
 import { catalog } from './catalog.ts';
 import { JOB_FIELD_BOUNDS } from './generated/job-fields.ts';
 import { languageName, activeLocale, t } from './i18n.ts';
@@ -36,7 +37,9 @@ class JobForm {
     });
     form().addEventListener('submit', (e) => this.start(e));
     $('record').addEventListener('click', () => void this.toggleRecording());
+    $('speakers').addEventListener('change', () => this.showSpeakerCount());
     applyBounds();
+    this.showSpeakerCount();
   }
 
   /** The model menu, from the server's list; the server's default chosen until the user chooses. */
@@ -69,6 +72,15 @@ class JobForm {
     return { model: value('model'), language: language === 'auto' ? null : language, prompt: value('prompt') };
   }
 
+  /** "More…" speakers: the number field (up to the server's maximum), enabled and sent only then. */
+  private showSpeakerCount(): void {
+    const more = $<HTMLSelectElement>('speakers').value === 'more';
+    const count = $<HTMLInputElement>('num-speakers');
+    $('speakers-count').hidden = !more;
+    count.disabled = !more;
+    if (more && !count.value) count.value = '11';
+  }
+
   private choose(picked: File): void {
     this.file = picked;
     $('file-name').textContent = picked.name;
@@ -83,6 +95,10 @@ class JobForm {
     fields.set('file', file, file.name);
     if (!fields.has('vad_filter')) fields.set('vad_filter', 'false');
     if (!fields.get('prompt')) fields.delete('prompt');
+    // Speakers: off sends nothing; automatic asks for diarization; a number asks for exactly that many (the number field for "More…").
+    const speakers = $<HTMLSelectElement>('speakers').value;
+    if (speakers) fields.set('diarize', 'true');
+    if (/^\d+$/.test(speakers)) fields.set('num_speakers', speakers);
     void shownJob.submit(fields, file);
   }
 

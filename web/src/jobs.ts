@@ -1,7 +1,8 @@
-// The durable jobs API: look up, list, cancel, fetch a result, and follow a
+// The durable jobs API: look up, list, cancel, rename speakers, fetch a result, and follow a
 // job's events (EventSource, which resumes with Last-Event-ID by itself when
 // the connection drops). Submitting is in upload.ts.
 import { ApiError, failure, getJson, type Json, type Segment, type Transcript } from './api.ts';
+import type { SpeakerRef } from './speakers.ts';
 import type { paths } from './generated/api.ts';
 import { apiFetch, withKey } from './key.ts';
 
@@ -36,8 +37,18 @@ export async function cancelJob(id: string): Promise<Job> {
   return response.json();
 }
 
+type SpeakerRenames = NonNullable<paths['/api/jobs/{id}']['patch']['requestBody']>['content']['application/json']['speakers'];
+
+/** Renames a succeeded job's speakers (by id or current name) on the server: the job, with its renamed result. */
+export async function renameSpeakers(id: string, speakers: SpeakerRenames): Promise<Job> {
+  const response = await apiFetch(url(id), 'PATCH', { body: JSON.stringify({ speakers }), headers: { 'content-type': 'application/json' } });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
+/** The result as the server renders it now: never a cached copy, which a rename would have made stale. */
 export async function result(id: string, format: ResultFormat): Promise<Blob> {
-  const response = await apiFetch(`${url(id)}/result?format=${format}`);
+  const response = await apiFetch(`${url(id)}/result?format=${format}`, 'GET', { cache: 'no-store' });
   if (!response.ok) throw await failure(response);
   return response.blob();
 }
@@ -45,7 +56,8 @@ export async function result(id: string, format: ResultFormat): Promise<Blob> {
 export interface Handlers {
   queued(position: number): void;
   started(): void;
-  info(language: string, duration: number): void;
+  /** `speakers`: listed before the first segment when the job was asked who speaks (diarization). */
+  info(language: string, duration: number, speakers: SpeakerRef[] | null): void;
   progress(processed: number, duration: number): void;
   segment(segment: Segment): void;
   /** Once, when the job has finished (or is gone): read it again with getJob for its final state. */
@@ -66,7 +78,7 @@ export function follow(id: string, on: Handlers): () => void {
     source.addEventListener(name, (e) => !ended && handle(JSON.parse((e as MessageEvent<string>).data)));
   listen('queued', (d) => on.queued(d.position));
   listen('started', () => on.started());
-  listen('info', (d) => on.info(d.language, d.duration));
+  listen('info', (d) => on.info(d.language, d.duration, Array.isArray(d.speakers) ? d.speakers : null));
   listen('progress', (d) => on.progress(d.processed, d.duration));
   listen('segment', (d) => on.segment(d));
   listen('result', end);

@@ -47,11 +47,14 @@ export function keyNeeded(sent: string | null): Promise<void> {
   return open;
 }
 
-/** fetch with the key; when the server refuses it, asks for one and sends the request again. */
-export async function apiFetch(url: string, method = 'GET'): Promise<Response> {
+/**
+ * fetch with the key; when the server refuses it, asks for one and sends the request again.
+ * `init`: the request's body, more headers, its cache mode.
+ */
+export async function apiFetch(url: string, method = 'GET', init: Pick<RequestInit, 'body' | 'cache'> & { headers?: Record<string, string> } = {}): Promise<Response> {
   for (;;) {
     const key = storedKey();
-    const response = await fetch(url, { method, headers: authHeaders(key) });
+    const response = await fetch(url, { ...init, method, headers: { ...init.headers, ...authHeaders(key) } });
     if (response.status !== 401 || !isKeyRefusal(401, await response.clone().json().catch(() => null))) return response;
     await keyNeeded(key);
   }

@@ -1,12 +1,13 @@
 // The page: pick or record audio, submit it as a job, follow it live, read, play and export; or caption the microphone live (live.ts).
 // Each piece of the page's state has one owner: the form (form.ts), what the server offers (catalog.ts), the job on screen
-// (shown-job.ts), Recent (recent.ts), the key prompt (key.ts, key-dialog.ts), live captions (live.ts), the interface's
-// language (i18n.ts), the error box and the player (view.ts). This file wires them together.
+// (shown-job.ts), its transcript and speakers (transcript.ts), Recent (recent.ts), the key prompt (key.ts, key-dialog.ts),
+// live captions (live.ts), the interface's language (i18n.ts), the error box and the player (view.ts). This file wires them together.
 import { applyLocale, initialLocale, t, type Locale } from './i18n.ts';
 import { catalog } from './catalog.ts';
 import { download, type DownloadKind } from './exports.ts';
 import { jobForm } from './form.ts';
 import { link, shownJob } from './shown-job.ts';
+import { transcriptView } from './transcript.ts';
 import { recent } from './recent.ts';
 import { $, hideError, highlight, redrawError, showError } from './view.ts';
 import { setKeyPrompt } from './key.ts';
@@ -21,6 +22,7 @@ function setLocale(next: Locale): void {
   jobForm.fillLanguages();
   recent.render();
   shownJob.redraw();
+  transcriptView.redraw();
   redrawError();
 }
 

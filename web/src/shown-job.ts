@@ -2,12 +2,13 @@
 // tab or another device shows the same job, however far it has got: a finished
 // one from its record, a waiting or running one by following its events.
 import { ApiError } from './api.ts';
-import { cancelJob, finished, follow, getJob, type Job } from './jobs.ts';
+import { cancelJob, finished, follow, getJob, renameSpeakers, type Job } from './jobs.ts';
 import { submitJob } from './upload.ts';
 import { t } from './i18n.ts';
 import { clock } from './exports.ts';
 import { recent } from './recent.ts';
-import { $, hideError, renderFacts, segmentItem, setProgress, showError, showMedia, showTranscript } from './view.ts';
+import { transcriptView } from './transcript.ts';
+import { $, hideError, renderFacts, setProgress, showError, showMedia } from './view.ts';
 
 export const link = (id: string) => `#/jobs/${encodeURIComponent(id)}`;
 
@@ -61,7 +62,7 @@ class ShownJob {
     this.id = id;
     recent.setCurrent(id);
     $('result').hidden = true;
-    $('segments').replaceChildren();
+    transcriptView.clear();
     if (!id) return;
     const job = await this.fetch(id);
     if (job) this.show(job);
@@ -116,6 +117,12 @@ class ShownJob {
     }
   }
 
+  /** Names a speaker of the job on the server, then shows the job it answers (every turn, every download, by the new name). */
+  private async renameSpeaker(id: string, speaker: string, name: string): Promise<void> {
+    const job = await renameSpeakers(id, { [speaker]: name });
+    if (this.id === id) this.show(job);
+  }
+
   private unfollow(): void {
     this.following?.stop();
     this.following = null;
@@ -157,14 +164,15 @@ class ShownJob {
     $('actions').hidden = true;
     $('segments').hidden = false;
     renderFacts(job);
-    if (job.result) showTranscript(job.result);
+    // A succeeded job's speakers are renamed on the server, and the job it answers shown.
+    if (job.result) transcriptView.show(job.result, job.status === 'succeeded' ? (speaker, name) => this.renameSpeaker(job.id, speaker, name) : null);
     if (job.error) showError(new ApiError(job.error.code, job.error.message));
     if (!finished(job)) this.watch(job);
   }
 
   private watch(job: Job): void {
     this.unfollow();
-    $('segments').replaceChildren(); // the events replay every segment from the first
+    transcriptView.clear(); // the events replay every segment from the first
     let began = job.started_at ? Date.parse(job.started_at) : null;
     let position = job.position ?? 1;
     let done: [number, number] | null = job.status === 'running' ? [0, 0] : null; // seconds processed, of
@@ -191,9 +199,12 @@ class ShownJob {
         redrawProgress();
         void recent.refresh(); // its line there says so now, not at the next poll
       },
-      info: (language, duration) => update({ language, duration }),
+      info: (language, duration, speakers) => {
+        update({ language, duration });
+        if (speakers) transcriptView.begin(speakers);
+      },
       progress: (processed, duration) => ((done = [processed, duration]), redrawProgress()),
-      segment: (segment) => $('segments').append(segmentItem(segment)),
+      segment: (segment) => transcriptView.add(segment),
       end: () => void this.settle(job.id),
     });
     this.following = { stop, redrawProgress };

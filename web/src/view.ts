@@ -1,10 +1,10 @@
-// What the page draws: the error box, the progress bar and the result card
-// (facts, segments, the player).
-import { ApiError, type Segment, type Transcript } from './api.ts';
+// What the page draws: the error box, the progress bar and the result card's
+// facts and player (its transcript is transcript.ts's).
+import { ApiError } from './api.ts';
 import { catalog } from './catalog.ts';
 import type { Job } from './jobs.ts';
 import { errorText, languageName, t } from './i18n.ts';
-import { clock, spoken } from './exports.ts';
+import { clock } from './exports.ts';
 
 export const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -44,36 +44,6 @@ export function setProgress(stage: string, fraction: number, eta = ''): void {
   $('meter-fill').style.width = `${Math.round(fraction * 100)}%`;
 }
 
-export function segmentItem(segment: Segment): HTMLLIElement {
-  const item = document.createElement('li');
-  item.dataset.start = String(segment.start);
-  item.dataset.end = String(segment.end);
-  const button = document.createElement('button');
-  button.type = 'button';
-  const time = document.createElement('time');
-  time.textContent = clock(segment.start);
-  const text = document.createElement('span');
-  text.textContent = segment.text.trim();
-  button.append(time, text);
-  button.addEventListener('click', () => {
-    const media = activeMedia();
-    if (!media) return;
-    media.currentTime = segment.start;
-    void media.play().catch(() => {});
-  });
-  item.append(button);
-  return item;
-}
-
-export function showTranscript(transcript: Transcript): void {
-  // Silence, or noise that decodes as audio, gives no segments or only empty ones: say so rather than show nothing.
-  const silent = spoken(transcript.segments).length === 0;
-  $('no-speech').hidden = !silent;
-  $('segments').hidden = silent;
-  $('actions').hidden = silent;
-  $('segments').replaceChildren(...transcript.segments.map(segmentItem));
-}
-
 /** What is known of the job: its status until it has succeeded, the language and length once known, the speed at the end. */
 export function renderFacts(job: Job): void {
   const result = job.result;
@@ -86,6 +56,7 @@ export function renderFacts(job: Job): void {
   }
   const duration = result?.duration ?? job.duration;
   if (duration !== null) facts.push([t('duration'), clock(duration)]);
+  if (result?.speakers) facts.push([t('speakers'), String(result.speakers.length)]);
   if (result) facts.push([t('speed'), result.timing.total_seconds > 0 ? `${(result.duration / result.timing.total_seconds).toFixed(1)}${t('realtime')}` : '—']);
   $('facts').replaceChildren(
     ...facts.map(([label, value]) => {
@@ -133,12 +104,15 @@ const player = new Player();
 export const activeMedia = () => player.active();
 export const showMedia = (source: File | null) => player.show(source);
 
+/** Marks what plays: the line, or the speaker's turn and the sentence in it. */
 export function highlight(): void {
   const media = activeMedia();
   if (!media) return;
-  for (const item of document.querySelectorAll<HTMLLIElement>('#segments li')) {
-    const on = media.currentTime >= Number(item.dataset.start) && media.currentTime < Number(item.dataset.end);
+  const started = !media.paused || media.currentTime > 0; // a player not yet started marks nothing
+  for (const item of document.querySelectorAll<HTMLElement>('#segments [data-start]')) {
+    const on = started && media.currentTime >= Number(item.dataset.start) && media.currentTime < Number(item.dataset.end);
     item.classList.toggle('playing', on);
+    if (item.tagName !== 'LI') continue;
     if (on) item.setAttribute('aria-current', 'true');
     else item.removeAttribute('aria-current');
   }

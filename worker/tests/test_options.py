@@ -5,7 +5,15 @@ import inspect
 import pytest
 from faster_whisper import WhisperModel
 
-from whisper_worker.engine.options import DEFAULT_TEMPERATURES, DEFAULTS, FASTER_WHISPER, transcribe_kwargs
+from whisper_worker.engine.options import (
+    DEFAULT_TEMPERATURES,
+    DEFAULTS,
+    FASTER_WHISPER,
+    diarization_options,
+    reference_frames,
+    transcribe_kwargs,
+)
+from whisper_worker.errors import WorkerError
 from whisper_worker.protocol import messages
 
 
@@ -24,7 +32,8 @@ def test_defaults_are_the_schemas():
 
 
 def test_every_option_has_a_row_and_every_row_is_a_faster_whisper_argument():
-    assert set(FASTER_WHISPER) | {"batch_size"} == set(DEFAULTS)
+    # batch_size picks the pipeline and diarization is a stage of its own: neither is an argument of faster-whisper's.
+    assert set(FASTER_WHISPER) | {"batch_size", "diarization"} == set(DEFAULTS)
     accepted = inspect.signature(WhisperModel.transcribe).parameters
     assert {kwarg for kwarg, _ in FASTER_WHISPER.values()} <= set(accepted)
 
@@ -45,3 +54,19 @@ def test_given_options_override_the_defaults():
     # A copy: the batched pipeline edits the dict it is given.
     assert kwargs["vad_parameters"] == vad and kwargs["vad_parameters"] is not vad
     assert "batch_size" not in kwargs
+
+
+def test_speaker_bounds_the_schema_cannot_see_are_refused_by_field():
+    assert diarization_options({}) is None
+    asked = diarization_options({"diarization": {"min_speakers": 2, "known_speakers": [{"name": "Host"}]}})
+    assert asked is not None and asked.count.least == 2 and asked.names == ("Host",)
+    with pytest.raises(WorkerError, match="'options.diarization.min_speakers' \\(5\\) is more than 'max_speakers' \\(2\\)"):
+        diarization_options({"diarization": {"min_speakers": 5, "max_speakers": 2}})
+    with pytest.raises(WorkerError, match="'options.diarization.num_speakers' \\(1\\) is outside"):
+        diarization_options({"diarization": {"num_speakers": 1, "min_speakers": 2}})
+
+
+def test_reference_frames_are_counted_from_the_request_as_it_came():
+    assert reference_frames({"options": {"diarization": {"known_speakers": [{"name": "a"}, {}]}}}) == 2
+    assert reference_frames({"options": {"diarization": {"known_speakers": "x"}}}) == 0
+    assert reference_frames({"options": "nonsense"}) == 0

@@ -49,6 +49,12 @@ class Settings:
         "false = every window 30 s, the same text as faster-whisper",
     )
     models_dir: Path = setting(Path("models"), "WHISPER_MODELS_DIR", "folder searched first for <name>/model.bin")
+    diarization_models: str = setting(
+        "", "WHISPER_DIARIZATION_MODELS",
+        "folder with the speaker models, segmentation.onnx (pyannote segmentation-3.0 or a model of its shape) and "
+        "embedding.onnx (a speaker embedding over 80 fbank features); empty = <WHISPER_MODELS_DIR>/diarization, "
+        "where `make models` puts them",
+    )
     default_model: str = setting("base", "WHISPER_DEFAULT_MODEL", "model for requests that name none")
     allow_download: bool = setting(True, "WHISPER_ALLOW_DOWNLOAD", "download models that are not on disk")
     max_loaded_models: int = setting(2, "WHISPER_MAX_LOADED_MODELS", "beyond this, the least recently used idle model is unloaded")
@@ -80,6 +86,10 @@ class Settings:
         "WHISPER_LOG_LEVEL",
         "debug, info, warning or error (else `LOG_LEVEL`); at info a line per request, `status`/`list_models` polls at debug",
     )
+
+    @property
+    def diarization_dir(self) -> Path:
+        return Path(self.diarization_models) if self.diarization_models else self.models_dir / "diarization"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

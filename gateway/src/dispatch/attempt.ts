@@ -59,8 +59,9 @@ export class Attempt {
       this.finish({ type: 'error', error: { code: 'cancelled', message: 'the job was cancelled' } });
       return;
     }
-    const { model, options, audioPath, audioBytes } = this.spec;
-    link.send({ id: this.requestId, command: 'transcribe', model, options }, (reply) => this.onReply(reply), { path: audioPath, bytes: audioBytes });
+    const { model, options, audioPath, audioBytes, references = [] } = this.spec;
+    const audio = [{ path: audioPath, bytes: audioBytes }, ...references];
+    link.send({ id: this.requestId, command: 'transcribe', model, options }, (reply) => this.onReply(reply), audio);
   }
 
   private onReply(reply: Reply): void {
@@ -84,7 +85,7 @@ function toEvent(reply: Reply): JobEvent | null {
     case 'queued':
       return { type: 'queued', position: reply.position };
     case 'info':
-      return { type: 'info', language: reply.language, language_probability: reply.language_probability, duration: reply.duration, model: reply.model };
+      return { type: 'info', language: reply.language, language_probability: reply.language_probability, duration: reply.duration, model: reply.model, ...(reply.speakers && { speakers: reply.speakers }) };
     case 'progress':
       return { type: 'progress', processed: reply.processed, duration: reply.duration };
     case 'segment':

@@ -1,7 +1,7 @@
 // The contract between the job service and dispatch: what a job asks of a
 // worker, the events of an attempt, and the dispatcher that runs attempts.
 
-import type { TranscribeOptions, Segment, TranscriptionResult } from '../protocol/messages.ts';
+import type { TranscribeOptions, Segment, Speaker, TranscriptionResult } from '../protocol/messages.ts';
 import type { StreamHost, WorkerDirectory } from '../workers/types.ts';
 
 /** What a job asks for. The audio is a file on disk that the job does not own. */
@@ -14,6 +14,8 @@ export interface JobSpec {
   options: TranscribeOptions;
   audioPath: string;
   audioBytes: number;
+  /** Known speakers' reference clips: an audio frame each after the audio's (protocol §3). */
+  references?: Array<{ path: string; bytes: number }>;
   /** The worker (its address) this job must run on: the one whose slot the feed leased for it. */
   worker?: string;
   /** Workers (addresses) an earlier attempt failed on: another is preferred when one is free. */
@@ -24,7 +26,7 @@ export interface JobSpec {
 export type JobEvent =
   | { type: 'queued'; position: number }
   | { type: 'started'; worker: string; attempt: number }
-  | { type: 'info'; language: string; language_probability: number; duration: number; model: string }
+  | { type: 'info'; language: string; language_probability: number; duration: number; model: string; speakers?: Speaker[] }
   | { type: 'progress'; processed: number; duration: number }
   | { type: 'segment'; segment: Segment }
   | { type: 'done'; result: TranscriptionResult }

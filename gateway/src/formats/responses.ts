@@ -1,12 +1,15 @@
 // A transcription result in each response format the API offers.
-import type { TranscriptionResult } from '../protocol/messages.ts';
+// With diarization every format shows speakers by name (speakers.ts); without
+// it each is exactly what it was before speakers existed.
+import type { Segment as WorkerSegment, TranscriptionResult } from '../protocol/messages.ts';
 import { languageName } from '../protocol/languages.ts';
 import { toSrt, toTsv, toText, toVtt, type CueOptions, type Segment } from './subtitles.ts';
+import { namedSegments, speakerList, speakerNames, type SpeakerList } from './speakers.ts';
 
 export const API_FORMATS = ['json', 'verbose_json', 'text', 'srt', 'vtt', 'tsv'] as const;
-export const OPENAI_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt'] as const;
+export const OPENAI_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
 export const SUBTITLE_FORMATS = ['srt', 'vtt', 'tsv', 'text'] as const;
-export type ResponseFormat = (typeof API_FORMATS)[number];
+export type ResponseFormat = (typeof API_FORMATS)[number] | (typeof OPENAI_FORMATS)[number];
 export type SubtitleFormat = (typeof SUBTITLE_FORMATS)[number];
 
 /** The media type each format is sent as (the text ones with `; charset=utf-8`): what the API's description declares. */
@@ -17,6 +20,7 @@ export const MEDIA_TYPES: Record<ResponseFormat, string> = {
   srt: 'application/x-subrip',
   vtt: 'text/vtt',
   tsv: 'text/tab-separated-values',
+  diarized_json: 'application/json',
 };
 
 /** Our own JSON: everything a person or the UI needs, segments kept short. */
@@ -28,13 +32,15 @@ export function apiJson(result: TranscriptionResult, totalSeconds: number) {
     duration: result.duration,
     model: result.model,
     task: result.task,
-    segments: result.segments.map((s) => ({
+    segments: namedSegments(result).map((s) => ({
       id: s.id,
       start: s.start,
       end: s.end,
       text: s.text,
+      ...(s.speaker !== undefined ? { speaker: s.speaker } : {}),
       ...(s.words ? { words: s.words } : {}),
     })),
+    ...(result.speakers ? { speakers: speakerList(result) } : {}),
     timing: { ...result.timing, total_seconds: Math.round(totalSeconds * 1000) / 1000 },
   };
 }
@@ -46,12 +52,45 @@ export function verboseJson(result: TranscriptionResult, withWords: boolean) {
     language: languageName(result.language).toLowerCase(),
     duration: result.duration,
     text: result.text,
-    segments: result.segments.map(({ words: _words, ...s }) => s),
+    segments: namedSegments(result).map(({ words: _words, ...s }) => s), // `speaker` (a name) rides along when diarized
   };
   if (withWords) {
     body.words = result.segments.flatMap((s) => (s.words ?? []).map((w) => ({ word: w.word.trim(), start: w.start, end: w.end })));
   }
   return body;
+}
+
+/**
+ * One segment as OpenAI's gpt-4o-transcribe-diarize gives it: an item of
+ * diarized_json's `segments`, and the same object is the stream's
+ * `transcript.text.segment` event. `speaker` is a required string there, so a
+ * segment in which nobody was heard (or a result without diarization) gets ''.
+ * `result` may lack `speakers` while streaming: the ids are shown then.
+ */
+export function segmentEvent(segment: WorkerSegment, result: SpeakerList = {}) {
+  return diarizedSegment(segment, speakerNames(result));
+}
+
+function diarizedSegment(segment: WorkerSegment, name: (id: string) => string) {
+  return {
+    type: 'transcript.text.segment' as const,
+    id: `seg_${segment.id}`,
+    start: segment.start,
+    end: segment.end,
+    speaker: segment.speaker == null ? '' : name(segment.speaker),
+    text: segment.text.trim(),
+  };
+}
+
+/** OpenAI's diarized_json (the SDK's TranscriptionDiarized; `usage` is optional there, and nothing is billed here). */
+export function diarizedJson(result: TranscriptionResult) {
+  const name = speakerNames(result);
+  return {
+    task: result.task,
+    duration: result.duration,
+    text: result.text,
+    segments: result.segments.map((s) => diarizedSegment(s, name)),
+  };
 }
 
 export interface Rendered {
@@ -75,5 +114,6 @@ export function renderSubtitles(format: SubtitleFormat, segments: Segment[], cue
 export function render(format: ResponseFormat, result: TranscriptionResult, cue: CueOptions, totalSeconds: number, words: boolean): Rendered {
   if (format === 'json') return { contentType: MEDIA_TYPES.json, body: apiJson(result, totalSeconds) };
   if (format === 'verbose_json') return { contentType: MEDIA_TYPES.verbose_json, body: verboseJson(result, words) };
-  return renderSubtitles(format, result.segments, cue);
+  if (format === 'diarized_json') return { contentType: MEDIA_TYPES.diarized_json, body: diarizedJson(result) };
+  return renderSubtitles(format, namedSegments(result), cue);
 }

@@ -8,6 +8,7 @@ import { API_FORMATS, MEDIA_TYPES, OPENAI_FORMATS, SUBTITLE_FORMATS, type Respon
 import { optionSchema } from '../protocol/messages.ts';
 import { describeSchema } from './validation.ts';
 import { JOB_STATUSES } from '../jobs/lifecycle.ts';
+import { knownSpeakerFields, SPEAKER_FIELDS } from './speakers.ts';
 
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const file = Type.String({ format: 'binary', minLength: 1, description: 'The audio or video file (any format FFmpeg reads), not empty.' });
@@ -42,6 +43,7 @@ export const ApiTranscribeForm = Type.Object(
     prompt: Type.Optional(Type.String()),
     max_line_width: Type.Optional(lineWidth),
     max_line_count: Type.Optional(lineCount),
+    ...SPEAKER_FIELDS,
     stream: Type.Optional(Type.Boolean({ description: 'true: Server-Sent Events with progress, segments and the result.' })),
   },
   { additionalProperties: false },
@@ -104,6 +106,14 @@ export const OpenAITranscriptionForm = Type.Object({
   ...openaiCommon,
   language: Type.Optional(Type.String()),
   'timestamp_granularities[]': Type.Optional(Type.Array(literals(['word', 'segment']))),
+  ...knownSpeakerFields(),
+  // OpenAI's SDKs send 'auto' as it is and a server_vad object as bracketed fields. The worker finds speech and
+  // turns itself, so the strategy changes nothing; it is accepted so that those clients work unchanged.
+  chunking_strategy: Type.Optional(Type.String({ description: "Accepted ('auto'), changes nothing: the worker cuts the audio itself." })),
+  'chunking_strategy[type]': Type.Optional(Type.Literal('server_vad', { description: 'Accepted, changes nothing.' })),
+  'chunking_strategy[prefix_padding_ms]': Type.Optional(Type.Integer({ minimum: 0, description: 'Accepted, changes nothing.' })),
+  'chunking_strategy[silence_duration_ms]': Type.Optional(Type.Integer({ minimum: 0, description: 'Accepted, changes nothing.' })),
+  'chunking_strategy[threshold]': Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Accepted, changes nothing.' })),
 });
 
 export const OpenAITranslationForm = Type.Object(openaiCommon);
@@ -121,16 +131,33 @@ export const ApiTranscription = Type.Object({
   model: Type.String(),
   task: Type.String(),
   segments: Type.Array(
-    Type.Object({ id: Type.Integer(), start: Type.Number(), end: Type.Number(), text: Type.String(), words: Type.Optional(Type.Array(Word)) }),
+    Type.Object({
+      id: Type.Integer(), start: Type.Number(), end: Type.Number(), text: Type.String(),
+      speaker: Type.Optional(nullable(Type.String({ description: "With diarization: the speaker's name (`speakers`); null where nobody was heard" }))),
+      words: Type.Optional(Type.Array(Type.Object({ ...Word.properties, speaker: Type.Optional(Type.String({ description: "With diarization: the speaker's name" })) }))),
+    }),
   ),
-  timing: Type.Object({ queued_seconds: Type.Number(), load_seconds: Type.Number(), decode_seconds: Type.Number(), total_seconds: Type.Number() }),
+  speakers: Type.Optional(Type.Array(
+    Type.Object({ id: Type.String({ description: 'A, B, … in order of first speech' }), name: Type.String({ description: "A known speaker's name, or one given by renaming, else the id" }), seconds: Type.Number({ description: 'Total speech' }) }),
+    { description: 'Only with diarization' },
+  )),
+  timing: Type.Object({
+    queued_seconds: Type.Number(), load_seconds: Type.Number(), decode_seconds: Type.Number(),
+    diarize_seconds: Type.Optional(Type.Number({ description: 'Only with diarization' })), total_seconds: Type.Number(),
+  }),
 });
 
 export const SubtitlesBody = Type.Object(
   {
     format: literals(SUBTITLE_FORMATS),
     segments: Type.Array(
-      Type.Object({ start: Type.Number({ minimum: 0 }), end: Type.Number({ minimum: 0 }), text: Type.String(), words: Type.Optional(Type.Array(Word)) }),
+      Type.Object({
+        start: Type.Number({ minimum: 0 }), end: Type.Number({ minimum: 0 }), text: Type.String(), words: Type.Optional(Type.Array(Word)),
+        speaker: Type.Optional(nullable(Type.String({
+          maxLength: 200,
+          description: 'The name to show: before the cue (srt), as a voice span (vtt), in a speaker column (tsv), per turn (text). null: nobody; the json result\'s segments can be posted as they are.',
+        }))),
+      }),
       { maxItems: 100_000 },
     ),
     max_line_width: Type.Optional(lineWidth),
@@ -297,9 +324,27 @@ export const VerboseTranscription = Type.Object({
   segments: Type.Array(Type.Object({
     id: Type.Integer(), seek: Type.Integer(), start: Type.Number(), end: Type.Number(), text: Type.String(), tokens: Type.Array(Type.Integer()),
     temperature: Type.Number(), avg_logprob: Type.Number(), compression_ratio: Type.Number(), no_speech_prob: Type.Number(),
+    speaker: Type.Optional(nullable(Type.String({ description: "With diarization (an addition to OpenAI's shape): the speaker's name; null where nobody was heard" }))),
   })),
   words: Type.Optional(Type.Array(Type.Object({ word: Type.String(), start: Type.Number(), end: Type.Number() }))),
 }, { description: "OpenAI's verbose_json" });
+
+/** One segment of gpt-4o-transcribe-diarize: an item of diarized_json, and the stream's transcript.text.segment event. */
+const DiarizedSegment = Type.Object({
+  type: Type.Literal('transcript.text.segment'),
+  id: Type.String({ description: 'seg_ and the segment number' }),
+  start: Type.Number(),
+  end: Type.Number(),
+  speaker: Type.String({ description: "The speaker's name; empty where nobody was heard" }),
+  text: Type.String(),
+});
+
+export const DiarizedTranscription = Type.Object({
+  task: Type.String(),
+  duration: Type.Number(),
+  text: Type.String(),
+  segments: Type.Array(DiarizedSegment),
+}, { description: "OpenAI's diarized_json (gpt-4o-transcribe-diarize)" });
 
 const subtitleBodies = (formats: readonly ResponseFormat[]) =>
   Object.fromEntries(formats.filter((f) => MEDIA_TYPES[f] !== 'application/json').map((f) => [MEDIA_TYPES[f], Text(`response_format=${f}`)]));
@@ -316,14 +361,16 @@ export const SubtitlesFile = content('The file, in the format asked.', subtitleB
 
 const OpenAIEvent = Type.Union([
   Type.Object({ type: Type.Literal('transcript.text.delta'), delta: Type.String() }),
+  DiarizedSegment,
   Type.Object({ type: Type.Literal('transcript.text.done'), text: Type.String() }),
   Type.Object({ type: Type.Literal('error'), error: ErrorBody.properties.error }),
 ]);
 export const OpenAITranscriptionResult = content('The transcription in its response_format, or with stream=true its events as they happen.', {
-  'application/json': Type.Union([VerboseTranscription, Type.Object({ text: Type.String() })]),
+  'application/json': Type.Union([VerboseTranscription, DiarizedTranscription, Type.Object({ text: Type.String() })]),
   ...subtitleBodies(OPENAI_FORMATS),
   'text/event-stream': Type.Object({ event: Type.Literal('message'), data: json(OpenAIEvent) }, {
-    description: "Server-Sent Events (unnamed): a transcript.text.delta per segment, then transcript.text.done or error.",
+    description: 'Server-Sent Events (unnamed): a transcript.text.delta per segment (with response_format=diarized_json followed by its '
+      + 'transcript.text.segment), then transcript.text.done or error.',
   }),
 });
 
@@ -390,4 +437,69 @@ function fromText(schema: TSchema, text: string): unknown {
     default:
       return text;
   }
+}
+
+// --- Renaming a finished job's speakers (PATCH /api/jobs/{id}) ---------------
+
+/** A name's characters: at least one that String.prototype.trim() keeps (in words every regex dialect reads the same). */
+const NOT_BLANK = '[^\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';
+export const MAX_SPEAKER_RENAMES = 32;
+export const MAX_SPEAKER_NAME = 100;
+
+export const RenameSpeakersBody = Type.Object(
+  {
+    speakers: Type.Object({}, {
+      additionalProperties: Type.String({ minLength: 1, maxLength: MAX_SPEAKER_NAME, pattern: NOT_BLANK, description: 'The new name, trimmed; not blank.' }),
+      minProperties: 1,
+      maxProperties: MAX_SPEAKER_RENAMES,
+      description: 'A speaker\'s id (A, B, … as in the result\'s `speakers`), or its current name, to its new name.',
+      examples: [{ A: 'Host', B: 'Guest' }],
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const RENAME_SPEAKERS_ERRORS = {
+  400: failure(
+    'invalid_parameter: the body is not {"speakers": {id: name, …}} (`param` names the field: a name that is blank or longer than 100 characters, '
+      + 'more than 32 speakers), a key is none of the job\'s speakers (the message lists them), or the job has no speakers (diarization was not asked for); '
+      + 'bad_request: the body could not be read.',
+  ),
+  409: failure('job_not_finished (queued or running: its speakers are known once it has succeeded), job_failed (failed or cancelled: no result).'),
+  503: failure('storage_unavailable: the job store cannot be reached or written now.', retryAfter),
+  507: failure('insufficient_storage: the job store has no room left; nothing was renamed.'),
+};
+
+/**
+ * PATCH /api/jobs/{id}'s body, checked field by field for a message that names
+ * the field (the route takes the body unvalidated: a schema's refusal would
+ * say less): each key with its new name, trimmed. As strict as
+ * RenameSpeakersBody, which it checks last.
+ */
+export function parseSpeakerRenames(body: unknown): Map<string, string> {
+  const bad = (message: string, param: string | null) => new ApiError('invalid_parameter', message, param);
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const example = '{"speakers": {"A": "Host", "B": "Guest"}}';
+  if (body === undefined) throw bad(`field 'speakers' is required: send a JSON body like ${example}`, 'speakers');
+  if (!isObject(body)) throw bad(`the body must be a JSON object like ${example} (got ${JSON.stringify(body)})`, null);
+  const extra = Object.keys(body).find((k) => k !== 'speakers');
+  if (extra !== undefined) throw bad(`unknown field '${extra}' in the body; accepted fields: speakers`, extra);
+  const speakers = body.speakers;
+  if (speakers === undefined) throw bad(`field 'speakers' is required in the body: ${example}`, 'speakers');
+  if (!isObject(speakers)) throw bad(`field 'speakers' must be an object of speaker ids (or current names) to new names, like ${example} (got ${JSON.stringify(speakers)})`, 'speakers');
+  const entries = Object.entries(speakers);
+  if (entries.length === 0) throw bad("field 'speakers' is empty: name at least one speaker", 'speakers');
+  if (entries.length > MAX_SPEAKER_RENAMES) throw bad(`field 'speakers' has ${entries.length} entries; at most ${MAX_SPEAKER_RENAMES}`, 'speakers');
+  const names = new Map<string, string>();
+  for (const [key, value] of entries) {
+    const param = `speakers.${key}`;
+    if (typeof value !== 'string') throw bad(`field '${param}' must be text: the speaker's new name (got ${JSON.stringify(value)})`, param);
+    const length = [...value].length;
+    if (length > MAX_SPEAKER_NAME) throw bad(`field '${param}' is ${length} characters long; a name is at most ${MAX_SPEAKER_NAME}`, param);
+    const name = value.trim();
+    if (name === '') throw bad(`field '${param}' is blank: give the speaker a name of 1 to ${MAX_SPEAKER_NAME} characters`, param);
+    names.set(key, name);
+  }
+  if (!Value.Check(RenameSpeakersBody, body)) throw bad(`the body does not match ${example}`, 'speakers'); // nothing above let it through
+  return names;
 }

@@ -6,9 +6,33 @@ import type { FastifyReply } from 'fastify';
 import { errorBody, fromJobError } from '../errors.ts';
 import type { JobEvent } from '../dispatch/types.ts';
 import type { TranscriptionResult } from '../protocol/messages.ts';
+import { namedSegments, type SpeakerList } from '../formats/speakers.ts';
+import { segmentEvent } from '../formats/responses.ts';
 
 export type Flavour = 'api' | 'openai';
 type Shape = (result: TranscriptionResult) => unknown;
+
+/**
+ * The speakers' names as a job's events tell them: the worker lists the
+ * speakers in its `info` event, before the first segment, and segments carry
+ * only ids. Null until then, and for a job without speakers.
+ */
+export class SpeakerNames {
+  private list: SpeakerList | null = null;
+
+  see(event: JobEvent): void {
+    if (event.type === 'info' && event.speakers) this.list = { speakers: event.speakers };
+  }
+
+  get diarized(): boolean {
+    return this.list !== null;
+  }
+
+  /** The speakers as the result will list them, once known. */
+  get speakers(): SpeakerList {
+    return this.list ?? {};
+  }
+}
 
 export function openStream(reply: FastifyReply): (name: string | null, data: unknown, id?: number) => void {
   reply.hijack();
@@ -20,19 +44,24 @@ export function openStream(reply: FastifyReply): (name: string | null, data: unk
 }
 
 /** Our event name and data for a job event. */
-export function apiEvent(event: JobEvent, shape: Shape): [string, unknown] {
+export function apiEvent(event: JobEvent, shape: Shape, names = new SpeakerNames()): [string, unknown] {
   switch (event.type) {
     case 'queued':
       return ['queued', { position: event.position }];
     case 'started':
       return ['started', { worker: event.worker, attempt: event.attempt }];
     case 'info':
-      return ['info', { language: event.language, language_probability: event.language_probability, duration: event.duration, model: event.model }];
+      return ['info', {
+        language: event.language, language_probability: event.language_probability, duration: event.duration, model: event.model,
+        ...(event.speakers && { speakers: event.speakers }),
+      }];
     case 'progress':
       return ['progress', { processed: event.processed, duration: event.duration }];
     case 'segment': {
       const { id, start, end, text, words } = event.segment;
-      return ['segment', { id, start, end, text, ...(words ? { words } : {}) }];
+      if (!names.diarized) return ['segment', { id, start, end, text, ...(words ? { words } : {}) }];
+      const [named] = namedSegments({ ...names.speakers, segments: [event.segment] } as TranscriptionResult);
+      return ['segment', { id, start, end, text, speaker: named!.speaker, ...(named!.words ? { words: named!.words } : {}) }];
     }
     case 'done':
       return ['result', shape(event.result)];
@@ -41,8 +70,13 @@ export function apiEvent(event: JobEvent, shape: Shape): [string, unknown] {
   }
 }
 
-/** OpenAI's streaming events: a delta per segment, then done; null for events it has no word for. */
-export function openaiEvent(event: JobEvent): unknown {
+/**
+ * OpenAI's streaming events: a delta per segment (a `transcript.text.segment`
+ * with its speaker, as gpt-4o-transcribe-diarize streams, when the job has
+ * speakers), then done; null for events it has no word for.
+ */
+export function openaiEvent(event: JobEvent, names = new SpeakerNames()): unknown {
+  if (event.type === 'segment' && names.diarized) return segmentEvent(event.segment, names.speakers);
   if (event.type === 'segment') return { type: 'transcript.text.delta', delta: event.segment.text };
   if (event.type === 'done') return { type: 'transcript.text.done', text: event.result.text };
   if (event.type === 'failed') return { type: 'error', ...errorBody(fromJobError(event.error.code, event.error.message)) };

@@ -8,12 +8,13 @@ import type { TranscribeOptions, TranscriptionResult } from '../protocol/message
 import { owned } from '../owned.ts';
 import type { JobService } from '../jobs/service.ts';
 import type { JobRequest } from '../jobs/store.ts';
-import { apiEvent, openaiEvent, openStream, type Flavour } from './sse.ts';
+import { apiEvent, openaiEvent, openStream, SpeakerNames, type Flavour } from './sse.ts';
 import { isLanguage, LANGUAGES, type Language } from '../protocol/languages.ts';
 import { apiJson, render, type ResponseFormat } from '../formats/responses.ts';
 import type { CueOptions } from '../formats/subtitles.ts';
 import type { Upload } from './uploads.ts';
 import type { Config } from '../config.ts';
+import { referenceParam } from './speakers.ts';
 
 export interface TranscriptionRequest {
   model: string;
@@ -61,7 +62,7 @@ export async function transcribe(
   const job = await service.submit(upload.path, {
     model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: null, source, owner: request.owner,
     max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,
-  }, request.id);
+  }, request.id, upload.references);
   request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');
   const controller = new AbortController();
   reply.raw.once('close', () => {
@@ -78,7 +79,7 @@ export async function transcribe(
     const done = await service.finished(job.id);
     if (done.status !== 'succeeded') {
       if (controller.signal.reason === 'timeout') throw timedOut();
-      throw fromJobError(done.error!.code, done.error!.message);
+      throw fromJobError(done.error!.code, done.error!.message, referenceParam(done.error!.message));
     }
     const out = render(what.format, done.result!, what.cue, (performance.now() - started) / 1000, what.words);
     const body = what.format === 'json' && source === 'openai' ? { text: done.result!.text } : out.body;
@@ -97,10 +98,12 @@ async function stream(
   service: JobService, id: string, reply: FastifyReply, flavour: Flavour, shape: (r: TranscriptionResult) => unknown, signal: AbortSignal, cutShort: () => ApiError | null,
 ): Promise<void> {
   const send = openStream(reply);
+  const names = new SpeakerNames();
   const emit = (event: JobEvent) => {
-    if (flavour === 'api') send(...apiEvent(event, shape));
+    names.see(event);
+    if (flavour === 'api') send(...apiEvent(event, shape, names));
     else {
-      const data = openaiEvent(event);
+      const data = openaiEvent(event, names);
       if (data) send(null, data);
     }
   };

@@ -7,12 +7,15 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
 import { storageError } from '../jobs/audio-files.ts';
+import { checkReference, MAX_REFERENCE_BYTES, REFERENCE_FIELD, referenceTooLarge, saveDataUrl, type Reference } from './references.ts';
 
 export interface Upload {
   path: string;
   bytes: number;
   filename: string;
   fields: Record<string, string | string[]>;
+  /** Known speakers' reference clips, in the order they came (file parts and data URLs alike). */
+  references: Reference[];
   remove(): Promise<void>;
 }
 
@@ -21,7 +24,7 @@ function uploadError(e: unknown, tooLarge: () => ApiError): ApiError {
   if (e instanceof ApiError) return e;
   const { code, message } = e as { code?: string; message?: string };
   if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge();
-  if (code === 'FST_FILES_LIMIT') return new ApiError('invalid_parameter', "field 'file': send exactly one file; this request has more than one.", 'file');
+  if (code === 'FST_FILES_LIMIT') return new ApiError('invalid_parameter', "field 'file': send exactly one audio file, and at most one reference clip for each known speaker; this request has more files.", 'file');
   if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return new ApiError('invalid_parameter', 'The form has too many fields.');
   const reason = (message ?? String(e)).replace(/^Multipart: /, '');
   return new ApiError(
@@ -69,6 +72,8 @@ export async function receiveUpload(request: FastifyRequest, limits: UploadLimit
   const remove = () => rm(dir, { recursive: true, force: true });
   const fields: Record<string, string | string[]> = {};
   let file: { path: string; filename: string } | null = null;
+  const references: Reference[] = [];
+  const referencePath = () => path.join(dir, `speaker-${references.length}`);
   let current: NodeJS.ReadableStream & { destroy(error?: Error): void } | null = null;
   const stopWatching = watchPace(request, limits, (error) => {
     if (current) current.destroy(error);
@@ -76,8 +81,25 @@ export async function receiveUpload(request: FastifyRequest, limits: UploadLimit
   });
   try {
     for await (const part of request.parts()) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'file' || file) {
+      if (part.type === 'file' && part.fieldname === REFERENCE_FIELD) {
+        const index = references.length;
+        const target = referencePath();
+        current = part.file;
+        await pipeline(part.file, createWriteStream(target)).catch((e: NodeJS.ErrnoException) => {
+          throw e.syscall ? storageError(e) : e;
+        });
+        current = null;
+        const bytes = (await stat(target)).size;
+        if (part.file.truncated || bytes > MAX_REFERENCE_BYTES) throw referenceTooLarge(index);
+        references.push(await checkReference({ path: target, bytes }, index));
+      } else if (part.type !== 'file' && part.fieldname === REFERENCE_FIELD) {
+        if (part.valueTruncated) throw referenceTooLarge(references.length);
+        references.push(await saveDataUrl(String(part.value), referencePath(), references.length));
+      } else if (part.type === 'file') {
+        if (part.fieldname === 'file' && file) {
+          throw new ApiError('invalid_parameter', "field 'file': send exactly one file; this request has more than one.", 'file');
+        }
+        if (part.fieldname !== 'file') {
           part.file.resume();
           continue;
         }
@@ -109,5 +131,5 @@ export async function receiveUpload(request: FastifyRequest, limits: UploadLimit
     await remove();
     throw new ApiError('file_empty');
   }
-  return { path: file.path, bytes, filename: file.filename, fields, remove };
+  return { path: file.path, bytes, filename: file.filename, fields, references, remove };
 }

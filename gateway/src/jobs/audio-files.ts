@@ -3,9 +3,16 @@
 // once its record can be written. A crash mid-upload leaves only a partial
 // file in uploads/, which the next start clears: nothing is half-stored.
 import { mkdirSync, rmSync } from 'node:fs';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../errors.ts';
+
+const SPEAKERS = '.speakers';
+
+/** Where the i-th known speaker's reference clip of the job whose audio is `audioPath` lies. */
+export function referencePath(audioPath: string, index: number): string {
+  return path.join(audioPath + SPEAKERS, String(index));
+}
 
 export class AudioFiles {
   readonly uploads: string;
@@ -24,11 +31,17 @@ export class AudioFiles {
     return path.join(this.audio, id);
   }
 
-  async adopt(uploadPath: string, id: string): Promise<string> {
+  /** The job's audio, and its known speakers' reference clips (in `<id>.speakers/`, in order), moved in. */
+  async adopt(uploadPath: string, id: string, references: readonly string[] = []): Promise<string> {
     const target = this.pathOf(id);
     try {
+      if (references.length > 0) {
+        await mkdir(target + SPEAKERS, { recursive: true });
+        for (const [i, reference] of references.entries()) await rename(reference, referencePath(target, i));
+      }
       await rename(uploadPath, target);
     } catch (e) {
+      await rm(target + SPEAKERS, { recursive: true, force: true });
       throw storageError(e);
     }
     return target;
@@ -36,16 +49,18 @@ export class AudioFiles {
 
   async remove(id: string): Promise<void> {
     await rm(this.pathOf(id), { force: true });
+    await rm(this.pathOf(id) + SPEAKERS, { recursive: true, force: true });
   }
 
-  /** Every job's audio here, with when it arrived (was renamed here: ctime). */
+  /** Every job's audio here (by job id: its reference clips count as its audio), with when it arrived (was renamed here: ctime). */
   async files(): Promise<Array<{ id: string; arrived: number }>> {
-    const out: Array<{ id: string; arrived: number }> = [];
-    for (const id of await readdir(this.audio)) {
-      const info = await stat(this.pathOf(id)).catch(() => null);
-      if (info) out.push({ id, arrived: info.ctimeMs });
+    const out = new Map<string, number>();
+    for (const name of await readdir(this.audio)) {
+      const info = await stat(path.join(this.audio, name)).catch(() => null);
+      const id = name.endsWith(SPEAKERS) ? name.slice(0, -SPEAKERS.length) : name;
+      if (info) out.set(id, Math.max(out.get(id) ?? 0, info.ctimeMs));
     }
-    return out;
+    return [...out].map(([id, arrived]) => ({ id, arrived }));
   }
 }
 

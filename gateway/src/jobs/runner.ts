@@ -9,6 +9,7 @@ import type { FeedRunner, RunEnd } from './feed.ts';
 import { next, type JobState, type JobTransition } from './lifecycle.ts';
 import { afterFailure, CANCELLED_ERROR, refuseStart, triedOn } from './retry.ts';
 import { storeFailure } from './store-failure.ts';
+import { referencePath } from './audio-files.ts';
 import { STORE_RETRY_MS, type Outcomes } from './outcomes.ts';
 import type { Log } from '../owned.ts';
 
@@ -105,7 +106,9 @@ export class JobRunner implements FeedRunner {
     if (run.cancelled) return this.move(run, 'cancel', CANCELLED);
     run.handle = this.options.dispatcher.submit({
       id: run.id, model: record.request.model, options: record.request.options, audioPath: record.audio_path!,
-      audioBytes: record.request.audio_bytes, previousAttempts: record.attempts, worker: worker ?? undefined, avoid: triedOn(stored),
+      audioBytes: record.request.audio_bytes,
+      references: (record.request.reference_bytes ?? []).map((bytes, i) => ({ path: referencePath(record.audio_path!, i), bytes })),
+      previousAttempts: record.attempts, worker: worker ?? undefined, avoid: triedOn(stored),
     });
     await this.follow(run);
   }

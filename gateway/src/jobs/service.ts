@@ -117,8 +117,9 @@ export class JobService {
   }
 
   /** Takes over an uploaded file and queues its job (its id: the HTTP request's, so logs join up). */
-  async submit(uploadPath: string, request: JobRequest, id: string = randomUUID()): Promise<JobRecord> {
-    const audioPath = await this.options.audio.adopt(uploadPath, id);
+  async submit(uploadPath: string, asked: JobRequest, id: string = randomUUID(), references: ReadonlyArray<{ path: string; bytes: number }> = []): Promise<JobRecord> {
+    const audioPath = await this.options.audio.adopt(uploadPath, id, references.map((r) => r.path));
+    const request = references.length > 0 ? { ...asked, reference_bytes: references.map((r) => r.bytes) } : asked;
     let record: JobRecord;
     try {
       record = await this.store.create(id, request, audioPath);
@@ -189,6 +190,19 @@ export class JobService {
   /** A callback URL checked against the webhook settings this service delivers with (400 when refused). */
   checkCallbackUrl(raw: string): string {
     return checkCallbackUrl(raw, this.options.webhooks);
+  }
+
+  /**
+   * Renames speakers of a succeeded job's result (speaker id → new name), in one
+   * atomic write of the store; the updated record, or null when the job is gone
+   * or has no result. The request is checked by the caller (the HTTP route).
+   */
+  async renameSpeakers(id: string, names: Record<string, string>): Promise<JobRecord | null> {
+    try {
+      return await this.store.renameSpeakers(id, names);
+    } catch (e) {
+      throw storeFailure(e).asApiError();
+    }
   }
 
   /** Deletes a finished job's record, events and audio. */

@@ -6,6 +6,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { JobEvent } from '../dispatch/types.ts';
 import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, StoredEvent } from './store.ts';
+import { withSpeakerNames } from './store.ts';
 import type { WebhookDelivery } from './store.ts';
 
 const SCHEMA = `
@@ -98,6 +99,8 @@ export class SqliteStore implements JobStore {
       expired: prepare("SELECT * FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ? ORDER BY n"),
       deleteJob: prepare('DELETE FROM jobs WHERE id = ?'),
       deleteEvents: prepare('DELETE FROM events WHERE job_id = ?'),
+      succeededResult: prepare("SELECT result FROM jobs WHERE id = ? AND status = 'succeeded' AND result IS NOT NULL"),
+      setResult: prepare('UPDATE jobs SET result = ? WHERE id = ?'),
     };
   }
 
@@ -201,6 +204,20 @@ export class SqliteStore implements JobStore {
   async delete(id: string): Promise<void> {
     this.sql.deleteEvents!.run(id);
     this.sql.deleteJob!.run(id);
+  }
+
+  async renameSpeakers(id: string, names: Record<string, string>): Promise<JobRecord | null> {
+    // Read and write in one transaction (IMMEDIATE: the write lock from the start), so no other write comes in between.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const row = this.sql.succeededResult!.get(id) as { result: string } | undefined;
+      if (row) this.sql.setResult!.run(JSON.stringify(withSpeakerNames(JSON.parse(row.result), names)), id);
+      this.db.exec('COMMIT');
+      return row ? this.get(id) : null;
+    } catch (e) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
   }
 
   async close(): Promise<void> {

@@ -215,6 +215,71 @@ export function storeContract(name: string, storage: Storage): void {
     assert.deepEqual([failed.status, failed.result, failed.error], ['failed', null, { code: 'worker_lost', message: 'gone' }]);
   });
 
+  // A diarized result: speakers, and their ids on segments and words.
+  const diarized: TranscriptionResult = {
+    ...result,
+    segments: [
+      { ...result.segments[0]!, speaker: 'A', words: [{ start: 0, end: 0.5, word: ' Hello.', probability: 0.9, speaker: 'A' }] },
+      { ...result.segments[0]!, id: 1, start: 1, end: 2, speaker: 'B' },
+      { ...result.segments[0]!, id: 2, start: 2, end: 3, text: '', tokens: [], speaker: null },
+    ],
+    speakers: [{ id: 'A', name: 'A', seconds: 0.123456789012345 }, { id: 'B', name: 'Bob', seconds: 1 }],
+  };
+  const names = (job: { result: TranscriptionResult | null } | null) => job?.result?.speakers?.map((s) => [s.id, s.name]);
+
+  withStore('renaming speakers changes their names in the stored result, and nothing else', async (store) => {
+    await store.create('d', request(), '/a/d');
+    await store.markRunning('d', 1);
+    const done = (await store.finish('d', { status: 'succeeded', result: diarized }))!;
+    const renamed = (await store.renameSpeakers('d', { A: 'Host' }))!;
+    assert.deepEqual(names(renamed), [['A', 'Host'], ['B', 'Bob']]);
+    assert.deepEqual(renamed, { ...done, result: { ...diarized, speakers: [{ ...diarized.speakers![0]!, name: 'Host' }, diarized.speakers![1]!] } });
+    assert.deepEqual(await store.get('d'), renamed);
+    const again = (await store.renameSpeakers('d', { B: 'Guest', Z: 'nobody' }))!;
+    assert.deepEqual(names(again), [['A', 'Host'], ['B', 'Guest']], 'a later rename keeps the earlier names; an id that is no speaker is ignored');
+    assert.deepEqual(again.result!.segments, diarized.segments, 'segments and words keep their speaker ids');
+    assert.equal(again.result!.speakers![0]!.seconds, 0.123456789012345);
+    assert.deepEqual(await store.events('d', 0), [], 'no event is added');
+  });
+
+  withStore('renaming speakers: renames at once all stand (none is lost)', async (store) => {
+    const many = { ...diarized, speakers: ['A', 'B', 'C', 'D', 'E'].map((id) => ({ id, name: id, seconds: 1 })) };
+    await store.insertFinished('m', request(), { status: 'succeeded', result: many }, Date.now());
+    await Promise.all(['A', 'B', 'C', 'D', 'E'].map((id) => store.renameSpeakers('m', { [id]: `${id}-renamed` })));
+    assert.deepEqual(names(await store.get('m')), ['A', 'B', 'C', 'D', 'E'].map((id) => [id, `${id}-renamed`]));
+  });
+
+  withStore('renaming speakers: null for a job that has no result, or is not there; a result with no speakers is left as it is', async (store) => {
+    await store.create('q', request(), '/a/q');
+    assert.equal(await store.renameSpeakers('q', { A: 'Host' }), null, 'queued');
+    await store.markRunning('q', 1);
+    assert.equal(await store.renameSpeakers('q', { A: 'Host' }), null, 'running');
+    assert.equal((await store.get('q'))!.status, 'running', 'and left as it was');
+    await store.finish('q', cancelled);
+    const ended = await store.get('q');
+    assert.equal(await store.renameSpeakers('q', { A: 'Host' }), null, 'cancelled');
+    assert.deepEqual(await store.get('q'), ended);
+    assert.equal(await store.renameSpeakers('nope', { A: 'Host' }), null);
+    assert.equal(await store.get('nope'), null, 'a rename makes no job');
+    await store.create('plain', request(), '/a/plain');
+    const plain = (await store.finish('plain', { status: 'succeeded', result }))!;
+    assert.deepEqual(await store.renameSpeakers('plain', { A: 'Host' }), plain);
+  });
+
+  test(`${name}: renamed speakers survive a reopen`, async () => {
+    const open = storage();
+    const before = await open();
+    await before.insertFinished('kept', request(), { status: 'succeeded', result: diarized }, Date.now());
+    await before.renameSpeakers('kept', { A: 'Host', B: 'Guest' });
+    await before.close();
+    const after = await open();
+    try {
+      assert.deepEqual(names(await after.get('kept')), [['A', 'Host'], ['B', 'Guest']]);
+    } finally {
+      await after.close();
+    }
+  });
+
   test(`${name}: everything survives a reopen`, async () => {
     const open = storage();
     const before = await open();

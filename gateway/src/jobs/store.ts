@@ -18,6 +18,8 @@ export interface JobRequest {
   options: TranscribeOptions;
   filename: string;
   audio_bytes: number;
+  /** Bytes of each known speaker's reference clip (options.diarization.known_speakers, in order), kept beside the audio. */
+  reference_bytes?: number[];
   callback_url: string | null;
   /** The API key's name that submitted it (null when the service is open): only that key sees it. */
   owner?: string | null;
@@ -116,7 +118,21 @@ export interface JobStore {
   /** Finished jobs older than `beforeMs` (by finished_at). */
   expired(beforeMs: number): Promise<JobRecord[]>;
   delete(id: string): Promise<void>;
+  /**
+   * Renames speakers of a succeeded job's result, in one atomic write: each
+   * speaker in `result.speakers` whose id is a key of `names` (speaker id → new
+   * name) takes that name; ids that are none of its speakers are ignored. The
+   * updated record; null when the job is not there or has no result (not
+   * succeeded). Segments and words keep their speaker ids.
+   */
+  renameSpeakers(id: string, names: Record<string, string>): Promise<JobRecord | null>;
   close(): Promise<void>;
   /** Null when the store can be reached; else why not (a store across the network). */
   health?(): string | null;
+}
+
+/** `result` with the speakers whose ids are keys of `names` renamed (what JobStore.renameSpeakers stores). */
+export function withSpeakerNames(result: TranscriptionResult, names: Record<string, string>): TranscriptionResult {
+  if (!result.speakers) return result;
+  return { ...result, speakers: result.speakers.map((s) => (Object.hasOwn(names, s.id) ? { ...s, name: names[s.id]! } : s)) };
 }

@@ -46,6 +46,7 @@ import { connectRedis, parseRedisUrl, redisProblem, type RedisTarget } from './c
 import { defineScripts, lua, type ScriptCommands } from './lua.ts';
 import type { JobEvent } from '../dispatch/types.ts';
 import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, StoredEvent, WebhookDelivery } from '../jobs/store.ts';
+import { withSpeakerNames } from '../jobs/store.ts';
 import { JOB_STATUSES } from '../jobs/lifecycle.ts';
 
 // The scripts, by the command name each has on the client, and how many KEYS it takes.
@@ -59,6 +60,7 @@ const SCRIPTS = {
   whisperJobDelete: lua('job-delete', 16),
   whisperJobFetch: lua('job-fetch', 1),
   whisperJobAppend: lua('job-append', 1),
+  whisperJobRenameSpeakers: lua('job-rename-speakers', 1),
 };
 type Scripts = ScriptCommands<keyof typeof SCRIPTS>;
 
@@ -303,6 +305,18 @@ export class RedisStore implements JobStore {
       ...this.statusIndexes(), ...this.statusIndexes(o),
       id, o,
     ));
+  }
+
+  async renameSpeakers(id: string, names: Record<string, string>): Promise<JobRecord | null> {
+    // Read, rename, and store only if the result is still the one read (job-rename-speakers.lua); else again.
+    for (let tries = 1; ; tries++) {
+      const [status, read] = await this.client.hmget(this.key('job', id), 'status', 'result');
+      if (status !== 'succeeded' || read == null) return null;
+      const renamed = JSON.stringify(withSpeakerNames(JSON.parse(read), names));
+      const reply = await this.client.whisperJobRenameSpeakers(this.key('job', id), read, renamed);
+      if (reply !== 'changed') return (reply as string[]).length > 0 ? toRecord(fromFlat(reply as string[])) : null;
+      if (tries >= 20) throw new Error(`the speakers of job ${id} changed ${tries} times while they were being renamed`);
+    }
   }
 
   async close(): Promise<void> {

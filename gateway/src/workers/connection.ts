@@ -118,7 +118,7 @@ export class WorkerConnection {
    * `audio` is its audio frame: a file streamed from disk (an upload), or bytes
    * in memory (a live stream's few hundred milliseconds).
    */
-  send(message: Outgoing, listener: ReplyListener, audio?: AudioSource): string {
+  send(message: Outgoing, listener: ReplyListener, audio?: AudioSource | AudioSource[]): string {
     const id = message.id ?? `g${++this.nextId}`;
     if (this.state !== 'open') {
       listener(lostReply(id, this.closeReason || 'the connection is closed'));
@@ -126,33 +126,37 @@ export class WorkerConnection {
     }
     this.pending.set(id, { command: message.command, listener });
     const frame = encodeJson({ ...message, id });
+    const sources = audio === undefined ? [] : Array.isArray(audio) ? audio : [audio];
     this.queuedWrites += 1;
     this.writes = this.writes.then(async () => {
-      // The file is opened before the request is written: a file that is gone fails
+      // The files are opened before the request is written: a file that is gone fails
       // this request alone, while a failure mid-frame leaves the stream unusable.
-      let file: FileHandle | undefined;
+      const files: Array<FileHandle | Buffer> = [];
       try {
-        if (audio !== undefined && !Buffer.isBuffer(audio)) file = await open(audio.path, 'r');
+        for (const source of sources) files.push(Buffer.isBuffer(source) ? source : await open(source.path, 'r'));
       } catch (e) {
         this.queuedWrites -= 1;
         this.pending.delete(id);
+        await closeAll(files);
         // The error's code only: its message names the file, under the gateway's DATA_DIR, and job errors reach clients.
         listener({ id, type: 'error', error: { code: 'internal', message: `the upload could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})` } });
         return;
       }
       try {
         await this.write(frame);
-        if (Buffer.isBuffer(audio)) {
-          await this.write(frameHeader(audio.length));
-          await this.write(audio);
-        } else if (file && audio) {
-          await this.streamFile(file, audio.bytes);
+        for (const [i, file] of files.entries()) {
+          if (Buffer.isBuffer(file)) {
+            await this.write(frameHeader(file.length));
+            await this.write(file);
+          } else {
+            await this.streamFile(file, (sources[i] as { bytes: number }).bytes);
+          }
         }
       } catch (e) {
         this.close(`writing to the worker failed: ${(e as Error).message}`);
       } finally {
         this.queuedWrites -= 1;
-        await file?.close();
+        await closeAll(files);
       }
     });
     return id;
@@ -248,4 +252,8 @@ export class WorkerConnection {
 
 function lostReply(id: string, reason: string): Reply {
   return { id, type: 'error', error: { code: 'worker_lost', message: reason } };
+}
+
+async function closeAll(files: Array<FileHandle | Buffer>): Promise<void> {
+  for (const file of files) if (!Buffer.isBuffer(file)) await file.close();
 }

@@ -10,7 +10,8 @@ import ctranslate2
 from faster_whisper import WhisperModel
 from faster_whisper.utils import download_model
 
-from whisper_worker.engine.models import Loader, canonical, local_path
+from whisper_worker.engine.diarize.pipeline import Diarizer
+from whisper_worker.engine.models import DIARIZATION, Loader, canonical, local_path
 from whisper_worker.errors import WorkerError, without_paths
 from whisper_worker.settings import Settings
 
@@ -57,7 +58,9 @@ def pick_device(settings: Settings) -> Device:
 
 
 def make_loader(settings: Settings, device: Device) -> Loader:
-    def load(name: str) -> WhisperModel:
+    def load(name: str) -> WhisperModel | Diarizer:
+        if name == DIARIZATION:
+            return _diarizer(settings)
         path = local_path(name, settings.models_dir) or _download(name, settings)
         return WhisperModel(
             str(path),
@@ -70,6 +73,18 @@ def make_loader(settings: Settings, device: Device) -> Loader:
         )
 
     return load
+
+
+def _diarizer(settings: Settings) -> Diarizer:
+    try:
+        return Diarizer(settings.diarization_dir)
+    except FileNotFoundError as e:
+        log.warning("the speaker models are missing: %s", e)
+        raise WorkerError(
+            "model_unavailable",
+            "Speaker diarization needs its models (segmentation.onnx, embedding.onnx), which this worker does not have: "
+            "run `make models`, or point WHISPER_DIARIZATION_MODELS at a folder that holds them.",
+        ) from None
 
 
 def _download(name: str, settings: Settings) -> str:

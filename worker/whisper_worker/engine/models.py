@@ -29,6 +29,9 @@ log = logging.getLogger("whisper_worker.models")
 
 # The original design's names, on top of every name faster-whisper knows.
 ALIASES = {"large": "large-v3", "turbo": "large-v3-turbo"}
+# The speaker models: one more entry of the cache, so that they load once, count against WHISPER_MAX_LOADED_MODELS
+# and unload when idle like a Whisper model. Not a name a request can give as its model.
+DIARIZATION = "diarization"
 
 
 def known_models() -> list[str]:
@@ -55,6 +58,10 @@ def local_path(name: str, models_dir: Path) -> Path | None:
         return Path(download_model(canonical(name), local_files_only=True))
     except Exception:
         return None
+
+
+def _cached_name(name: str) -> str:
+    return name if name == DIARIZATION else canonical(name)
 
 
 @dataclass
@@ -84,7 +91,7 @@ class ModelCache:
 
     async def load(self, name: str) -> tuple[LoadedModel, float]:
         """Loads (once) and returns the model with the seconds this call waited for loading."""
-        name = canonical(name)
+        name = _cached_name(name)
         if name in self._loaded:
             self._loaded.move_to_end(name)
             return self._loaded[name], 0.0
@@ -132,7 +139,7 @@ class ModelCache:
                 self._evict()
 
     def unload(self, name: str) -> bool:
-        name = canonical(name)
+        name = _cached_name(name)
         entry = self._loaded.get(name)
         if entry is None:
             return False

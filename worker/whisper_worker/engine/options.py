@@ -7,8 +7,11 @@ how each one reaches faster-whisper.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from whisper_worker.engine.diarize.pipeline import SpeakerCount
+from whisper_worker.errors import WorkerError
 from whisper_worker.protocol import messages
 
 PROPERTIES: dict[str, Any] = messages.DEFINITIONS["TranscribeOptions"]["properties"]
@@ -64,3 +67,37 @@ def transcribe_kwargs(options: Mapping[str, Any]) -> tuple[dict[str, Any], int |
     chosen = {**DEFAULTS, **options}
     kwargs = {kwarg: convert(chosen[name]) for name, (kwarg, convert) in FASTER_WHISPER.items()}
     return kwargs, chosen["batch_size"]
+
+
+@dataclass(frozen=True)
+class DiarizationOptions:
+    count: SpeakerCount
+    names: tuple[str, ...]  # known speakers, in the order of their reference audio frames
+
+
+def diarization_options(options: Mapping[str, Any]) -> DiarizationOptions | None:
+    """The speakers asked for, or None for none; a bad_request for bounds the schema cannot see (min above max)."""
+    asked = options.get("diarization")
+    if asked is None:
+        return None
+    num, least, most = (asked.get(k) for k in ("num_speakers", "min_speakers", "max_speakers"))
+    if least is not None and most is not None and least > most:
+        raise WorkerError(
+            "bad_request", f"'options.diarization.min_speakers' ({least}) is more than 'max_speakers' ({most})",
+        )
+    if num is not None and ((least is not None and num < least) or (most is not None and num > most)):
+        raise WorkerError(
+            "bad_request",
+            f"'options.diarization.num_speakers' ({num}) is outside min_speakers..max_speakers ({least}..{most})",
+        )
+    names = tuple(k["name"] for k in asked.get("known_speakers", []))
+    return DiarizationOptions(SpeakerCount(num, least, most), names)
+
+
+def reference_frames(message: Mapping[str, Any]) -> int:
+    """Audio frames after a transcribe request's own: one per known speaker. Read from the message as it came,
+    valid or not, so that a refused request's frames are read all the same and the connection stays in step."""
+    options = message.get("options")
+    diarization = options.get("diarization") if isinstance(options, dict) else None
+    known = diarization.get("known_speakers") if isinstance(diarization, dict) else None
+    return len(known) if isinstance(known, list) else 0

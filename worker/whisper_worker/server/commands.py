@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Container, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from whisper_worker import PROTOCOL_VERSION
@@ -31,6 +31,7 @@ class Call:
     send: Send
     in_flight: Mapping[str, Job]  # the connection's requests, for cancel
     streams: Mapping[str, Stream]  # the connection's open streams, by the id of their `stream` request
+    references: list[str] = field(default_factory=list)  # known speakers' clips, the frames after the audio (§3)
 
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
@@ -61,7 +62,7 @@ def _audio(call: Call) -> str:
 
 async def _transcribe(call: Call) -> dict[str, Any]:
     m = call.message
-    return await call.worker.transcribe(call.job, m["model"], m.get("options", {}), _audio(call), call.send)
+    return await call.worker.transcribe(call.job, m["model"], m.get("options", {}), _audio(call), call.send, call.references)
 
 
 async def _detect_language(call: Call) -> dict[str, Any]:

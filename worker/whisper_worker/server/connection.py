@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from whisper_worker.engine import transcriber
+from whisper_worker.engine.options import reference_frames
 from whisper_worker.engine.transcriber import Cancelled
 from whisper_worker.errors import WorkerError
 from whisper_worker.job import Job
@@ -90,22 +91,23 @@ class Connection:
         except WorkerError as refused:
             # Its audio frame is read all the same, so the connection stays in step, but never stored.
             if audio_follows(message):
-                await self._read_audio(request_id, Discard())
+                for _ in range(1 + reference_frames(message)):
+                    await self._read_audio(request_id, Discard())
             refused.request_id = request_id
             raise
         if command.name == "stream_audio":
             await self._accept_stream_audio(message, request_id)
             return
-        audio_path = await self._spool_audio(request_id) if command.audio else None
-        refusal = await self._check_audio(audio_path) if audio_path else None
+        paths = await self._spool_frames(request_id, 1 + reference_frames(message)) if command.audio else []
+        refusal = await self._check_audio(paths[0]) if paths else None
         job = Job(message["id"])
         self.jobs[job.id] = job
         if command.name == "stream":
             refusal = self._open_stream(job, message)
-        job.task = owned(self._run(job, command, message, audio_path, refusal), f"request {job.id!r} ({command.name})")
+        job.task = owned(self._run(job, command, message, paths, refusal), f"request {job.id!r} ({command.name})")
         # A task cancelled before its first step never enters _run's `finally` (a connection
-        # closed right after its request): the audio file must go all the same.
-        job.task.add_done_callback(lambda _: _remove(audio_path))
+        # closed right after its request): the audio files must go all the same.
+        job.task.add_done_callback(lambda _: _remove(*paths))
 
     def _open_stream(self, job: Job, message: dict[str, Any]) -> WorkerError | None:
         """Before the next frame is read: its audio may follow the request at once."""
@@ -157,6 +159,17 @@ class Connection:
             raise
         return path
 
+    async def _spool_frames(self, request_id: str | None, count: int) -> list[str]:
+        """The request's audio frame, then a known speaker's reference clip in each further one (protocol §3)."""
+        paths: list[str] = []
+        try:
+            for _ in range(count):
+                paths.append(await self._spool_audio(request_id))
+        except BaseException:
+            _remove(*paths)
+            raise
+        return paths
+
     async def _check_audio(self, path: str) -> WorkerError | None:
         """Audio too long by what it declares, or no audio at all: known as soon as it is spooled, so refused
         at once, never after a wait for a slot. Checked before the next frame is read, so requests keep their order."""
@@ -167,7 +180,7 @@ class Connection:
         return None
 
     async def _run(
-        self, job: Job, command: Command, message: dict[str, Any], audio_path: str | None, refusal: WorkerError | None = None,
+        self, job: Job, command: Command, message: dict[str, Any], paths: list[str], refusal: WorkerError | None = None,
     ) -> None:
         started = time.monotonic()
         outcome = "ok"
@@ -175,7 +188,8 @@ class Connection:
             if refusal is not None:
                 job.model = message.get("model")
                 raise refusal  # answered and logged as any failed request
-            result = await command.handler(Call(self.worker, job, message, audio_path, self.send, self.jobs, self.streams))
+            call = Call(self.worker, job, message, paths[0] if paths else None, self.send, self.jobs, self.streams, paths[1:])
+            result = await command.handler(call)
             await self.send({"id": job.id, "type": "result", "result": result})
         except (Cancelled, asyncio.CancelledError):
             outcome = "cancelled"
@@ -193,7 +207,7 @@ class Connection:
             job.finish()
             self.jobs.pop(job.id, None)
             self.streams.pop(job.id, None)
-            _remove(audio_path)
+            _remove(*paths)
             log_request(job, command, time.monotonic() - started, outcome)
 
     async def _reply_quietly(self, reply: dict[str, Any]) -> None:
@@ -205,8 +219,8 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")  # JSON may hold lone surrogates: still a comparison, never a crash
 
 
-def _remove(path: str | None) -> None:
-    if path:
+def _remove(*paths: str) -> None:
+    for path in paths:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
 

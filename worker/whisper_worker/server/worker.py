@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -15,10 +15,13 @@ from whisper_worker import PROTOCOL_VERSION, __version__
 from whisper_worker.engine import transcriber, windows
 from whisper_worker.engine.audio import SAMPLE_RATE
 from whisper_worker.engine.batching import SharedModel
+from whisper_worker.engine.diarize.labels import Labeller
+from whisper_worker.engine.diarize.pipeline import KnownSpeaker
+from whisper_worker.engine.diarize.references import reference_clip
 from whisper_worker.engine.loader import Device, make_loader, pick_device
 from whisper_worker.engine.memory import MemoryProbe
-from whisper_worker.engine.models import Loader, ModelCache, canonical, known_models, local_path
-from whisper_worker.engine.options import transcribe_kwargs
+from whisper_worker.engine.models import DIARIZATION, Loader, ModelCache, canonical, known_models, local_path
+from whisper_worker.engine.options import DiarizationOptions, diarization_options, transcribe_kwargs
 from whisper_worker.job import Job
 from whisper_worker.live import decode as live_decode
 from whisper_worker.live.policy import Decoded, Step
@@ -120,8 +123,11 @@ class Worker:
         _raise_if_cancelled(job)
         return result
 
-    async def transcribe(self, job: Job, model: str, options: Mapping[str, Any], audio_path: str, send: Send) -> dict[str, Any]:
+    async def transcribe(
+        self, job: Job, model: str, options: Mapping[str, Any], audio_path: str, send: Send, references: Sequence[str] = (),
+    ) -> dict[str, Any]:
         kwargs, batch_size = transcribe_kwargs(options)
+        speakers = diarization_options(options)
         canonical(model)
         job.model = model
         arrived = time.monotonic()
@@ -134,17 +140,56 @@ class Worker:
             # Decoding first: a broken file is reported without loading a model for it.
             audio = await asyncio.to_thread(transcriber.load_audio, audio_path, self.settings.max_audio_seconds)
             job.audio_seconds = len(audio) / SAMPLE_RATE
+            known = await self._known_speakers(speakers, references)
             async with self.cache.use(model) as (entry, load_seconds):
                 job.batch_size = batch = self.batch_size(batch_size, job.audio_seconds)
                 short = batch == 0 and self.settings.short_windows
                 job.window_seconds = windows.seconds(len(audio)) if short else windows.FULL_SECONDS
                 emit = _emitter(job, model, send)
                 _start_running(job)
+                labeller = None
+                if speakers is not None:
+                    labeller = await self._diarize(job, audio, speakers, known, bool(kwargs["word_timestamps"]))
+                    kwargs["word_timestamps"] = True  # a segment is split at the word where its speaker changes
+                    emit = _labelled(emit, labeller)
                 result = await asyncio.to_thread(
                     self._decode_joined, entry.model, transcriber.transcribe, audio, kwargs, batch, emit, job.cancelled, short,
                 )
         _raise_if_cancelled(job)
-        return _timed(result, model, queued_seconds, load_seconds)
+        timed = _timed(result, model, queued_seconds, load_seconds)
+        if labeller is not None:
+            timed = labeller.finish(timed)
+            timed["timing"]["diarize_seconds"] = labeller.diarization.seconds
+        return timed
+
+    async def _known_speakers(self, speakers: DiarizationOptions | None, references: Sequence[str]) -> list[KnownSpeaker]:
+        if speakers is None:
+            return []
+        clips = [await asyncio.to_thread(reference_clip, path, i) for i, path in enumerate(references)]
+        return [KnownSpeaker(name, clip) for name, clip in zip(speakers.names, clips, strict=True)]
+
+    async def _diarize(
+        self, job: Job, audio: Any, speakers: DiarizationOptions, known: list[KnownSpeaker], words: bool,
+    ) -> Labeller:
+        async with self.cache.use(DIARIZATION) as (diarizer, _):
+            found = await asyncio.to_thread(diarizer.model.run, audio, speakers.count, known, job.cancelled)
+        _raise_if_cancelled(job)
+        return Labeller(found, keep_words=words)
+
+
+def _labelled(emit: transcriber.Emit, labeller: Labeller) -> transcriber.Emit:
+    """Each decoded segment goes out split at its changes of speaker, with its speakers."""
+
+    def labelled(event: dict[str, Any]) -> None:
+        if event["type"] == "info":
+            return emit({**event, "speakers": labeller.speakers()})
+        if event["type"] != "segment":
+            return emit(event)
+        for piece in labeller.label(event["segment"]):
+            emit({**event, "segment": piece})
+        return None
+
+    return labelled
 
 
 def _emitter(job: Job, model: str, send: Send) -> transcriber.Emit:

@@ -10,6 +10,7 @@ import type { JobService } from '../../jobs/service.ts';
 import { LANGUAGES, languageName } from '../../protocol/languages.ts';
 import { identify } from '../keys.ts';
 import { receiveUpload } from '../uploads.ts';
+import { diarizationOption } from '../speakers.ts';
 import { checkLanguage, resolveModel, transcribe, type TranscriptionRequest } from '../transcribe.ts';
 import type { ResponseFormat } from '../../formats/responses.ts';
 import { DEFAULT_CUE_OPTIONS } from '../../formats/subtitles.ts';
@@ -42,7 +43,7 @@ export function apiRoutes(app: FastifyInstance, config: Config, dispatch: Dispat
       await service.admit(request.owner, config.maxJobsPerKey);
       const upload = await receiveUpload(request, config, service.uploadsDir);
       try {
-        const what = apiRequest(parseFields(ApiTranscribeForm, upload.fields), config, dispatch.directory.modelNames());
+        const what = apiRequest(parseFields(ApiTranscribeForm, upload.fields), config, dispatch.directory.modelNames(), upload.references.length);
         return await transcribe(service, config, request, reply, upload, what, 'api');
       } finally {
         await upload.remove();
@@ -52,8 +53,9 @@ export function apiRoutes(app: FastifyInstance, config: Config, dispatch: Dispat
 }
 
 /** The original API's fields (of /api/transcribe and /api/jobs) as what to transcribe. */
-export function apiRequest(f: ApiTranscribeFields, config: Config, knownModels: readonly string[]): TranscriptionRequest {
+export function apiRequest(f: ApiTranscribeFields, config: Config, knownModels: readonly string[], references = 0): TranscriptionRequest {
   const words = f.word_timestamps ?? false;
+  const diarization = diarizationOption(f, references);
   return {
     model: resolveModel(f.model ?? config.defaultModel, config, knownModels),
     options: {
@@ -65,6 +67,7 @@ export function apiRequest(f: ApiTranscribeFields, config: Config, knownModels: 
       ...(f.batch_size !== undefined && { batch_size: f.batch_size }),
       ...(f.temperature !== undefined && { temperature: f.temperature }),
       ...(f.prompt && { initial_prompt: f.prompt }),
+      ...(diarization && { diarization }),
     },
     format: (f.response_format ?? 'json') as ResponseFormat,
     stream: f.stream ? 'api' : false,

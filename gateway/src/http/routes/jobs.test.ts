@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from '../../app.ts';
 import { loadConfig } from '../../config.ts';
-import { fakeDispatch, hangs, type FakeDispatch } from '../../../test/fake-dispatch.ts';
+import { fakeDispatch, hangs, succeeds, type FakeDispatch, type Script } from '../../../test/fake-dispatch.ts';
 import { waitFor } from '../../../../test-support/wait.ts';
-import { injectable, multipart } from '../../../test/inject.ts';
+import { injectable, multipart, WAV } from '../../../test/inject.ts';
+import type { AddressInfo } from 'node:net';
 import { SqliteStore } from '../../jobs/sqlite-store.ts';
 import { storageError } from '../../jobs/audio-files.ts';
 
@@ -256,4 +257,154 @@ test('a full disk is a 507 and any other failed write a 503, both saying nothing
   const other = storageError(Object.assign(new Error('io'), { code: 'EIO' }));
   assert.deepEqual([other.code, other.status], ['storage_unavailable', 503]);
   assert.match(other.message, /EIO.*Nothing was kept/);
+});
+
+// ——— Renaming speakers (PATCH /api/jobs/{id}), over real HTTP.
+
+/** The fake's job, diarized: two speakers, on its segments. */
+const diarized: Script = (spec) => succeeds(spec).map((event) => (event.type === 'done' ? {
+  type: 'done' as const,
+  result: {
+    ...event.result,
+    segments: event.result.segments.map((s) => ({ ...s, speaker: 'A' })),
+    speakers: [{ id: 'A', name: 'A', seconds: 1.5 }, { id: 'B', name: 'B', seconds: 1 }],
+  },
+} : event));
+
+const KEYS = { API_KEYS: 'alice:sk-alice-1,bob:sk-bob-2' };
+
+/** A gateway on a real port with a fake job system; fetch as a key. */
+async function served(jobs: FakeDispatch, env: Record<string, string> = KEYS) {
+  const app = await gateway(jobs, env);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const call = (key: string | null, method: string, url: string, body?: unknown) => fetch(`http://127.0.0.1:${port}${url}`, {
+    method,
+    headers: { ...(key && { authorization: `Bearer ${key}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const submitAs = async (key: string | null) => {
+    const form = new FormData();
+    form.append('file', WAV, 'talk.wav');
+    const response = await fetch(`http://127.0.0.1:${port}/api/jobs`, { method: 'POST', body: form, headers: key ? { authorization: `Bearer ${key}` } : {} });
+    assert.equal(response.status, 202);
+    return (await response.json()).id as string;
+  };
+  const until = (key: string | null, id: string, status: string) =>
+    waitFor(`job ${id} to be ${status}`, async () => (await (await call(key, 'GET', `/api/jobs/${id}`)).json()).status === status);
+  return { app, call, submitAs, until };
+}
+
+const speakerNames = async (app: App, id: string) => (await app.jobService.get(id))!.result!.speakers!.map((s) => [s.id, s.name]);
+
+test('PATCH /api/jobs/{id} renames the speakers of a finished job, by id or current name; GET shows the job renamed', async () => {
+  const { app, call, submitAs, until } = await served(fakeDispatch(diarized));
+  try {
+    const id = await submitAs('sk-alice-1');
+    await until('sk-alice-1', id, 'succeeded');
+    const renamed = await call('sk-alice-1', 'PATCH', `/api/jobs/${id}`, { speakers: { A: '  Host ', B: 'Guest' } });
+    assert.equal(renamed.status, 200);
+    const body = await renamed.json();
+    assert.deepEqual([body.id, body.status], [id, 'succeeded']);
+    assert.deepEqual(await speakerNames(app, id), [['A', 'Host'], ['B', 'Guest']], 'trimmed, and stored');
+    assert.deepEqual(await (await call('sk-alice-1', 'GET', `/api/jobs/${id}`)).json(), body, 'the job object, as GET shows it');
+    assert.deepEqual(body.result.speakers.map((s: { id: string; name: string }) => [s.id, s.name]), [['A', 'Host'], ['B', 'Guest']]);
+    assert.deepEqual((await app.jobService.get(id))!.result!.segments.map((s) => s.speaker), ['A'], 'segments keep the speaker id');
+
+    const byName = await call('sk-alice-1', 'PATCH', `/api/jobs/${id}`, { speakers: { Host: 'Anna' } });
+    assert.equal(byName.status, 200);
+    assert.deepEqual(await speakerNames(app, id), [['A', 'Anna'], ['B', 'Guest']], 'a current name names its speaker');
+    const shown = (await (await call('sk-alice-1', 'GET', `/api/jobs/${id}`)).json()).result.speakers;
+    assert.deepEqual(shown.map((s: { id: string; name: string }) => [s.id, s.name]), [['A', 'Anna'], ['B', 'Guest']], 'GET shows the new names');
+
+    const wrong = await call('sk-alice-1', 'PATCH', `/api/jobs/${id}`, { speakers: { A: 'Host', Z: 'Zed' } });
+    assert.equal(wrong.status, 400);
+    const { error } = await wrong.json();
+    assert.deepEqual([error.code, error.param], ['invalid_parameter', 'speakers.Z']);
+    assert.match(error.message, /has no speaker 'Z'; its speakers are A \(Anna\), B \(Guest\)/);
+    const twice = await (await call('sk-alice-1', 'PATCH', `/api/jobs/${id}`, { speakers: { A: 'X', Anna: 'Y' } })).json();
+    assert.deepEqual([twice.error.param, /speaker A is renamed twice/.test(twice.error.message)], ['speakers.Anna', true]);
+    assert.deepEqual(await speakerNames(app, id), [['A', 'Anna'], ['B', 'Guest']], 'a refused rename renames nothing');
+
+    const other = await call('sk-bob-2', 'PATCH', `/api/jobs/${id}`, { speakers: { A: 'Mallory' } });
+    assert.equal(other.status, 404, 'another key\'s job is not there');
+    assert.deepEqual([(await other.json()).error.code], ['not_found']);
+    assert.equal((await call(null, 'PATCH', `/api/jobs/${id}`, { speakers: { A: 'Mallory' } })).status, 401);
+    assert.equal((await call('sk-alice-1', 'PATCH', '/api/jobs/nope', { speakers: { A: 'X' } })).status, 404);
+    assert.deepEqual(await speakerNames(app, id), [['A', 'Anna'], ['B', 'Guest']]);
+  } finally {
+    await app.close();
+  }
+});
+
+test('PATCH /api/jobs/{id}: a bad body is a 400 naming the field', async () => {
+  const { app, call, submitAs, until } = await served(fakeDispatch(diarized), {});
+  try {
+    const id = await submitAs(null);
+    await until(null, id, 'succeeded');
+    const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`S${i}`, 'x']));
+    for (const [body, param, message] of [
+      [{ speakers: { A: '   ' } }, 'speakers.A', /field 'speakers\.A' is blank/],
+      [{ speakers: { A: 'x'.repeat(101) } }, 'speakers.A', /field 'speakers\.A' is 101 characters long; a name is at most 100/],
+      [{ speakers: { A: 7 } }, 'speakers.A', /field 'speakers\.A' must be text/],
+      [{ speakers: {} }, 'speakers', /field 'speakers' is empty/],
+      [{ speakers: many }, 'speakers', /field 'speakers' has 33 entries; at most 32/],
+      [{ speakers: ['Host'] }, 'speakers', /field 'speakers' must be an object/],
+      [{}, 'speakers', /field 'speakers' is required/],
+      [{ speakers: { A: 'Host' }, colour: 'red' }, 'colour', /unknown field 'colour'/],
+      [[{ A: 'Host' }], null, /the body must be a JSON object/],
+    ] as const) {
+      const r = await call(null, 'PATCH', `/api/jobs/${id}`, body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      const { error } = await r.json();
+      assert.deepEqual([error.code, error.param], ['invalid_parameter', param], JSON.stringify(body));
+      assert.match(error.message, message);
+    }
+    const notJson = await call(null, 'PATCH', `/api/jobs/${id}`, '{"speakers": ');
+    assert.deepEqual([notJson.status, (await notJson.json()).error.code], [400, 'bad_request']);
+    const empty = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/jobs/${id}`, { method: 'PATCH' });
+    assert.deepEqual([empty.status, (await empty.json()).error.param], [400, 'speakers']);
+    assert.deepEqual(await speakerNames(app, id), [['A', 'A'], ['B', 'B']], 'nothing was renamed');
+  } finally {
+    await app.close();
+  }
+});
+
+test('PATCH /api/jobs/{id}: a job not finished is 409 job_not_finished, one with no result job_failed, one with no speakers a 400', async () => {
+  const { app, call, submitAs, until } = await served(fakeDispatch(hangs), {});
+  try {
+    const id = await submitAs(null);
+    await until(null, id, 'running');
+    const early = await call(null, 'PATCH', `/api/jobs/${id}`, { speakers: { A: 'Host' } });
+    assert.equal(early.status, 409);
+    const { error } = await early.json();
+    assert.equal(error.code, 'job_not_finished');
+    assert.match(error.message, /is running: its speakers can be renamed once it has succeeded/);
+    await call(null, 'POST', `/api/jobs/${id}/cancel`);
+    const cancelled = await call(null, 'PATCH', `/api/jobs/${id}`, { speakers: { A: 'Host' } });
+    assert.deepEqual([cancelled.status, (await cancelled.json()).error.code], [409, 'job_failed']);
+
+    app.jobs.script = succeeds; // not diarized
+    const plain = await submitAs(null);
+    await until(null, plain, 'succeeded');
+    const none = await call(null, 'PATCH', `/api/jobs/${plain}`, { speakers: { A: 'Host' } });
+    assert.equal(none.status, 400);
+    const body = await none.json();
+    assert.deepEqual([body.error.code, body.error.param], ['invalid_parameter', 'speakers']);
+    assert.match(body.error.message, /has no speakers to rename: it was transcribed without diarization/);
+  } finally {
+    await app.close();
+  }
+});
+
+test('PATCH /api/jobs/{id} is in the OpenAPI document with its body and every status it sends', async () => {
+  const app = await gateway(fakeDispatch(), KEYS);
+  try {
+    const patch = (await app.inject('/openapi.json')).json().paths['/api/jobs/{id}'].patch;
+    assert.deepEqual(Object.keys(patch.responses).sort(), ['200', '400', '401', '404', '409', '429', '500', '503', '507']);
+    assert.ok(patch.requestBody.content['application/json'].schema.properties.speakers);
+    assert.ok(patch.security, 'it needs a key');
+  } finally {
+    await app.close();
+  }
 });

@@ -14,8 +14,9 @@ import {
 import { receiveUpload } from '../uploads.ts';
 import { apiJson, render, type ResponseFormat } from '../../formats/responses.ts';
 import { viewJob } from '../job-object.ts';
-import { apiEvent, openStream } from '../sse.ts';
+import { apiEvent, openStream, SpeakerNames } from '../sse.ts';
 import { apiRequest, skipBodyValidation } from './api.ts';
+import { RENAME_SPEAKERS_ERRORS, RenameSpeakersBody, parseSpeakerRenames } from '../schemas.ts';
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
 
@@ -39,12 +40,12 @@ export function jobRoutes(app: FastifyInstance, config: Config, dispatch: Dispat
     const upload = await receiveUpload(request, config, service.uploadsDir);
     try {
       const { callback_url, ...fields } = parseFields(JobForm, upload.fields);
-      const what = apiRequest(fields, config, dispatch.directory.modelNames());
+      const what = apiRequest(fields, config, dispatch.directory.modelNames(), upload.references.length);
       const callback = callback_url ? service.checkCallbackUrl(callback_url) : null;
       const job = await service.submit(upload.path, {
         model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: callback, source: 'jobs', owner: request.owner,
         response_format: what.format, max_line_width: what.cue.maxLineWidth, max_line_count: what.cue.maxLineCount,
-      }, request.id);
+      }, request.id, upload.references);
       request.log.info({ job: job.id, model: what.model, bytes: upload.bytes }, 'job submitted');
       return reply.status(202).header('location', `/api/jobs/${job.id}`).send(await viewJob(service, job));
     } finally {
@@ -105,6 +106,26 @@ export function jobRoutes(app: FastifyInstance, config: Config, dispatch: Dispat
     await service.remove(job.id);
     return reply.status(204).send();
   });
+
+  app.patch<{ Params: { id: string } }>('/api/jobs/:id', {
+    validatorCompiler: skipBodyValidation, // parseSpeakerRenames checks the body, naming the field at fault
+    schema: {
+      tags, summary: 'Rename the speakers of a succeeded job: its result, and every format of it, names them so from now on', params: JobParams, body: RenameSpeakersBody,
+      response: responses({ 200: JobObject }, JOB_ERRORS, RENAME_SPEAKERS_ERRORS),
+    },
+  }, async (request) => {
+    const renames = parseSpeakerRenames(request.body);
+    const job = await found(request);
+    if (job.status === 'queued' || job.status === 'running') {
+      throw new ApiError('job_not_finished', `Job ${job.id} is ${job.status}: its speakers can be renamed once it has succeeded. Follow GET /api/jobs/${job.id}/events, or poll GET /api/jobs/${job.id}.`);
+    }
+    if (job.status !== 'succeeded') {
+      throw new ApiError('job_failed', `Job ${job.id} ${job.status === 'cancelled' ? 'was cancelled' : `failed (${job.error?.code}: ${job.error?.message})`}: it has no result, so no speakers to rename.`);
+    }
+    const renamed = await service.renameSpeakers(job.id, speakerIds(job, renames));
+    request.log.info({ job: job.id, speakers: renames.size }, 'speakers renamed');
+    return viewJob(service, renamed ?? (await found(request))); // null: deleted meanwhile (found says 404)
+  });
 }
 
 async function followEvents(service: JobService, job: JobRecord, request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -114,10 +135,15 @@ async function followEvents(service: JobService, job: JobRecord, request: Fastif
   reply.raw.once('close', () => closed.abort());
   const send = openStream(reply);
   // total_seconds: submit to finish (the record's, or now for a result streamed live as it happens).
+  const skip = Number.isFinite(after) && after > 0 ? after : 0;
+  // Read from the first event even when resuming: the speakers' names are in `info`, near the start.
+  const names = new SpeakerNames();
   try {
-    for await (const { seq, event } of service.events(job.id, Number.isFinite(after) && after > 0 ? after : 0, closed.signal)) {
+    for await (const { seq, event } of service.events(job.id, 0, closed.signal)) {
+      names.see(event);
+      if (seq <= skip) continue;
       const finishedAt = event.type === 'done' ? ((await service.get(job.id))?.finished_at ?? Date.now()) : Date.now();
-      send(...apiEvent(event, (r) => apiJson(r, (finishedAt - job.created_at) / 1000)), seq);
+      send(...apiEvent(event, (r) => apiJson(r, (finishedAt - job.created_at) / 1000), names), seq);
     }
   } catch (err) {
     // Headers are sent: the client hears of it as an event, and may resume with Last-Event-ID.
@@ -125,4 +151,33 @@ async function followEvents(service: JobService, job: JobRecord, request: Fastif
     send('error', errorBody(new ApiError('storage_unavailable', 'The job\'s events could not be read; reconnect with Last-Event-ID to resume.')));
   }
   reply.raw.end();
+}
+
+/**
+ * A rename's keys as the ids of the job's speakers (id → new name): a key is a
+ * speaker's id, else the current name of exactly one speaker; 400 naming the
+ * key when it is neither, or names a speaker another key names too.
+ */
+function speakerIds(job: JobRecord, renames: Map<string, string>): Record<string, string> {
+  const bad = (message: string, param: string) => new ApiError('invalid_parameter', message, param);
+  const speakers = job.result?.speakers;
+  if (!speakers) throw bad(`Job ${job.id} has no speakers to rename: it was transcribed without diarization (submit it with diarize=true to have them).`, 'speakers');
+  if (speakers.length === 0) throw bad(`Job ${job.id} has no speakers to rename: diarization heard no one speak.`, 'speakers');
+  const known = speakers.map((s) => (s.name === s.id ? s.id : `${s.id} (${s.name})`)).join(', ');
+  const ids = new Map<string, string>(); // speaker id → new name
+  const keyOf = new Map<string, string>(); // speaker id → the key that named it
+  for (const [key, name] of renames) {
+    const param = `speakers.${key}`;
+    const named = speakers.filter((s) => s.name === key);
+    const speaker = speakers.find((s) => s.id === key) ?? (named.length === 1 ? named[0] : undefined);
+    if (!speaker && named.length > 1) {
+      throw bad(`field '${param}': ${named.length} speakers of job ${job.id} are named '${key}' (${named.map((s) => s.id).join(', ')}); name the one to rename by its id`, param);
+    }
+    if (!speaker) throw bad(`field '${param}': job ${job.id} has no speaker '${key}'; its speakers are ${known} (a key is a speaker's id, or its current name)`, param);
+    const earlier = keyOf.get(speaker.id);
+    if (earlier !== undefined) throw bad(`field '${param}': speaker ${speaker.id} is renamed twice, as '${earlier}' and as '${key}'; name it once`, param);
+    keyOf.set(speaker.id, key);
+    ids.set(speaker.id, name);
+  }
+  return Object.fromEntries(ids);
 }

@@ -12,6 +12,8 @@ import { checkLanguage, resolveModel, transcribe } from '../transcribe.ts';
 import { DEFAULT_CUE_OPTIONS } from '../../formats/subtitles.ts';
 import type { ResponseFormat } from '../../formats/responses.ts';
 import { skipBodyValidation } from './api.ts';
+import { diarizationOption, type SpeakerFields } from '../speakers.ts';
+import { ApiError } from '../../errors.ts';
 
 const started = Math.floor(Date.now() / 1000);
 
@@ -43,6 +45,13 @@ export function openaiRoutes(app: FastifyInstance, config: Config, dispatch: Dis
       const f = task === 'transcribe' ? parseFields(OpenAITranscriptionForm, upload.fields) : parseFields(OpenAITranslationForm, upload.fields);
       const granularities = (('timestamp_granularities[]' in f ? f['timestamp_granularities[]'] : undefined) ?? []) as string[];
       const words = granularities.includes('word');
+      const format = (f.response_format ?? 'json') as ResponseFormat;
+      // OpenAI's diarizing model is asked for by name (or by its format); ours by the alias's name, whatever it maps to.
+      const asked = f.model.endsWith('-diarize') || format === 'diarized_json';
+      const diarization = task === 'transcribe' ? diarizationOption(f as SpeakerFields, upload.references.length, asked) : null;
+      if (task === 'translate' && upload.references.length > 0) {
+        throw new ApiError('invalid_parameter', "field 'known_speaker_references[]': translations have no speakers; use /v1/audio/transcriptions", 'known_speaker_references[]');
+      }
       await transcribe(service, config, request, reply, upload, {
         model: resolveModel(f.model, config, dispatch.directory.modelNames()),
         options: {
@@ -51,8 +60,9 @@ export function openaiRoutes(app: FastifyInstance, config: Config, dispatch: Dis
           word_timestamps: words,
           ...(f.temperature !== undefined && { temperature: f.temperature }),
           ...(f.prompt && { initial_prompt: f.prompt }),
+          ...(diarization && { diarization }),
         },
-        format: (f.response_format ?? 'json') as ResponseFormat,
+        format,
         stream: f.stream ? 'openai' : false,
         cue: DEFAULT_CUE_OPTIONS,
         words,

@@ -75,7 +75,7 @@ const BAD_REQUESTS: Array<[string, Record<string, string | string[]>, Blob[], nu
   ['vad_filter=1', { vad_filter: '1' }, [WAV], 400, 'invalid_parameter', /'vad_filter' must be true or false \(got "1"\)/],
   ['a field sent twice', { model: ['tiny', 'base'] }, [WAV], 400, 'invalid_parameter', /field 'model' was sent 2 times; send it once/],
   ['language=klingon', { language: 'klingon' }, [WAV], 400, 'unknown_language', /field 'language': 'klingon' is not a language Whisper knows.*\ben\b/],
-  ['model=huge', { model: 'huge' }, [WAV], 400, 'unknown_model', /field 'model': 'huge' is not a model the workers know. Accepted: whisper-1, tiny/],
+  ['model=huge', { model: 'huge' }, [WAV], 400, 'unknown_model', /field 'model': 'huge' is not a model the workers know. Accepted: whisper-1, gpt-4o-transcribe-diarize, tiny/],
 ];
 
 for (const [name, fields, files, status, code, message] of BAD_REQUESTS) {
@@ -176,7 +176,7 @@ test('models, languages, health and the OpenAI model list come from the workers 
     assert.equal(languages.length, 100);
     assert.deepEqual(languages.find((l: { code: string }) => l.code === 'de'), { code: 'de', name: 'German' });
     const openai = (await server.inject('/v1/models')).json();
-    assert.deepEqual(openai.data.map((m: { id: string }) => m.id), ['whisper-1', 'tiny', 'tiny.en', 'base', 'small', 'large-v3']);
+    assert.deepEqual(openai.data.map((m: { id: string }) => m.id), ['whisper-1', 'gpt-4o-transcribe-diarize', 'tiny', 'tiny.en', 'base', 'small', 'large-v3']);
     assert.equal((await server.inject('/api/health')).statusCode, 200);
     jobs.workerViews = [{ ...jobs.workerViews[0]!, up: false, error: 'connection refused' }];
     const down = await server.inject('/api/health');
