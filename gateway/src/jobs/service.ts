@@ -110,7 +110,7 @@ export class JobService {
   async admit(owner: string | null, maxActive: number): Promise<void> {
     if (this.draining) throw new ApiError('shutting_down', 'The gateway is shutting down: send the request again in a few seconds (to another gateway, or to this one once restarted).');
     this.checkStorage();
-    const active = await this.store.activeCount(owner);
+    const active = await answeredInTime(this.store.activeCount(owner), () => this.storageProblem());
     if (active >= maxActive) {
       throw new ApiError('too_many_jobs', `${owner ? `The key '${owner}' has` : 'There are'} ${active} jobs queued or running, the most allowed (MAX_JOBS_PER_KEY=${maxActive}): wait for some to finish, or cancel some.`);
     }
@@ -252,5 +252,30 @@ export class JobService {
 
   private purgeInBackground(): void {
     owned(this.options.log, 'purging expired jobs', this.purge());
+  }
+}
+
+/** How long a request waits for the store before it is told to come back: the store's client waits out an outage. */
+const STORE_ANSWER_MS = 5000;
+
+/**
+ * The store's answer, or a 503 once it has taken STORE_ANSWER_MS: a command
+ * sent just as the connection dropped waits for Redis to return (the client
+ * resends it then), and the HTTP request that issued it must not wait as long.
+ * The late answer, or its failure, is dropped: nothing waits for it any more.
+ */
+async function answeredInTime<T>(call: Promise<T>, problem: () => string | null): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ApiError(
+      'storage_unavailable',
+      `${problem() ?? 'The job store'} did not answer within ${STORE_ANSWER_MS / 1000} s: nothing was kept; try again in a few seconds.`,
+    )), STORE_ANSWER_MS);
+  });
+  call.catch(() => {}); // answered by the deadline already, or failing with the request below
+  try {
+    return await Promise.race([call, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -18,7 +18,7 @@ Window = tuple[int, int]  # frames [first, stop)
 
 WINDOW = 2.0  # seconds: long enough for a voice, short enough to hold one (1.5 and 3 s measured worse)
 HOP = 1.0
-SHORTEST = 0.4  # seconds: a stretch of speech shorter than this is not embedded alone
+SHORTEST = 0.2  # seconds: a stretch of speech shorter than this is not embedded alone
 
 
 def speech_windows(speech: Bools, frame_step: float, window: float = WINDOW, hop: float = HOP) -> list[Window]:
