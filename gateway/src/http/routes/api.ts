@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.ts';
 import type { Dispatch } from '../../dispatch/types.ts';
 import {
-  ApiTranscribeForm, ApiTranscribeResult, Health, LanguageList, ModelList, PUBLIC_ERRORS, TRANSCRIPTION_ERRORS,
-  parseFields, responses, sendAsIs, type ApiTranscribeFields,
+  ApiTranscribeForm, ApiTranscribeResult, Health, LanguageList, ModelList, PUBLIC_ERRORS, TRANSCRIPTION_ERRORS, responses, sendAsIs, type ApiTranscribeFields,
 } from '../schemas.ts';
+import { parseFields } from '../form-fields.ts';
 import type { JobService } from '../../jobs/service.ts';
 import { LANGUAGES, languageName } from '../../protocol/languages.ts';
 import { identify } from '../keys.ts';

@@ -8,9 +8,9 @@ import type { JobService } from '../../jobs/service.ts';
 import { FINISHED, type JobRecord, type JobStatus } from '../../jobs/store.ts';
 import { ApiError, errorBody } from '../../errors.ts';
 import {
-  JOB_ERRORS, JOB_STATE_ERROR, JobEvents, JobForm, JobList, JobListQuery, JobObject, JobParams, JobResult, NO_CONTENT, ResultQuery, UPLOAD_ERRORS,
-  parseFields, responses, sendAsIs,
+  JOB_ERRORS, JOB_STATE_ERROR, JobEvents, JobForm, JobList, JobListQuery, JobObject, JobParams, JobResult, NO_CONTENT, ResultQuery, UPLOAD_ERRORS, responses, sendAsIs,
 } from '../schemas.ts';
+import { parseFields } from '../form-fields.ts';
 import { receiveUpload } from '../uploads.ts';
 import { apiJson, render, type ResponseFormat } from '../../formats/responses.ts';
 import { viewJob } from '../job-object.ts';

@@ -4,9 +4,9 @@ import type { Config } from '../../config.ts';
 import type { Dispatch } from '../../dispatch/types.ts';
 import type { JobService } from '../../jobs/service.ts';
 import {
-  OpenAIModelList, OpenAITranscriptionForm, OpenAITranscriptionResult, OpenAITranslationForm, TRANSCRIPTION_ERRORS,
-  parseFields, responses, sendAsIs,
+  OpenAIModelList, OpenAITranscriptionForm, OpenAITranscriptionResult, OpenAITranslationForm, TRANSCRIPTION_ERRORS, responses, sendAsIs,
 } from '../schemas.ts';
+import { parseFields } from '../form-fields.ts';
 import { receiveUpload } from '../uploads.ts';
 import { checkLanguage, resolveModel, transcribe } from '../transcribe.ts';
 import { DEFAULT_CUE_OPTIONS } from '../../formats/subtitles.ts';
