@@ -59,8 +59,8 @@ class LiveCaptions {
   private session: Session | null = null;
 
   click(): void {
-    if (can(this.state, 'start')) void this.start();
-    else if (can(this.state, 'stop')) void this.stop();
+    if (can(this.state, 'start')) this.start().catch(showError); // start catches its own refusals; this reports anything else
+    else if (can(this.state, 'stop')) this.stop().catch(showError);
   }
 
   /** Moves the machine on, and draws the controls when the phase changed. */
@@ -89,7 +89,7 @@ class LiveCaptions {
         if (this.send({ type: 'error', code: error.code }).errors > shown) showError(error);
       },
       closed: () => {
-        if (this.send({ type: 'socketClosed' }).phase === 'dropping') void this.drop();
+        if (this.send({ type: 'socketClosed' }).phase === 'dropping') this.drop().catch(showError);
       },
     };
   }
