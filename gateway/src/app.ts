@@ -18,6 +18,7 @@ import { errorHandler } from './http/error-handler.ts';
 import { guarded, protectServer } from './http/guard.ts';
 import { redactKey } from './http/keys.ts';
 import { apiRoutes, healthRoute } from './http/routes/api.ts';
+import { detectLanguageRoutes } from './http/routes/detect-language.ts';
 import { RouteTable } from './http/routes/table.ts';
 import { viewJob } from './http/job-object.ts';
 import { SECURITY_SCHEMES } from './http/schemas.ts';
@@ -89,6 +90,7 @@ export async function build({ config, dispatch, logger }: BuildOptions): Promise
   // Everything else needs a key when keys are set: it is registered inside the guarded scope.
   await app.register(guarded(config, (api) => {
     apiRoutes(api, config, dispatch, service);
+    detectLanguageRoutes(api, config, dispatch, service);
     openaiRoutes(api, config, dispatch, service);
     realtimeRoutes(api, config, dispatch, service);
     jobRoutes(api, config, dispatch, service);

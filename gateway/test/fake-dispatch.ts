@@ -43,6 +43,9 @@ export interface FakeDispatch extends Dispatch {
 }
 
 const MODELS = ['tiny', 'tiny.en', 'base', 'small', 'large-v3'];
+// What list_models says of each: read from the files of those on disk, unknown (null) for the others.
+const abilities = (name: string) =>
+  name === 'tiny.en' ? { multilingual: false, languages: ['en'] } : name === 'base' ? { multilingual: true, languages: ['en', 'de'] } : { multilingual: null, languages: null };
 
 export function fakeDispatch(script: Script = succeeds): FakeDispatch {
   const fake: FakeDispatch = {
@@ -65,7 +68,7 @@ export function fakeDispatch(script: Script = succeeds): FakeDispatch {
     directory: {
       workers: () => fake.workerViews,
       modelNames: () => MODELS,
-      models: (): ModelView[] => MODELS.map((name) => ({ name, available: name === 'base' || name === 'tiny.en', loaded: name === 'base', workers: name === 'base' ? ['fake:1'] : [] })),
+      models: (): ModelView[] => MODELS.map((name) => ({ name, available: name === 'base' || name === 'tiny.en', loaded: name === 'base', workers: name === 'base' ? ['fake:1'] : [], ...abilities(name) })),
       ready: async () => {},
       onChange: () => {},
     },

@@ -170,7 +170,7 @@ export async function startFakeWorker(options: FakeOptions = {}, port = 0): Prom
         fake.statusAnswered.push(Date.now());
         reply({ id: request.id, type: 'result', result: fakeStatus(options, running.length + fake.streams.held) });
       } else if (request.command === 'list_models') {
-        reply({ id: request.id, type: 'result', result: { default: 'base', models: ['tiny.en', 'base'].map((name) => ({ name, available: true, loaded: false, path: `/models/${name}` })) } });
+        reply({ id: request.id, type: 'result', result: { default: 'base', models: ['tiny.en', 'base'].map((name) => ({ name, available: true, loaded: false, path: `/models/${name}`, multilingual: !name.endsWith('.en'), languages: name.endsWith('.en') ? ['en'] : ['en', 'de'] })) } });
       } else if (request.command === 'cancel') {
         const target = running.find((r) => r.socket === socket && r.id === String(request.target));
         if (target) {

@@ -116,6 +116,7 @@ test('OpenAI: gpt-4o-transcribe-diarize answers diarized_json, parsed by the off
   const result = JSON.parse(stdout);
   assert.deepEqual([result.type, result.is_diarized, result.task], ['TranscriptionDiarized', true, 'transcribe']);
   assert.ok(result.duration > 30);
+  assert.deepEqual(result.usage, { class: 'UsageDuration', type: 'duration', seconds: result.duration });
   assert.ok(result.segments.length >= 4);
   for (const s of result.segments) {
     assert.equal(s.type, 'transcript.text.segment');
@@ -125,7 +126,7 @@ test('OpenAI: gpt-4o-transcribe-diarize answers diarized_json, parsed by the off
   assert.ok(new Set(result.segments.map((s: { speaker: string }) => s.speaker)).size >= 2);
 });
 
-test('OpenAI streaming with speakers: a transcript.text.segment per segment, then done', async () => {
+test('OpenAI streaming with speakers: per segment a delta and its transcript.text.segment, then done with usage', async () => {
   const stream = await openai.audio.transcriptions.create({
     file: createReadStream(talk.path),
     model: 'gpt-4o-transcribe-diarize',
@@ -135,13 +136,22 @@ test('OpenAI streaming with speakers: a transcript.text.segment per segment, the
   });
   const types: string[] = [];
   const speakers = new Set<string>();
+  const deltaIds: string[] = [];
+  const segmentIds: string[] = [];
+  let usage: unknown;
   for await (const event of stream) {
     types.push(event.type);
-    if (event.type === 'transcript.text.segment') speakers.add(event.speaker);
+    if (event.type === 'transcript.text.segment') (speakers.add(event.speaker), segmentIds.push(event.id));
+    if (event.type === 'transcript.text.delta') deltaIds.push(event.segment_id!);
+    if (event.type === 'transcript.text.done') usage = event.usage;
   }
   assert.equal(types.at(-1), 'transcript.text.done');
-  assert.ok(types.filter((t) => t === 'transcript.text.segment').length >= 4);
+  assert.ok(segmentIds.length >= 4);
+  assert.deepEqual(deltaIds, segmentIds, 'each delta names the segment that follows it');
   assert.ok(speakers.size >= 2);
+  const billed = usage as { type: string; seconds: number };
+  assert.equal(billed.type, 'duration');
+  assert.ok(billed.seconds > 30);
 });
 
 test('a job with speakers, renamed: the job and every download carry the new name', async () => {

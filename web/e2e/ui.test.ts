@@ -296,3 +296,36 @@ test('phone width in dark mode', async (t) => {
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
   await page.screenshot({ path: `${SHOTS}/6-phone-dark.png`, fullPage: true });
 });
+
+test('Advanced: the VAD\'s knobs are off with the VAD, and every knob set reaches the job', async (t) => {
+  // What the page's upload sends: its form's text fields (the XHR body is a stream Chromium does not show).
+  const page = await open(t, {
+    init: () => {
+      const send = XMLHttpRequest.prototype.send;
+      XMLHttpRequest.prototype.send = function (body) {
+        if (body instanceof FormData) (window as unknown as { sent: unknown }).sent = Object.fromEntries([...body.entries()].filter(([, v]) => typeof v === 'string'));
+        return send.call(this, body);
+      };
+    },
+  });
+  await page.click('details summary');
+  assert.equal(await page.isChecked('input[name="vad_filter"]'), true, 'the worker\'s default: on');
+  assert.equal(await page.isChecked('input[name="condition_on_previous_text"]'), true, 'faster-whisper\'s default: on');
+  await page.uncheck('input[name="vad_filter"]');
+  assert.equal(await page.isDisabled('input[name="vad_threshold"]'), true);
+  await page.check('input[name="vad_filter"]');
+  await page.fill('input[name="vad_threshold"]', '0.4');
+  await page.fill('input[name="hotwords"]', 'Dashwood');
+  await page.uncheck('input[name="condition_on_previous_text"]');
+  assert.equal(await page.getAttribute('input[name="vad_threshold"]', 'max'), '1', 'bounds from the gateway\'s schema');
+  await page.setInputFiles('#file', librivox('knobs.wav'));
+  await page.selectOption('#model', 'base');
+  await page.click('#start');
+  await assertSucceeded(page); // the gateway took every field: it refuses what it does not know
+  const sent = (await page.evaluate(() => (window as unknown as { sent: Record<string, string> }).sent));
+  assert.equal(sent.vad_threshold, '0.4');
+  assert.equal(sent.hotwords, 'Dashwood');
+  assert.equal(sent.condition_on_previous_text, 'false');
+  assert.equal(sent.vad_filter, 'true');
+  assert.equal('min_silence_duration_ms' in sent, false, 'an empty box is no choice: not sent');
+});

@@ -38,8 +38,10 @@ class JobForm {
     form().addEventListener('submit', (e) => this.start(e));
     $('record').addEventListener('click', () => void this.toggleRecording());
     $('speakers').addEventListener('change', () => this.showSpeakerCount());
+    $('vad-filter').addEventListener('change', () => this.showVadTuning());
     applyBounds();
     this.showSpeakerCount();
+    this.showVadTuning();
   }
 
   /** The model menu, from the server's list; the server's default chosen until the user chooses. */
@@ -49,7 +51,9 @@ class JobForm {
     select.replaceChildren(
       ...catalog.models.map((m) => {
         const note = m.loaded ? ` · ${t('loaded')}` : m.available ? '' : ` · ${t('notAvailable')}`;
-        const option = new Option(m.name + note, m.name, false, m.name === chosen);
+        // The team's own models have names that say nothing of it: the model's own files do.
+        const english = m.multilingual === false ? ` · ${t('englishOnly')}` : '';
+        const option = new Option(m.name + english + note, m.name, false, m.name === chosen);
         option.disabled = !m.available;
         return option;
       }),
@@ -81,6 +85,12 @@ class JobForm {
     if (more && !count.value) count.value = '11';
   }
 
+  /** The VAD's knobs tune a VAD that is on: off, they are disabled, so they are not sent (the server refuses them with vad_filter=false). */
+  private showVadTuning(): void {
+    const on = $<HTMLInputElement>('vad-filter').checked;
+    for (const input of form().querySelectorAll<HTMLInputElement>('.vad-tuning')) input.disabled = !on;
+  }
+
   private choose(picked: File): void {
     this.file = picked;
     $('file-name').textContent = picked.name;
@@ -93,8 +103,10 @@ class JobForm {
     if (!file) return;
     const fields = new FormData(form());
     fields.set('file', file, file.name);
-    if (!fields.has('vad_filter')) fields.set('vad_filter', 'false');
-    if (!fields.get('prompt')) fields.delete('prompt');
+    // An unticked box sends nothing, which would leave the worker's default (on): say false.
+    for (const flag of ['vad_filter', 'condition_on_previous_text']) if (!fields.has(flag)) fields.set(flag, 'false');
+    // An empty box is no choice: the server's default stands.
+    for (const [name, value] of [...fields.entries()]) if (value === '') fields.delete(name);
     // Speakers: off sends nothing; automatic asks for diarization; a number asks for exactly that many (the number field for "More…").
     const speakers = $<HTMLSelectElement>('speakers').value;
     if (speakers) fields.set('diarize', 'true');

@@ -12,6 +12,7 @@ from whisper_worker.engine.options import (
     diarization_options,
     reference_frames,
     transcribe_kwargs,
+    tuned,
 )
 from whisper_worker.errors import WorkerError
 from whisper_worker.protocol import messages
@@ -32,8 +33,9 @@ def test_defaults_are_the_schemas():
 
 
 def test_every_option_has_a_row_and_every_row_is_a_faster_whisper_argument():
-    # batch_size picks the pipeline and diarization is a stage of its own: neither is an argument of faster-whisper's.
-    assert set(FASTER_WHISPER) | {"batch_size", "diarization"} == set(DEFAULTS)
+    # batch_size picks the pipeline, diarization is a stage of its own, and language_candidates picks the language
+    # before decoding (transcriber.py): none is an argument of faster-whisper's.
+    assert set(FASTER_WHISPER) | {"batch_size", "diarization", "language_candidates"} == set(DEFAULTS)
     accepted = inspect.signature(WhisperModel.transcribe).parameters
     assert {kwarg for kwarg, _ in FASTER_WHISPER.values()} <= set(accepted)
 
@@ -70,3 +72,11 @@ def test_reference_frames_are_counted_from_the_request_as_it_came():
     assert reference_frames({"options": {"diarization": {"known_speakers": [{"name": "a"}, {}]}}}) == 2
     assert reference_frames({"options": {"diarization": {"known_speakers": "x"}}}) == 0
     assert reference_frames({"options": "nonsense"}) == 0
+
+
+def test_the_request_log_names_the_options_set_away_from_their_defaults_and_no_user_text():
+    assert tuned({}) == {}
+    assert tuned({"beam_size": DEFAULTS["beam_size"], "language": "de", "task": "translate"}) == {}
+    vad = {"threshold": 0.9}
+    asked = {"condition_on_previous_text": False, "hotwords": "Dashwood", "vad_parameters": vad, "diarization": {"num_speakers": 2}}
+    assert tuned(asked) == {"condition_on_previous_text": False, "hotwords": "8 chars", "vad_parameters": vad}

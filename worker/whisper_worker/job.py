@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class State(Enum):
@@ -50,6 +51,7 @@ class Job:
     model: str | None = None
     batch_size: int | None = None  # how a transcription was decoded: 0 sequential, n windows a batch
     window_seconds: float | None = None  # the encoder window it was heard in (engine/windows.py)
+    tuned: dict[str, Any] | None = None  # decoding options set away from their defaults (engine/options.py tuned)
     _state: State = field(default=State.WAITING, init=False)
 
     @property

@@ -60,8 +60,13 @@ export class Attempt {
       return;
     }
     const { model, options, audioPath, audioBytes, references = [] } = this.spec;
+    const onReply = (reply: Reply) => this.onReply(reply);
+    if (this.spec.command === 'detect_language') {
+      link.send({ id: this.requestId, command: 'detect_language', model }, onReply, { path: audioPath, bytes: audioBytes });
+      return;
+    }
     const audio = [{ path: audioPath, bytes: audioBytes }, ...references];
-    link.send({ id: this.requestId, command: 'transcribe', model, options }, (reply) => this.onReply(reply), audio);
+    link.send({ id: this.requestId, command: 'transcribe', model, options }, onReply, audio);
   }
 
   private onReply(reply: Reply): void {

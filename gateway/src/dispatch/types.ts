@@ -10,6 +10,8 @@ export interface JobSpec {
   id?: string;
   /** Attempts spent before a gateway restart: the limit of attempts counts them. */
   previousAttempts?: number;
+  /** What the worker is asked: a transcription (the default), or the language alone (its result is a DetectLanguageResult). */
+  command?: 'transcribe' | 'detect_language';
   model: string;
   options: TranscribeOptions;
   audioPath: string;

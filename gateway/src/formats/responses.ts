@@ -1,7 +1,7 @@
 // A transcription result in each response format the API offers.
 // With diarization every format shows speakers by name (speakers.ts); without
 // it each is exactly what it was before speakers existed.
-import type { Segment as WorkerSegment, TranscriptionResult } from '../protocol/messages.ts';
+import type { Segment as WorkerSegment, TranscriptionResult, Word } from '../protocol/messages.ts';
 import { languageName } from '../protocol/languages.ts';
 import { toSrt, toTsv, toText, toVtt, type CueOptions, type Segment } from './subtitles.ts';
 import { namedSegments, speakerList, speakerNames, type SpeakerList } from './speakers.ts';
@@ -82,7 +82,7 @@ function diarizedSegment(segment: WorkerSegment, name: (id: string) => string) {
   };
 }
 
-/** OpenAI's diarized_json (the SDK's TranscriptionDiarized; `usage` is optional there, and nothing is billed here). */
+/** OpenAI's diarized_json (the SDK's TranscriptionDiarized). */
 export function diarizedJson(result: TranscriptionResult) {
   const name = speakerNames(result);
   return {
@@ -91,6 +91,46 @@ export function diarizedJson(result: TranscriptionResult) {
     text: result.text,
     segments: result.segments.map((s) => diarizedSegment(s, name)),
   };
+}
+
+/**
+ * A transcription's segment as the stream's `transcript.text.segment` event. Without diarization it has no
+ * `speaker`: the SDK's type asks for one, but '' would say that nobody was heard, which is untrue.
+ */
+export function plainSegmentEvent(segment: WorkerSegment) {
+  return { type: 'transcript.text.segment' as const, id: `seg_${segment.id}`, start: segment.start, end: segment.end, text: segment.text.trim() };
+}
+
+/** What OpenAI bills a Whisper transcription by, as its `usage`: the seconds of audio (the SDK's UsageDuration). */
+export function usage(result: Pick<TranscriptionResult, 'duration'>) {
+  return { type: 'duration' as const, seconds: result.duration };
+}
+
+/**
+ * `logprobs` in OpenAI's shape, one per word: faster-whisper does not hand out its tokens' log probabilities, but it
+ * gives each word a probability (the mean of its tokens' probabilities, from the word-alignment pass). So `token` is
+ * the word as decoded (with its leading space: the tokens joined are the text), `logprob` the natural log of that
+ * probability, `bytes` the word's UTF-8 bytes. The worker rounds probabilities to 4 decimals: a 0 there is below
+ * 0.00005, given as log(0.00005), the highest it can be (JSON has no -Infinity).
+ */
+export function wordLogprobs(words: readonly Word[]) {
+  return words.map((w) => ({ token: w.word, logprob: Math.log(Math.max(w.probability, 0.00005)), bytes: [...Buffer.from(w.word, 'utf8')] }));
+}
+
+export const resultLogprobs = (result: Pick<TranscriptionResult, 'segments'>) => wordLogprobs(result.segments.flatMap((s) => s.words ?? []));
+
+/** What a /v1 response adds to the rendered result: `usage` (transcriptions: OpenAI's Translation types have none) and `logprobs` (include[]=logprobs). */
+export interface OpenAIExtras {
+  usage: boolean;
+  logprobs: boolean;
+}
+
+/** A /v1 response's body: OpenAI's json is the text alone (with its extras); verbose and diarized JSON gain `usage`. */
+export function openaiBody(format: ResponseFormat, result: TranscriptionResult, rendered: string | object, extras: OpenAIExtras): string | object {
+  const billed = extras.usage ? { usage: usage(result) } : {};
+  if (format === 'json') return { text: result.text, ...(extras.logprobs && { logprobs: resultLogprobs(result) }), ...billed };
+  if (format === 'verbose_json' || format === 'diarized_json') return { ...(rendered as object), ...billed };
+  return rendered;
 }
 
 export interface Rendered {

@@ -12,9 +12,12 @@ import { describeSchema } from './validation.ts';
  * `true` is no number and `1` no boolean), then the whole form is checked. A
  * list field takes one part per item, so a single part is a list of one. Text
  * that is not of the field's type stays text, and the check names the field
- * and what it accepts.
+ * and what it accepts. A field the schema lacks is refused with `unknown`'s
+ * code (OpenAI's routes answer as OpenAI does: unknown_parameter).
  */
-export function parseFields<T extends TObject>(schema: T, fields: Record<string, string | string[]>): Static<T> {
+export function parseFields<T extends TObject>(
+  schema: T, fields: Record<string, string | string[]>, unknown: 'invalid_parameter' | 'unknown_parameter' = 'invalid_parameter',
+): Static<T> {
   const properties = schema.properties as Record<string, TSchema>;
   const value: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(fields)) {
@@ -28,7 +31,7 @@ export function parseFields<T extends TObject>(schema: T, fields: Record<string,
   if (Value.Check(schema, value)) return value as Static<T>;
   const errors = [...Value.Errors(schema, value)];
   const extra = errors.map((e) => (e.params as { additionalProperties?: string[] })?.additionalProperties?.[0]).find(Boolean);
-  if (extra) throw new ApiError('invalid_parameter', `unknown field '${extra}'; accepted fields: ${Object.keys(schema.properties).join(', ')}`, extra);
+  if (extra) throw new ApiError(unknown, `unknown field '${extra}'; accepted fields: ${Object.keys(schema.properties).join(', ')}`, extra);
   const missing = errors.map((e) => (e.params as { requiredProperties?: string[] })?.requiredProperties?.[0]).find(Boolean);
   if (missing) throw new ApiError('invalid_parameter', `field '${missing}' is required`, missing);
   const param = errors[0]?.instancePath.replace(/^\//, '').split('/')[0] ?? '';

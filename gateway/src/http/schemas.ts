@@ -1,6 +1,6 @@
 // Request and response schemas, declared once: they validate the forms, type
 // the handlers and make the OpenAPI document.
-import Type, { type Static, type TObject, type TSchema } from 'typebox';
+import Type, { type Static, type TObject, type TOptional, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { ApiError } from '../errors.ts';
 import type { FastifyInstance } from 'fastify';
@@ -24,6 +24,25 @@ const batchSize = Type.Integer({
   description: '0: sequential decoding; n: the batched pipeline, n 30 s windows a batch. Omit it to let the worker choose (batched for audio over 30 s).',
 });
 const temperature = Type.Number({ ...bounds('temperature', { minimum: 0, maximum: 1 }), description: 'Sampling temperature; 0 keeps the fallback schedule.' });
+const threshold = (name: string, description: string) => Type.Number({ ...bounds(name), description });
+const vad = (name: string, description: string) => {
+  const from = optionSchema(name, 'VadParameters');
+  return (from.type === 'integer' ? Type.Integer : Type.Number)({ ...bounds(name, from), description: `${description} Setting it turns vad_filter on; with vad_filter=false it is refused.` });
+};
+const text = (name: string, description: string) => Type.String({ maxLength: optionSchema(name).maxLength as number, description });
+// faster-whisper's knobs, by the names its users know (its transcribe() arguments); the VAD's flattened, as forms are flat.
+const DECODING_FIELDS = {
+  hotwords: Type.Optional(text('hotwords', 'Words and names to favour (Whisper\'s hotwords: a prompt that is not prior text).')),
+  initial_prompt: Type.Optional(text('initial_prompt', 'Text the audio follows on from: spelling, names, style. The same as prompt; give one of the two.')),
+  prompt: Type.Optional(text('initial_prompt', 'The same as initial_prompt (the original API\'s name).')),
+  condition_on_previous_text: Type.Optional(flag('condition_on_previous_text', 'Each window is decoded after the text of the one before; false stops a loop from carrying on, at some cost in consistency.')),
+  no_speech_threshold: Type.Optional(threshold('no_speech_threshold', 'A segment more likely silence than this (and below log_prob_threshold) is dropped.')),
+  log_prob_threshold: Type.Optional(threshold('log_prob_threshold', 'A segment whose average token log-probability is lower is decoded again at the next temperature.')),
+  compression_ratio_threshold: Type.Optional(threshold('compression_ratio_threshold', 'A segment whose text compresses better than this (a loop) is decoded again at the next temperature.')),
+  vad_threshold: Type.Optional(vad('threshold', 'Silero VAD: the speech probability from which a frame is speech (higher: less is speech).')),
+  min_silence_duration_ms: Type.Optional(vad('min_silence_duration_ms', 'Silero VAD: the silence that ends a stretch of speech.')),
+  speech_pad_ms: Type.Optional(vad('speech_pad_ms', 'Silero VAD: audio kept on each side of a stretch of speech.')),
+};
 const lineWidth = Type.Integer({ minimum: 10, maximum: 200, description: 'Subtitles: the longest line, in characters.' });
 const lineCount = Type.Integer({ minimum: 1, maximum: 10, description: 'Subtitles: lines per cue.' });
 
@@ -39,7 +58,7 @@ export const ApiTranscribeForm = Type.Object(
     beam_size: Type.Optional(beamSize),
     batch_size: Type.Optional(batchSize),
     temperature: Type.Optional(temperature),
-    prompt: Type.Optional(Type.String()),
+    ...DECODING_FIELDS,
     max_line_width: Type.Optional(lineWidth),
     max_line_count: Type.Optional(lineCount),
     ...SPEAKER_FIELDS,
@@ -101,10 +120,28 @@ const openaiCommon = {
   stream: Type.Optional(Type.Boolean()),
 };
 
+// OpenAI's SDKs send a list as one `name[]` part per item; some clients (LiteLLM) send `name` bare: both are taken.
+const bracketed = <N extends string, T extends TSchema>(name: N, list: T) =>
+  ({ [`${name}[]`]: Type.Optional(list), [name]: Type.Optional(list) }) as Record<N | `${N}[]`, TOptional<T>>;
+const granularities = Type.Array(literals(['word', 'segment']), { description: 'word: `words` in verbose_json (word timestamps cost decoding time); segment: always given.' });
+const include = Type.Array(literals(['logprobs']), {
+  description: 'logprobs: per word (faster-whisper gives no per-token ones), `logprobs: [{token, logprob, bytes}]` in json and in the stream\'s '
+    + 'delta and done events; asks the worker for word timestamps.',
+});
+const keywords = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+  maxItems: 100, description: 'Words or phrases to favour: Whisper\'s hotwords, joined with ", ".',
+});
+const languages = Type.Array(Type.String(), {
+  maxItems: 100, description: 'The languages the audio may be in (ISO-639-1): the language is detected among these only. Ignored when `language` is set.',
+});
+
 export const OpenAITranscriptionForm = Type.Object({
   ...openaiCommon,
   language: Type.Optional(Type.String()),
-  'timestamp_granularities[]': Type.Optional(Type.Array(literals(['word', 'segment']))),
+  ...bracketed('timestamp_granularities', granularities),
+  ...bracketed('include', include),
+  ...bracketed('keywords', keywords),
+  ...bracketed('languages', languages),
   ...knownSpeakerFields(),
   // OpenAI's SDKs send 'auto' as it is and a server_vad object as bracketed fields. The worker finds speech and
   // turns itself, so the strategy changes nothing; it is accepted so that those clients work unchanged.
@@ -113,9 +150,9 @@ export const OpenAITranscriptionForm = Type.Object({
   'chunking_strategy[prefix_padding_ms]': Type.Optional(Type.Integer({ minimum: 0, description: 'Accepted, changes nothing.' })),
   'chunking_strategy[silence_duration_ms]': Type.Optional(Type.Integer({ minimum: 0, description: 'Accepted, changes nothing.' })),
   'chunking_strategy[threshold]': Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Accepted, changes nothing.' })),
-});
+}, { additionalProperties: false });
 
-export const OpenAITranslationForm = Type.Object(openaiCommon);
+export const OpenAITranslationForm = Type.Object(openaiCommon, { additionalProperties: false });
 
 export type ApiTranscribeFields = Static<typeof ApiTranscribeForm>;
 export type OpenAITranscriptionFields = Static<typeof OpenAITranscriptionForm>;
@@ -176,7 +213,14 @@ export const ErrorBody = Type.Object({
 
 export const ModelList = Type.Object({
   default: Type.String(),
-  models: Type.Array(Type.Object({ name: Type.String(), available: Type.Boolean(), loaded: Type.Boolean(), workers: Type.Array(Type.String()) })),
+  models: Type.Array(Type.Object({
+    name: Type.String(),
+    available: Type.Boolean(),
+    loaded: Type.Boolean(),
+    workers: Type.Array(Type.String()),
+    multilingual: nullable(Type.Boolean({ description: "From the model's own files: false for an English-only model; null while no worker has its weights" })),
+    languages: nullable(Type.Array(Type.String(), { description: 'The language codes it can transcribe, from its own files' })),
+  })),
 });
 
 export const Health = Type.Object({
@@ -232,7 +276,7 @@ const GUARDED = {
 /** Answers of the routes that take an upload (multipart, with the file in `file`). */
 export const UPLOAD_ERRORS = {
   400: failure(
-    'file_missing, file_empty, undecodable_audio (the worker could not decode the file), audio_too_long, unknown_model, unknown_language, model_unavailable, '
+    'file_missing, file_empty, undecodable_audio (the worker could not decode the file), audio_too_long, unknown_model, unknown_language, unsupported_language (the model was not trained on it: English-only), model_unavailable, unknown_parameter (/v1: a field OpenAI\'s API does not have), '
       + 'invalid_parameter (a field has the wrong type or value, or is unknown: `param` names it), bad_request (the multipart body could not be read).',
   ),
   408: failure('upload_too_slow: the upload came in slower than MIN_UPLOAD_BYTES_PER_SECOND and was cut off.'),
@@ -326,7 +370,13 @@ export const VerboseTranscription = Type.Object({
     speaker: Type.Optional(nullable(Type.String({ description: "With diarization (an addition to OpenAI's shape): the speaker's name; null where nobody was heard" }))),
   })),
   words: Type.Optional(Type.Array(Type.Object({ word: Type.String(), start: Type.Number(), end: Type.Number() }))),
+  usage: Type.Optional(Type.Object({ type: Type.Literal('duration'), seconds: Type.Number({ description: 'Seconds of audio' }) }, { description: 'On /v1/audio/transcriptions' })),
 }, { description: "OpenAI's verbose_json" });
+const Usage = VerboseTranscription.properties.usage;
+const Logprobs = Type.Optional(Type.Array(
+  Type.Object({ token: Type.String({ description: 'A word, as decoded' }), logprob: Type.Number(), bytes: Type.Array(Type.Integer({ minimum: 0, maximum: 255 })) }),
+  { description: 'With include[]=logprobs: one per word (docs/api.md says how they are computed)' },
+));
 
 /** One segment of gpt-4o-transcribe-diarize: an item of diarized_json, and the stream's transcript.text.segment event. */
 const DiarizedSegment = Type.Object({
@@ -334,7 +384,7 @@ const DiarizedSegment = Type.Object({
   id: Type.String({ description: 'seg_ and the segment number' }),
   start: Type.Number(),
   end: Type.Number(),
-  speaker: Type.String({ description: "The speaker's name; empty where nobody was heard" }),
+  speaker: Type.String({ description: "The speaker's name; empty where nobody was heard. In the stream without diarization there is none." }),
   text: Type.String(),
 });
 
@@ -343,6 +393,7 @@ export const DiarizedTranscription = Type.Object({
   duration: Type.Number(),
   text: Type.String(),
   segments: Type.Array(DiarizedSegment),
+  usage: Usage,
 }, { description: "OpenAI's diarized_json (gpt-4o-transcribe-diarize)" });
 
 const subtitleBodies = (formats: readonly ResponseFormat[]) =>
@@ -359,17 +410,20 @@ export const JobEvents = content('The job\'s events, each with its id (resume af
 export const SubtitlesFile = content('The file, in the format asked.', subtitleBodies(SUBTITLE_FORMATS));
 
 const OpenAIEvent = Type.Union([
-  Type.Object({ type: Type.Literal('transcript.text.delta'), delta: Type.String() }),
-  DiarizedSegment,
-  Type.Object({ type: Type.Literal('transcript.text.done'), text: Type.String() }),
+  Type.Object({
+    type: Type.Literal('transcript.text.delta'), delta: Type.String(), logprobs: Logprobs,
+    segment_id: Type.Optional(Type.String({ description: 'With diarization: the id of the transcript.text.segment that follows' })),
+  }),
+  Type.Object({ ...DiarizedSegment.properties, speaker: Type.Optional(DiarizedSegment.properties.speaker) }),
+  Type.Object({ type: Type.Literal('transcript.text.done'), text: Type.String(), logprobs: Logprobs, usage: Usage }),
   Type.Object({ type: Type.Literal('error'), error: ErrorBody.properties.error }),
 ]);
 export const OpenAITranscriptionResult = content('The transcription in its response_format, or with stream=true its events as they happen.', {
-  'application/json': Type.Union([VerboseTranscription, DiarizedTranscription, Type.Object({ text: Type.String() })]),
+  'application/json': Type.Union([VerboseTranscription, DiarizedTranscription, Type.Object({ text: Type.String(), logprobs: Logprobs, usage: Usage })]),
   ...subtitleBodies(OPENAI_FORMATS),
   'text/event-stream': Type.Object({ event: Type.Literal('message'), data: json(OpenAIEvent) }, {
-    description: 'Server-Sent Events (unnamed): a transcript.text.delta per segment (with response_format=diarized_json followed by its '
-      + 'transcript.text.segment), then transcript.text.done or error.',
+    description: 'Server-Sent Events (unnamed): per segment a transcript.text.delta then its transcript.text.segment (id, start, end, text; '
+      + 'speaker when diarized), then transcript.text.done (with usage on transcriptions) or error.',
   }),
 });
 

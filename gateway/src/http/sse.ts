@@ -7,7 +7,7 @@ import { errorBody, fromJobError } from '../errors.ts';
 import type { JobEvent } from '../dispatch/types.ts';
 import type { TranscriptionResult } from '../protocol/messages.ts';
 import { namedSegments, type SpeakerList } from '../formats/speakers.ts';
-import { segmentEvent } from '../formats/responses.ts';
+import { plainSegmentEvent, segmentEvent, usage, resultLogprobs, wordLogprobs, type OpenAIExtras } from '../formats/responses.ts';
 
 export type Flavour = 'api' | 'openai';
 type Shape = (result: TranscriptionResult) => unknown;
@@ -71,14 +71,31 @@ export function apiEvent(event: JobEvent, shape: Shape, names = new SpeakerNames
 }
 
 /**
- * OpenAI's streaming events: a delta per segment (a `transcript.text.segment`
- * with its speaker, as gpt-4o-transcribe-diarize streams, when the job has
- * speakers), then done; null for events it has no word for.
+ * OpenAI's streaming events for a job event: per segment a `transcript.text.delta` (its text, with `logprobs`
+ * when asked, and `segment_id` when diarized, as gpt-4o-transcribe-diarize sends it) then its
+ * `transcript.text.segment` (with its speaker when diarized); at the end `transcript.text.done` (with `logprobs`
+ * and `usage` as asked) or `error`; nothing for the events OpenAI has no word for.
  */
-export function openaiEvent(event: JobEvent, names = new SpeakerNames()): unknown {
-  if (event.type === 'segment' && names.diarized) return segmentEvent(event.segment, names.speakers);
-  if (event.type === 'segment') return { type: 'transcript.text.delta', delta: event.segment.text };
-  if (event.type === 'done') return { type: 'transcript.text.done', text: event.result.text };
-  if (event.type === 'failed') return { type: 'error', ...errorBody(fromJobError(event.error.code, event.error.message)) };
-  return null;
+export function openaiEvents(event: JobEvent, names = new SpeakerNames(), extras: OpenAIExtras = { usage: false, logprobs: false }): unknown[] {
+  switch (event.type) {
+    case 'segment': {
+      const segment = event.segment;
+      const delta = {
+        type: 'transcript.text.delta', delta: segment.text,
+        ...(extras.logprobs && { logprobs: wordLogprobs(segment.words ?? []) }),
+        ...(names.diarized && { segment_id: `seg_${segment.id}` }),
+      };
+      return [delta, names.diarized ? segmentEvent(segment, names.speakers) : plainSegmentEvent(segment)];
+    }
+    case 'done':
+      return [{
+        type: 'transcript.text.done', text: event.result.text,
+        ...(extras.logprobs && { logprobs: resultLogprobs(event.result) }),
+        ...(extras.usage && { usage: usage(event.result) }),
+      }];
+    case 'failed':
+      return [{ type: 'error', ...errorBody(fromJobError(event.error.code, event.error.message)) }];
+    default:
+      return [];
+  }
 }

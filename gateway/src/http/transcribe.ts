@@ -8,12 +8,13 @@ import type { TranscribeOptions, TranscriptionResult } from '../protocol/message
 import { owned } from '../owned.ts';
 import type { JobService } from '../jobs/service.ts';
 import type { JobRequest } from '../jobs/store.ts';
-import { apiEvent, openaiEvent, openStream, SpeakerNames, type Flavour } from './sse.ts';
+import { apiEvent, openaiEvents, openStream, SpeakerNames, type Flavour } from './sse.ts';
 import { isLanguage, LANGUAGES, type Language } from '../protocol/languages.ts';
-import { apiJson, render, type ResponseFormat } from '../formats/responses.ts';
+import { apiJson, openaiBody, render, type OpenAIExtras, type ResponseFormat } from '../formats/responses.ts';
 import type { CueOptions } from '../formats/subtitles.ts';
 import type { Upload } from './uploads.ts';
 import type { Config } from '../config.ts';
+import type { ModelView } from '../workers/types.ts';
 import { referenceParam } from './speakers.ts';
 
 export interface TranscriptionRequest {
@@ -23,6 +24,8 @@ export interface TranscriptionRequest {
   stream: 'api' | 'openai' | false;
   cue: CueOptions;
   words: boolean;
+  /** /v1 only: what its answers add to the result (usage, logprobs). */
+  openai?: OpenAIExtras;
 }
 
 /**
@@ -46,6 +49,18 @@ export function checkLanguage(language: string | undefined): Language | null {
     throw new ApiError('unknown_language', `field 'language': '${language}' is not a language Whisper knows. Use 'auto' or an ISO-639-1 code: ${LANGUAGES.join(', ')}.`, 'language');
   }
   return code;
+}
+
+/**
+ * A language the model was not trained on (an English-only model asked for German): refused before it is queued, where
+ * the worker would refuse it only once the job runs. The languages are what the workers read from the model's files;
+ * a model no worker has read yet is left to the worker's own check.
+ */
+export function checkModelLanguage(model: string, language: Language | null, models: readonly ModelView[]): void {
+  const languages = models.find((m) => m.name === model)?.languages;
+  if (language === null || !languages || languages.includes(language)) return;
+  const kind = languages.length === 1 && languages[0] === 'en' ? 'is English-only' : 'was not trained on it';
+  throw new ApiError('unsupported_language', `field 'language': model '${model}' cannot transcribe '${language}': it ${kind}. Pick a multilingual model, or leave the language out.`, 'language');
 }
 
 /** Submits the upload as a job, then answers with its result, or streams its events as they happen. */
@@ -74,7 +89,9 @@ export async function transcribe(
   try {
     if (what.stream) {
       const shape = (r: TranscriptionResult) => apiJson(r, (performance.now() - started) / 1000);
-      return await stream(service, job.id, reply, what.stream, shape, controller.signal, () => (controller.signal.reason === 'timeout' ? timedOut() : null));
+      return await stream(
+        service, job.id, reply, what.stream, shape, what.openai, controller.signal, () => (controller.signal.reason === 'timeout' ? timedOut() : null),
+      );
     }
     const done = await service.finished(job.id);
     if (done.status !== 'succeeded') {
@@ -82,7 +99,7 @@ export async function transcribe(
       throw fromJobError(done.error!.code, done.error!.message, referenceParam(done.error!.message));
     }
     const out = render(what.format, done.result!, what.cue, (performance.now() - started) / 1000, what.words);
-    const body = what.format === 'json' && source === 'openai' ? { text: done.result!.text } : out.body;
+    const body = source === 'openai' ? openaiBody(what.format, done.result!, out.body, what.openai ?? { usage: false, logprobs: false }) : out.body;
     await reply.type(out.contentType).send(body);
   } finally {
     if (timer) clearTimeout(timer);
@@ -95,17 +112,15 @@ export async function transcribe(
  * never in silence; one the client left just ends.
  */
 async function stream(
-  service: JobService, id: string, reply: FastifyReply, flavour: Flavour, shape: (r: TranscriptionResult) => unknown, signal: AbortSignal, cutShort: () => ApiError | null,
+  service: JobService, id: string, reply: FastifyReply, flavour: Flavour, shape: (r: TranscriptionResult) => unknown, extras: OpenAIExtras | undefined,
+  signal: AbortSignal, cutShort: () => ApiError | null,
 ): Promise<void> {
   const send = openStream(reply);
   const names = new SpeakerNames();
   const emit = (event: JobEvent) => {
     names.see(event);
     if (flavour === 'api') send(...apiEvent(event, shape, names));
-    else {
-      const data = openaiEvent(event, names);
-      if (data) send(null, data);
-    }
+    else for (const data of openaiEvents(event, names, extras)) send(null, data);
   };
   let ended = false;
   try {

@@ -115,7 +115,7 @@ export function checkRequest(request: { command?: unknown }): string | null {
 export const LANGUAGES: readonly Language[] = schema.$defs.Language.enum as Language[];
 
 /** A decoding option's declaration (type, bounds, default), for the HTTP forms that expose it. */
-export function optionSchema(name: string, definition: 'TranscribeOptions' | 'StreamOptions' | 'TurnDetection' | 'Diarization' | 'KnownSpeaker' = 'TranscribeOptions'): Record<string, unknown> {
+export function optionSchema(name: string, definition: 'TranscribeOptions' | 'StreamOptions' | 'TurnDetection' | 'Diarization' | 'KnownSpeaker' | 'VadParameters' = 'TranscribeOptions'): Record<string, unknown> {
   const option = (schema.$defs[definition].properties as Record<string, Record<string, unknown>>)[name];
   if (!option) throw new Error(`protocol schema has no option '${name}' in ${definition}`);
   return option;

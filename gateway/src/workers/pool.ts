@@ -96,7 +96,12 @@ export class WorkerPool implements WorkerDirectory, StreamHost {
     const up = this.list().filter((w) => w.state === 'ready');
     return this.modelNames().map((name) => {
       const loadedOn = up.filter((w) => w.loadedModels.includes(name)).map((w) => w.address);
-      return { name, available: up.some((w) => w.availableModels.includes(name)), loaded: loadedOn.length > 0, workers: loadedOn };
+      // The same name on two workers is assumed to be the same model: the first that read its files tells what it can do.
+      const info = up.map((w) => w.modelInfo.get(name)).find((m) => m?.multilingual != null);
+      return {
+        name, available: up.some((w) => w.availableModels.includes(name)), loaded: loadedOn.length > 0, workers: loadedOn,
+        multilingual: info?.multilingual ?? null, languages: info?.languages ?? null,
+      };
     });
   }
 
@@ -185,6 +190,7 @@ export class WorkerPool implements WorkerDirectory, StreamHost {
         if (listing) {
           w.knownModels = listing.models.map((m) => m.name);
           w.availableModels = listing.models.filter((m) => m.available).map((m) => m.name);
+          w.modelInfo = new Map(listing.models.map((m) => [m.name, m]));
         }
         this.set(w, 'ready', null);
       },

@@ -20,6 +20,8 @@ export interface ModelView {
   available: boolean; // on disk on at least one worker that is up
   loaded: boolean; // loaded on at least one worker
   workers: string[]; // addresses where it is loaded
+  multilingual: boolean | null; // from the model's own files, as a worker that has it read them; null: no worker has it
+  languages: string[] | null;
 }
 
 /** The workers behind the gateway, as last seen (kept fresh in the background). */

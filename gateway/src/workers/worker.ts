@@ -3,7 +3,7 @@
 // one place only (WorkerPool.set, ./pool.ts); the scheduler reads it.
 import type { DataLinks } from './data-links.ts';
 import type { Monitor } from './monitor.ts';
-import type { StatusResult } from '../protocol/messages.ts';
+import type { ModelInfo, StatusResult } from '../protocol/messages.ts';
 
 /**
  * connecting: not contacted yet, or trying again after a failure;
@@ -44,6 +44,7 @@ export class Worker {
   status: StatusResult | null = null;
   knownModels: string[] = []; // every name the worker accepts (list_models)
   availableModels: string[] = []; // those whose weights it has
+  modelInfo = new Map<string, ModelInfo>(); // each name's row of list_models
   busy = 0; // transcriptions this gateway has running there
   downs = 0; // times it was marked down, one per failure
   readonly monitor: Monitor;

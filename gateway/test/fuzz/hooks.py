@@ -13,13 +13,17 @@ from typing import Any
 import schemathesis
 
 # The routes that take a multipart form with a file.
-FORMS = {"POST /api/transcribe", "POST /api/jobs", "POST /v1/audio/transcriptions", "POST /v1/audio/translations"}
+FORMS = {"POST /api/transcribe", "POST /api/jobs", "POST /api/detect-language", "POST /v1/audio/transcriptions", "POST /v1/audio/translations"}
 # What a form the document calls valid may still be refused for, by what its values name or
 # hold rather than by their shape: a model, or a language, the workers lack; a file (random
 # bytes, here) that does not decode, or an empty one (the document says minLength 1, which
 # schemathesis does not apply to binary strings); a callback_url whose host is not in
-# WEBHOOK_ALLOWED_HOSTS.
-BY_CONTENT = {"undecodable_audio", "audio_too_long", "unknown_model", "model_unavailable", "unknown_language", "file_empty"}
+# WEBHOOK_ALLOWED_HOSTS; an English-only model asked to detect a language (the fuzz's models all are), or to
+# transcribe one other than English.
+BY_CONTENT = {
+    "undecodable_audio", "audio_too_long", "unknown_model", "model_unavailable", "unknown_language", "file_empty", "english_only_model",
+    "unsupported_language",
+}
 # JSON keys the gateway refuses anywhere in a body (400 bad_request): Fastify's guard against
 # prototype poisoning, which a schema cannot express.
 PROTOTYPE_KEYS = {"__proto__", "constructor"}
@@ -93,9 +97,13 @@ def filter_body(context: Any, body: Any) -> bool:
 
 # Fields whose rules a JSON Schema of a form cannot state: a callback's host must be allowed, and the
 # speaker fields hold across fields (min_speakers <= max_speakers, num_speakers between them, a name for each
-# reference clip, diarize=false with speaker fields). A 400 naming one of them is the server's rule, not a misread form.
+# reference clip, diarize=false with speaker fields), the VAD's knobs need the VAD on, and prompt and initial_prompt
+# are one option. A 400 naming one of them is the server's rule, not a misread form.
 ACROSS_FIELDS = {
     "callback_url", "diarize", "num_speakers", "min_speakers", "known_speaker_names[]", "known_speaker_references[]",
+    "vad_threshold", "min_silence_duration_ms", "speech_pad_ms", "initial_prompt",
+    # /v1: logprobs only with json or a stream; keywords at most 10000 characters joined.
+    "include[]", "include", "keywords[]", "keywords",
 }
 
 

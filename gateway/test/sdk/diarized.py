@@ -26,5 +26,6 @@ print(json.dumps({
     "is_diarized": isinstance(result, TranscriptionDiarized),
     "task": result.task,
     "duration": result.duration,
+    "usage": {"class": type(result.usage).__name__, "type": result.usage.type, "seconds": result.usage.seconds} if result.usage else None,
     "segments": [{"type": s.type, "id": s.id, "speaker": s.speaker, "text": s.text} for s in result.segments],
 }))

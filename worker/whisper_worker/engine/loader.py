@@ -88,18 +88,19 @@ def _diarizer(settings: Settings) -> Diarizer:
 
 
 def _download(name: str, settings: Settings) -> str:
-    folder = (settings.models_dir / canonical(name)).resolve()
+    name_on_disk = canonical(name, settings.models_dir)
+    folder = (settings.models_dir / name_on_disk).resolve()
     # The client is told where in words; the absolute path is for the operator, in the log.
     hint = (
         "Put a CTranslate2 conversion of it (model.bin, config.json, tokenizer.json, vocabulary.*) in the worker's "
-        f"models folder (WHISPER_MODELS_DIR), in a folder named '{canonical(name)}', or let the worker reach the Hugging Face hub."
+        f"models folder (WHISPER_MODELS_DIR), in a folder named '{name_on_disk}', or let the worker reach the Hugging Face hub."
     )
     if not settings.allow_download:
         log.warning("model %s is not on disk and downloads are off: expected it in %s", name, folder)
         off = "downloads are off (WHISPER_ALLOW_DOWNLOAD=false)"
         raise WorkerError("model_unavailable", f"Model '{name}' is not on disk and {off}. {hint}")
     try:
-        return str(download_model(canonical(name)))
+        return str(download_model(name_on_disk))
     except Exception as e:
         log.warning("model %s is not in %s and could not be downloaded: %s", name, folder, e)
         reason = without_paths(str(e).splitlines()[0][:300]) if str(e) else type(e).__name__

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +24,7 @@ from typing import Any
 import faster_whisper
 from faster_whisper.utils import download_model
 
+from whisper_worker.engine.conversions import Abilities, abilities, is_conversion
 from whisper_worker.errors import WorkerError
 
 log = logging.getLogger("whisper_worker.models")
@@ -34,34 +36,85 @@ ALIASES = {"large": "large-v3", "turbo": "large-v3-turbo"}
 DIARIZATION = "diarization"
 
 
-def known_models() -> list[str]:
+# A model's name is also the name of its folder in the models folder: nothing that could point outside it.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def builtin_models() -> list[str]:
     names = list(faster_whisper.available_models())
     return names + [alias for alias in ALIASES if alias not in names]
 
 
-def canonical(name: str) -> str:
-    if name not in known_models():
+def folder_models(models_dir: Path) -> list[str]:
+    """The team's own models: folders holding a conversion under a name faster-whisper does not know."""
+    builtin = set(builtin_models())
+    try:
+        folders = sorted(models_dir.iterdir())
+    except OSError:
+        return []
+    return [f.name for f in folders if f.name not in builtin and NAME.fullmatch(f.name) and is_conversion(f)]
+
+
+def known_models(models_dir: Path | None = None) -> list[str]:
+    return builtin_models() + (folder_models(models_dir) if models_dir else [])
+
+
+def check_name(name: str) -> None:
+    if not NAME.fullmatch(name) or ".." in name:
         raise WorkerError(
             "unknown_model",
-            f"'{name}' is not a Whisper model. Accepted names: {', '.join(known_models())}.",
+            f"'{name[:100]}' is not a valid model name: 1 to 100 letters, digits, '.', '_' or '-', "
+            "not starting with a dot and without '..' (a model is a folder of the models folder, named so).",
         )
-    return ALIASES.get(name, name)
+
+
+def canonical(name: str, models_dir: Path | None = None) -> str:
+    """The name a request's model goes by; `models_dir` adds the team's own models to the accepted ones."""
+    check_name(name)
+    if name in builtin_models():
+        return ALIASES.get(name, name)
+    if models_dir is not None and is_conversion(models_dir / name):
+        return name
+    raise WorkerError(
+        "unknown_model",
+        f"'{name}' is not a Whisper model. Accepted names: {', '.join(known_models(models_dir))}.",
+    )
 
 
 def local_path(name: str, models_dir: Path) -> Path | None:
     """The models folder first (under the requested or canonical name), then the download cache."""
-    for candidate in dict.fromkeys((name, canonical(name))):
+    for candidate in dict.fromkeys((name, canonical(name, models_dir))):
         folder = models_dir / candidate
         if (folder / "model.bin").is_file():
             return folder
+    if name not in builtin_models():
+        return None  # one of the team's own: nothing to look for in the hub's cache
     try:
         return Path(download_model(canonical(name), local_files_only=True))
     except Exception:
         return None
 
 
-def _cached_name(name: str) -> str:
-    return name if name == DIARIZATION else canonical(name)
+def model_abilities(name: str, models_dir: Path) -> Abilities | None:
+    """What the model's own files say it can do; None while they are not on disk."""
+    path = local_path(name, models_dir)
+    return abilities(path) if path else None
+
+
+def check_language(name: str, language: str | None, models_dir: Path) -> None:
+    """An English-only model would quietly decode another language as English: refused instead."""
+    can = model_abilities(name, models_dir) if language else None
+    if can is not None and language not in can.languages:
+        kind = "English-only" if not can.multilingual else "not trained on it"
+        raise WorkerError(
+            "bad_request",
+            f"Model '{name}' cannot transcribe language '{language}' ({kind}; its languages: {', '.join(can.languages)}). "
+            "Pick a multilingual model, or leave the language out.",
+        )
+
+
+def _cached_name(name: str, models_dir: Path | None) -> str:
+    return name if name == DIARIZATION else canonical(name, models_dir)
 
 
 @dataclass
@@ -77,8 +130,9 @@ Loader = Callable[[str], Any]
 
 
 class ModelCache:
-    def __init__(self, loader: Loader, max_loaded: int, idle_seconds: float):
+    def __init__(self, loader: Loader, max_loaded: int, idle_seconds: float, models_dir: Path | None = None):
         self._loader = loader
+        self._models_dir = models_dir  # where the team's own models are, which a request may name too
         self._max_loaded = max_loaded
         self._idle_seconds = idle_seconds
         self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()
@@ -91,7 +145,7 @@ class ModelCache:
 
     async def load(self, name: str) -> tuple[LoadedModel, float]:
         """Loads (once) and returns the model with the seconds this call waited for loading."""
-        name = _cached_name(name)
+        name = _cached_name(name, self._models_dir)
         if name in self._loaded:
             self._loaded.move_to_end(name)
             return self._loaded[name], 0.0
@@ -139,7 +193,7 @@ class ModelCache:
                 self._evict()
 
     def unload(self, name: str) -> bool:
-        name = _cached_name(name)
+        name = _cached_name(name, self._models_dir)
         entry = self._loaded.get(name)
         if entry is None:
             return False

@@ -41,7 +41,8 @@ def _vad_parameters(value: dict[str, Any]) -> dict[str, Any] | None:
 
 Converter = Callable[[Any], Any]
 
-# option -> (faster-whisper keyword argument, conversion). batch_size is no argument: it picks the pipeline.
+# option -> (faster-whisper keyword argument, conversion). batch_size is no argument: it picks the pipeline;
+# language_candidates neither: faster-whisper cannot restrict its detection, so transcriber.py picks the language.
 FASTER_WHISPER: dict[str, tuple[str, Converter]] = {
     "language": ("language", _same),
     "task": ("task", _same),
@@ -67,6 +68,23 @@ def transcribe_kwargs(options: Mapping[str, Any]) -> tuple[dict[str, Any], int |
     chosen = {**DEFAULTS, **options}
     kwargs = {kwarg: convert(chosen[name]) for name, (kwarg, convert) in FASTER_WHISPER.items()}
     return kwargs, chosen["batch_size"]
+
+
+def language_candidates(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """The languages detection may choose among, () for any. A language set outright leaves nothing to choose."""
+    if options.get("language") is not None:
+        return ()
+    return tuple(options.get("language_candidates") or ())
+
+
+def tuned(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The decoding options a request set away from their defaults, for the request log: what an operator asks first
+    when text comes out odd. Text (prompts, hotwords) is logged as its length only: it is the user's, not ours."""
+    return {
+        name: (f"{len(value)} chars" if isinstance(value, str) else value)
+        for name, value in options.items()
+        if name in FASTER_WHISPER and name not in ("language", "task") and value != DEFAULTS[name]
+    }
 
 
 @dataclass(frozen=True)

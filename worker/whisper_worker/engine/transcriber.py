@@ -11,12 +11,13 @@ import inspect
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.vad import VadOptions
 
 from whisper_worker.engine import audio as decoder
 from whisper_worker.engine import windows
@@ -79,15 +80,23 @@ def transcribe(
     emit: Emit,
     cancelled: threading.Event,
     short_window: bool = False,
+    candidates: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Decodes `audio`, emitting events as it goes; `short_window` lets a short file have a short window (windows.py)."""
+    """Decodes `audio`, emitting events as it goes; `short_window` lets a short file have a short window (windows.py);
+    `candidates`, when no language is set, the languages it may be in (options.language_candidates)."""
     started = time.monotonic()
+    picked = None
+    if candidates and kwargs.get("language") is None:
+        picked = pick_language(model, audio, candidates, kwargs)
+        kwargs = {**kwargs, "language": picked[0]}
     if batch_size > 0:
         segments, info = BatchedInferencePipeline(model).transcribe(audio, batch_size=batch_size, **_batched_kwargs(kwargs))
     else:
         segments, info = (windows.fitted(model, audio.size) if short_window else model).transcribe(audio, **kwargs)
     duration = round(info.duration, 3)
-    emit({"type": "info", "language": info.language, "language_probability": round(info.language_probability, 4), "duration": duration})
+    # A language given to faster-whisper comes back with probability 1: the detected one says how sure the pick was.
+    probability = round(picked[1] if picked else info.language_probability, 4)
+    emit({"type": "info", "language": info.language, "language_probability": probability, "duration": duration})
     out: list[dict[str, Any]] = []
     for segment in segments:
         if cancelled.is_set():
@@ -99,7 +108,7 @@ def transcribe(
     return {
         "text": "".join(s["text"] for s in out).strip(),
         "language": info.language,
-        "language_probability": round(info.language_probability, 4),
+        "language_probability": probability,
         "duration": duration,
         "task": kwargs.get("task", "transcribe"),
         "segments": out,
@@ -126,6 +135,33 @@ def segment_dict(segment: Any, index: int, words: bool) -> dict[str, Any]:
             for w in segment.words or []
         ]
     return item
+
+
+def pick_language(model: Any, audio: np.ndarray, candidates: Sequence[str], kwargs: dict[str, Any]) -> tuple[str, float]:
+    """The most probable of `candidates` by Whisper's language detection, and its probability (among all languages).
+
+    The detection is faster-whisper's own when it transcribes without a language (the first 30 s of speech, after
+    VAD when VAD is on), so with every language a candidate the pick is the language it would have detected.
+    """
+    supported = list(getattr(model, "supported_languages", None) or [])
+    allowed = [c for c in candidates if not supported or c in supported]
+    if not allowed:
+        raise WorkerError(
+            "bad_request",
+            f"'options.language_candidates': this model knows only {', '.join(supported)}, none of {', '.join(candidates)}",
+        )
+    if len(supported) == 1:
+        return allowed[0], 1.0  # an English-only model: nothing to detect, as faster-whisper itself decides
+    vad = kwargs.get("vad_parameters")
+    try:
+        _, _, ranked = model.detect_language(
+            audio, vad_filter=bool(kwargs.get("vad_filter")), vad_parameters=VadOptions(**vad) if isinstance(vad, dict) else vad,
+        )
+    except ValueError:
+        _, _, ranked = model.detect_language(audio)  # VAD heard no speech at all: listen to the audio as it is
+    probabilities = dict(ranked)
+    best = max(allowed, key=lambda code: probabilities.get(code, 0.0))
+    return best, float(probabilities.get(best, 0.0))
 
 
 def detect_language(model: WhisperModel, audio: np.ndarray) -> dict[str, Any]:

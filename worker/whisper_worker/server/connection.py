@@ -229,7 +229,7 @@ def log_request(job: Job, command: Command, wall: float, outcome: str) -> None:
     if not request_log.isEnabledFor(command.log_level):
         return
     audio = job.audio_seconds
-    line = {
+    line: dict[str, Any] = {
         "event": "request",
         "id": job.id,
         "command": command.name,
@@ -243,4 +243,6 @@ def log_request(job: Job, command: Command, wall: float, outcome: str) -> None:
         line["batch_size"] = job.batch_size
     if job.window_seconds is not None:
         line["window_seconds"] = job.window_seconds
+    if job.tuned:
+        line["options"] = job.tuned
     request_log.log(command.log_level, json.dumps(line))

@@ -15,13 +15,14 @@ from whisper_worker import PROTOCOL_VERSION, __version__
 from whisper_worker.engine import transcriber, windows
 from whisper_worker.engine.audio import SAMPLE_RATE
 from whisper_worker.engine.batching import SharedModel
+from whisper_worker.engine.conversions import abilities
 from whisper_worker.engine.diarize.labels import Labeller
 from whisper_worker.engine.diarize.pipeline import KnownSpeaker
 from whisper_worker.engine.diarize.references import reference_clip
 from whisper_worker.engine.loader import Device, make_loader, pick_device
 from whisper_worker.engine.memory import MemoryProbe
-from whisper_worker.engine.models import DIARIZATION, Loader, ModelCache, canonical, known_models, local_path
-from whisper_worker.engine.options import DiarizationOptions, diarization_options, transcribe_kwargs
+from whisper_worker.engine.models import DIARIZATION, Loader, ModelCache, canonical, check_language, known_models, local_path
+from whisper_worker.engine.options import DiarizationOptions, diarization_options, language_candidates, transcribe_kwargs, tuned
 from whisper_worker.job import Job
 from whisper_worker.live import decode as live_decode
 from whisper_worker.live.policy import Decoded, Step
@@ -35,7 +36,9 @@ class Worker:
     def __init__(self, settings: Settings, loader: Loader | None = None):
         self.settings = settings
         self.device: Device = pick_device(settings)
-        self.cache = ModelCache(loader or make_loader(settings, self.device), settings.max_loaded_models, settings.model_idle_seconds)
+        self.cache = ModelCache(
+            loader or make_loader(settings, self.device), settings.max_loaded_models, settings.model_idle_seconds, settings.models_dir,
+        )
         self.slots = Slots(self.device.slots, settings.queue_limit)
         self.memory = MemoryProbe(self.device.gpus)
         self._shared: weakref.WeakKeyDictionary[WhisperModel, SharedModel] = weakref.WeakKeyDictionary()
@@ -54,7 +57,7 @@ class Worker:
             return work(whisper, *args)
 
     def open_stream(self, job: Job, model: str, options: Mapping[str, Any], send: Send) -> Stream:
-        canonical(model)  # an unknown name is refused before anything else
+        self.check_model(model, options.get("language"))  # refused before anything else
         job.model = model
         return Stream(self, job, model, dict(options), send)
 
@@ -94,14 +97,24 @@ class Worker:
         loaded = {e.name for e in self.cache.loaded()}
 
         def scan() -> list[dict[str, Any]]:
-            rows: list[dict[str, Any]] = []
-            for name in known_models():
-                path = local_path(name, self.settings.models_dir)
-                where = str(path) if path else None
-                rows.append({"name": name, "available": path is not None, "loaded": canonical(name) in loaded, "path": where})
-            return rows
+            return [self._model_row(name, loaded) for name in known_models(self.settings.models_dir)]
 
         return {"models": await asyncio.to_thread(scan), "default": self.settings.default_model}
+
+    def _model_row(self, name: str, loaded: set[str]) -> dict[str, Any]:
+        models_dir = self.settings.models_dir
+        path = local_path(name, models_dir)
+        can = abilities(path) if path else None
+        return {
+            "name": name, "available": path is not None, "loaded": canonical(name, models_dir) in loaded,
+            "path": str(path) if path else None,
+            "multilingual": can.multilingual if can else None, "languages": list(can.languages) if can else None,
+        }
+
+    def check_model(self, model: str, language: str | None) -> None:
+        """A name the worker does not know, or a language the model cannot do, is refused before any work."""
+        canonical(model, self.settings.models_dir)
+        check_language(model, language, self.settings.models_dir)
 
     async def load_model(self, name: str) -> dict[str, Any]:
         started = time.monotonic()
@@ -112,7 +125,7 @@ class Worker:
         return {"model": name, "unloaded": self.cache.unload(name)}
 
     async def detect_language(self, job: Job, model: str, audio_path: str) -> dict[str, Any]:
-        canonical(model)
+        canonical(model, self.settings.models_dir)
         job.model = model
         async with self.slots.hold(_no_queued_event):
             audio = await asyncio.to_thread(transcriber.load_audio, audio_path, self.settings.max_audio_seconds)
@@ -128,7 +141,8 @@ class Worker:
     ) -> dict[str, Any]:
         kwargs, batch_size = transcribe_kwargs(options)
         speakers = diarization_options(options)
-        canonical(model)
+        job.tuned = tuned(options)
+        self.check_model(model, kwargs.get("language"))
         job.model = model
         arrived = time.monotonic()
 
@@ -154,6 +168,7 @@ class Worker:
                     emit = _labelled(emit, labeller)
                 result = await asyncio.to_thread(
                     self._decode_joined, entry.model, transcriber.transcribe, audio, kwargs, batch, emit, job.cancelled, short,
+                    language_candidates(options),
                 )
         _raise_if_cancelled(job)
         timed = _timed(result, model, queued_seconds, load_seconds)

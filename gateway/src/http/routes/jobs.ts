@@ -40,7 +40,7 @@ export function jobRoutes(app: FastifyInstance, config: Config, dispatch: Dispat
     const upload = await receiveUpload(request, config, service.uploadsDir);
     try {
       const { callback_url, ...fields } = parseFields(JobForm, upload.fields);
-      const what = apiRequest(fields, config, dispatch.directory.modelNames(), upload.references.length);
+      const what = apiRequest(fields, config, dispatch.directory.models(), upload.references.length);
       const callback = callback_url ? service.checkCallbackUrl(callback_url) : null;
       const job = await service.submit(upload.path, {
         model: what.model, options: what.options, filename: upload.filename, audio_bytes: upload.bytes, callback_url: callback, source: 'jobs', owner: request.owner,

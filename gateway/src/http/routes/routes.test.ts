@@ -90,6 +90,43 @@ for (const [name, fields, files, status, code, message] of BAD_REQUESTS) {
   });
 }
 
+test("faster-whisper's knobs reach the worker's options under its names; the VAD's flat fields as its parameters", async () => {
+  const r = await post('/api/transcribe', {
+    hotwords: 'Dashwood Norland', initial_prompt: 'Sense and Sensibility.', condition_on_previous_text: 'false',
+    no_speech_threshold: '0.45', log_prob_threshold: '-0.8', compression_ratio_threshold: '2.2',
+    vad_threshold: '0.7', min_silence_duration_ms: '800', speech_pad_ms: '200',
+  });
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(r.jobs.submitted[0]!.options, {
+    language: null, task: 'transcribe', word_timestamps: false, hotwords: 'Dashwood Norland', initial_prompt: 'Sense and Sensibility.',
+    condition_on_previous_text: false, no_speech_threshold: 0.45, log_prob_threshold: -0.8, compression_ratio_threshold: 2.2,
+    vad_filter: true, vad_parameters: { threshold: 0.7, min_silence_duration_ms: 800, speech_pad_ms: 200 },
+  });
+  // The same fields on a job; prompt and initial_prompt are one option.
+  const job = await post('/api/jobs', { prompt: 'Dashwood', initial_prompt: 'Dashwood', speech_pad_ms: '0', vad_filter: 'true' });
+  assert.equal(job.status, 202, job.body);
+  assert.deepEqual(job.jobs.submitted[0]!.options, { language: null, task: 'transcribe', word_timestamps: false, initial_prompt: 'Dashwood', vad_filter: true, vad_parameters: { speech_pad_ms: 0 } });
+});
+
+const KNOB_REQUESTS: Array<[Record<string, string>, string, RegExp]> = [
+  [{ vad_filter: 'false', vad_threshold: '0.9' }, 'vad_threshold', /'vad_threshold' tunes the VAD, which vad_filter=false turns off/],
+  [{ prompt: 'a', initial_prompt: 'b' }, 'initial_prompt', /'prompt' and 'initial_prompt' are the same option and differ/],
+  [{ vad_threshold: '1.5' }, 'vad_threshold', /'vad_threshold' must be a number from 0 to 1/],
+  [{ speech_pad_ms: '20.5' }, 'speech_pad_ms', /'speech_pad_ms' must be a whole number from 0 to 10000/],
+  [{ no_speech_threshold: '2' }, 'no_speech_threshold', /'no_speech_threshold' must be a number from 0 to 1/],
+  [{ log_prob_threshold: '0.5' }, 'log_prob_threshold', /'log_prob_threshold' must be a number from -100 to 0/],
+  [{ condition_on_previous_text: 'no' }, 'condition_on_previous_text', /'condition_on_previous_text' must be true or false/],
+];
+for (const [fields, param, message] of KNOB_REQUESTS) {
+  test(`a knob out of its bounds or at odds with another is refused, naming it: ${JSON.stringify(fields)}`, async () => {
+    const r = await post('/api/transcribe', fields);
+    assert.equal(r.status, 400, r.body);
+    assert.equal(r.json().error.param, param);
+    assert.match(r.json().error.message, message);
+    assert.equal(r.jobs.submitted.length, 0);
+  });
+}
+
 test('multipart numbers and booleans in their text forms: decimals, exponents, TRUE', async () => {
   const r = await post('/api/transcribe', { temperature: '2.5e-1', beam_size: '+3', max_line_count: '03', vad_filter: 'TRUE', word_timestamps: 'false' });
   assert.equal(r.status, 200, r.body);
@@ -139,9 +176,9 @@ for (const [code, status, message] of [
   });
 }
 
-test('OpenAI: json is {text}, a translation asks for task=translate, model is required', async () => {
+test('OpenAI: json is {text, usage}, a translation asks for task=translate, model is required', async () => {
   const r = await post('/v1/audio/transcriptions', { model: 'whisper-1' });
-  assert.deepEqual(r.json(), { text: 'And Mr. John Dashwood.' });
+  assert.deepEqual(r.json(), { text: 'And Mr. John Dashwood.', usage: { type: 'duration', seconds: 2.5 } });
   assert.equal(r.jobs.submitted[0]!.model, 'base', 'whisper-1 is an alias of base');
   const t = await post('/v1/audio/translations', { model: 'base' });
   assert.equal(t.jobs.submitted[0]!.options.task, 'translate');
@@ -171,7 +208,8 @@ test('models, languages, health and the OpenAI model list come from the workers 
   try {
     const models = (await server.inject('/api/models')).json();
     assert.equal(models.default, 'base');
-    assert.deepEqual(models.models.find((m: { name: string }) => m.name === 'base'), { name: 'base', available: true, loaded: true, workers: ['fake:1'] });
+    assert.deepEqual(models.models.find((m: { name: string }) => m.name === 'base'), { name: 'base', available: true, loaded: true, workers: ['fake:1'], multilingual: true, languages: ['en', 'de'] });
+    assert.deepEqual(models.models.find((m: { name: string }) => m.name === 'tiny.en').languages, ['en']);
     const languages = (await server.inject('/api/languages')).json().languages;
     assert.equal(languages.length, 100);
     assert.deepEqual(languages.find((l: { code: string }) => l.code === 'de'), { code: 'de', name: 'German' });
