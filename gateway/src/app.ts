@@ -21,7 +21,8 @@ import { apiRoutes, healthRoute } from './http/routes/api.ts';
 import { detectLanguageRoutes } from './http/routes/detect-language.ts';
 import { RouteTable } from './http/routes/table.ts';
 import { viewJob } from './http/job-object.ts';
-import { SECURITY_SCHEMES } from './http/schemas.ts';
+import { ApiTranscribeForm, JobForm, mostParts, OpenAITranscriptionForm, OpenAITranslationForm, SECURITY_SCHEMES } from './http/schemas.ts';
+import { DetectLanguageForm } from './http/language-detection.ts';
 import { openaiRoutes } from './http/routes/openai.ts';
 import { realtimeRoutes, registerWebSockets } from './realtime/route.ts';
 import { subtitleRoutes } from './http/routes/subtitles.ts';
@@ -64,7 +65,8 @@ export async function build({ config, dispatch, logger }: BuildOptions): Promise
   const routes = new RouteTable(app);
   app.decorate('routeTable', routes);
   // The audio, and a reference clip for each known speaker (file parts, or data URLs: fields of up to MAX_REFERENCE_BYTES as base64).
-  await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1 + MAX_KNOWN_SPEAKERS, fields: 40 + 2 * MAX_KNOWN_SPEAKERS, fieldSize: Math.ceil(MAX_REFERENCE_BYTES * 4 / 3) + 256 } });
+  const fields = mostParts(ApiTranscribeForm, JobForm, OpenAITranscriptionForm, OpenAITranslationForm, DetectLanguageForm);
+  await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1 + MAX_KNOWN_SPEAKERS, fields, fieldSize: Math.ceil(MAX_REFERENCE_BYTES * 4 / 3) + 256 } });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Whisper service', version: '0.1.0', description: 'Speech to text with Whisper: the original REST API and an OpenAI-compatible audio API.' },

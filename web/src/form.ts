@@ -1,11 +1,13 @@
 // The form for a new job: the file (picked, dropped or recorded), the model and
 // language menus from what the server offers (catalog.ts), who speaks (off,
 // found automatically, or a number of speakers), and the decoding options,
-// which take their bounds from the gateway's schema.
+// which take their bounds from the gateway's schema. Several files picked or
+// dropped at once go to the queue (queue.ts), each its own job; one file is shown here.
 import { catalog } from './catalog.ts';
 import { JOB_FIELD_BOUNDS } from './generated/job-fields.ts';
 import { languageName, activeLocale, t } from './i18n.ts';
 import type { SessionOptions } from './realtime.ts';
+import { uploadQueue } from './queue.ts';
 import { record, type Recording } from './recorder.ts';
 import { shownJob } from './shown-job.ts';
 import { $, hideError, showError } from './view.ts';
@@ -13,16 +15,16 @@ import { $, hideError, showError } from './view.ts';
 const form = () => $<HTMLFormElement>('form');
 
 class JobForm {
-  /** The file to transcribe, once one is picked, dropped or recorded. */
-  private file: File | null = null;
+  /** The files to transcribe, once picked, dropped or recorded: one is shown as its job, several go to the queue. */
+  private files: File[] = [];
   /** The microphone's recording, while Record is on. */
   private recording: Recording | null = null;
 
   wire(): void {
     const drop = $('drop');
     $<HTMLInputElement>('file').addEventListener('change', (e) => {
-      const picked = (e.target as HTMLInputElement).files?.[0];
-      if (picked) this.choose(picked);
+      const picked = [...((e.target as HTMLInputElement).files ?? [])];
+      if (picked.length) this.choose(picked);
     });
     drop.addEventListener('dragover', (e) => {
       e.preventDefault();
@@ -32,8 +34,8 @@ class JobForm {
     drop.addEventListener('drop', (e) => {
       e.preventDefault();
       drop.classList.remove('over');
-      const picked = e.dataTransfer?.files[0];
-      if (picked) this.choose(picked);
+      const picked = [...(e.dataTransfer?.files ?? [])];
+      if (picked.length) this.choose(picked);
     });
     form().addEventListener('submit', (e) => this.start(e));
     $('record').addEventListener('click', () => void this.toggleRecording());
@@ -91,15 +93,22 @@ class JobForm {
     for (const input of form().querySelectorAll<HTMLInputElement>('.vad-tuning')) input.disabled = !on;
   }
 
-  private choose(picked: File): void {
-    this.file = picked;
-    $('file-name').textContent = picked.name;
+  private choose(picked: File[]): void {
+    this.files = picked;
+    this.redrawFiles();
     $<HTMLButtonElement>('start').disabled = false;
+  }
+
+  /** The chosen file's name; for several, how many and their names (in the interface's language). */
+  redrawFiles(): void {
+    const files = this.files;
+    $('file-name').textContent = files.length > 1 ? `${t('filesChosen').replace('{n}', String(files.length))}: ${files.map((f) => f.name).join(', ')}` : (files[0]?.name ?? '');
   }
 
   private start(event: SubmitEvent): void {
     event.preventDefault();
-    const file = this.file;
+    const files = this.files;
+    const file = files[0];
     if (!file) return;
     const fields = new FormData(form());
     fields.set('file', file, file.name);
@@ -111,13 +120,14 @@ class JobForm {
     const speakers = $<HTMLSelectElement>('speakers').value;
     if (speakers) fields.set('diarize', 'true');
     if (/^\d+$/.test(speakers)) fields.set('num_speakers', speakers);
-    void shownJob.submit(fields, file);
+    if (files.length > 1) uploadQueue.add(files, fields);
+    else void shownJob.submit(fields, file);
   }
 
   private async toggleRecording(): Promise<void> {
     const button = $('record');
     if (this.recording) {
-      this.choose(await this.recording.stop());
+      this.choose([await this.recording.stop()]);
       this.recording = null;
       $<HTMLButtonElement>('live').disabled = false;
       button.classList.remove('on');

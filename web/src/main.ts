@@ -1,6 +1,6 @@
 // The page: pick or record audio, submit it as a job, follow it live, read, play and export; or caption the microphone live (live.ts).
 // Each piece of the page's state has one owner: the form (form.ts), what the server offers (catalog.ts), the job on screen
-// (shown-job.ts), its transcript and speakers (transcript.ts), Recent (recent.ts), the key prompt (key.ts, key-dialog.ts),
+// (shown-job.ts), its transcript and speakers (transcript.ts), several files' jobs at once (queue.ts), Recent (recent.ts), the key prompt (key.ts, key-dialog.ts),
 // live captions (live.ts), the interface's language (i18n.ts), the error box and the player (view.ts). This file wires them together.
 import { applyLocale, initialLocale, t, type Locale } from './i18n.ts';
 import { catalog } from './catalog.ts';
@@ -9,6 +9,7 @@ import { jobForm } from './form.ts';
 import { link, shownJob } from './shown-job.ts';
 import { transcriptView } from './transcript.ts';
 import { recent } from './recent.ts';
+import { uploadQueue } from './queue.ts';
 import { $, hideError, highlight, redrawError, showError } from './view.ts';
 import { setKeyPrompt } from './key.ts';
 import { keyDialog } from './key-dialog.ts';
@@ -20,6 +21,8 @@ function setLocale(next: Locale): void {
   $('lang-ru').setAttribute('aria-pressed', String(next === 'ru'));
   jobForm.fillModels();
   jobForm.fillLanguages();
+  jobForm.redrawFiles();
+  uploadQueue.redraw();
   recent.render();
   shownJob.redraw();
   transcriptView.redraw();
@@ -74,9 +77,15 @@ function wire(): void {
   $('audio').addEventListener('timeupdate', highlight);
   $('video').addEventListener('timeupdate', highlight);
   window.addEventListener('hashchange', () => void shownJob.route());
-  recent.onOpen((id) => {
+  const openJob = (id: string) => {
     if (location.hash === link(id)) void shownJob.open(id); // the same address: no hashchange, so open it again here
     else location.hash = link(id);
+  };
+  recent.onOpen(openJob);
+  uploadQueue.onOpen(openJob);
+  uploadQueue.onMade((job, file) => {
+    shownJob.adopt(job.id, file);
+    void recent.refresh();
   });
 }
 

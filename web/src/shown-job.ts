@@ -2,13 +2,13 @@
 // tab or another device shows the same job, however far it has got: a finished
 // one from its record, a waiting or running one by following its events.
 import { ApiError } from './api.ts';
-import { cancelJob, finished, follow, getJob, renameSpeakers, type Job } from './jobs.ts';
+import { cancelJob, finished, follow, getJob, renameSpeakers, result, type Job } from './jobs.ts';
 import { submitJob } from './upload.ts';
 import { t } from './i18n.ts';
 import { clock } from './exports.ts';
 import { recent } from './recent.ts';
 import { transcriptView } from './transcript.ts';
-import { $, hideError, renderFacts, setProgress, showError, showMedia } from './view.ts';
+import { $, hideError, renderFacts, setCaptions, setProgress, showError, showMedia } from './view.ts';
 
 export const link = (id: string) => `#/jobs/${encodeURIComponent(id)}`;
 
@@ -41,6 +41,11 @@ class ShownJob {
   /** The job's link, to share. */
   get shareLink(): string | null {
     return this.id ? location.href.split('#')[0] + link(this.id) : null;
+  }
+
+  /** A job this tab uploaded elsewhere (the queue, queue.ts): its file plays when the job is opened. */
+  adopt(id: string, file: File): void {
+    this.uploaded.set(id, file);
   }
 
   /** Facts and progress again, in the interface's new language. */
@@ -167,7 +172,18 @@ class ShownJob {
     // A succeeded job's speakers are renamed on the server, and the job it answers shown.
     if (job.result) transcriptView.show(job.result, job.status === 'succeeded' ? (speaker, name) => this.renameSpeaker(job.id, speaker, name) : null);
     if (job.error) showError(new ApiError(job.error.code, job.error.message));
+    if (job.status === 'succeeded' && this.uploaded.get(job.id)?.type.startsWith('video/')) void this.caption(job);
     if (!finished(job)) this.watch(job);
+  }
+
+  /** A video's captions: the job's WebVTT, as the server renders it now (a rename included). */
+  private async caption(job: Job): Promise<void> {
+    try {
+      const vtt = await result(job.id, 'vtt');
+      if (this.id === job.id) setCaptions(vtt, job.result?.language ?? null);
+    } catch (e) {
+      if (this.id === job.id) showError(e);
+    }
   }
 
   private watch(job: Job): void {

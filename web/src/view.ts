@@ -71,7 +71,7 @@ export function renderFacts(job: Job): void {
   );
 }
 
-/** The result card's player: the audio or the video element, and the file it plays. */
+/** The result card's player: the audio or the video element, the file it plays, and a video's captions. */
 class Player {
   private file: File | null = null;
 
@@ -88,6 +88,7 @@ class Player {
     this.file = source;
     const audio = $<HTMLAudioElement>('audio');
     const video = $<HTMLVideoElement>('video');
+    this.clearCaptions();
     for (const media of [audio, video]) {
       if (media.src) URL.revokeObjectURL(media.src);
       media.removeAttribute('src');
@@ -98,9 +99,34 @@ class Player {
     media.src = URL.createObjectURL(source);
     media.hidden = false;
   }
+
+  /**
+   * The video's captions from `vtt` (the job's WebVTT, fetched with the key: a <track> cannot send one, so it
+   * reads a blob: URL), in place of any before; shown at once. Nothing for audio, which shows no captions.
+   */
+  setCaptions(vtt: Blob, language: string | null): void {
+    const video = $<HTMLVideoElement>('video');
+    if (video.hidden) return;
+    this.clearCaptions();
+    const track = document.createElement('track');
+    track.kind = 'captions';
+    track.label = t('captions');
+    if (language) track.srclang = language;
+    track.default = true;
+    track.src = URL.createObjectURL(vtt);
+    video.append(track);
+  }
+
+  private clearCaptions(): void {
+    for (const track of document.querySelectorAll<HTMLTrackElement>('#video track')) {
+      URL.revokeObjectURL(track.src);
+      track.remove();
+    }
+  }
 }
 
 const player = new Player();
+export const setCaptions = (vtt: Blob, language: string | null) => player.setCaptions(vtt, language);
 export const activeMedia = () => player.active();
 export const showMedia = (source: File | null) => player.show(source);
 

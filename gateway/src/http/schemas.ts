@@ -99,12 +99,34 @@ export const JobObject = Type.Object({
   webhook: nullable(Type.Object({ attempts: Type.Integer(), delivered: Type.Boolean(), last_status: nullable(Type.Integer()), last_error: nullable(Type.String()), delivered_at: nullable(Type.String()) })),
 });
 
-export const JobList = Type.Object({ jobs: Type.Array(JobObject), next_cursor: nullable(Type.String()) });
+export const SearchMatch = Type.Object({
+  segment_id: Type.Integer({ description: 'The segment\'s id in the result' }),
+  start: Type.Number({ description: 'Seconds: where to seek the player' }),
+  end: Type.Number({ description: 'Seconds' }),
+  text: Type.String({ description: 'The segment\'s text' }),
+});
+const JobListItem = Type.Object({
+  ...JobObject.properties,
+  matches: Type.Optional(Type.Array(SearchMatch, {
+    description: 'With q: the segments of the transcript that hold words of the query (those with the most of them, at most 3), in time order; '
+      + 'empty when only the file name matched.',
+  })),
+});
+export const JobList = Type.Object({ jobs: Type.Array(JobListItem), next_cursor: nullable(Type.String()) });
+const listDate = (description: string) => Type.Optional(Type.String({ format: 'date-time', description }));
 export const JobListQuery = Type.Object(
   {
     status: Type.Optional(literals(JOB_STATUSES)),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-    cursor: Type.Optional(Type.String()),
+    cursor: Type.Optional(Type.String({ description: 'The previous page\'s next_cursor (of the same query)' })),
+    q: Type.Optional(Type.String({
+      minLength: 1, maxLength: 200,
+      description: 'Search: the jobs whose transcript or file name holds every word (the last one also as the start of a word), '
+        + 'best match first, each with its `matches`. Words only: quotes, operators and punctuation are ignored.',
+    })),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Only the jobs of this model (as submitted), exactly' })),
+    since: listDate('Only the jobs created at or after this time'),
+    until: listDate('Only the jobs created before this time'),
   },
   { additionalProperties: false },
 );
@@ -123,8 +145,9 @@ const openaiCommon = {
 // OpenAI's SDKs send a list as one `name[]` part per item; some clients (LiteLLM) send `name` bare: both are taken.
 const bracketed = <N extends string, T extends TSchema>(name: N, list: T) =>
   ({ [`${name}[]`]: Type.Optional(list), [name]: Type.Optional(list) }) as Record<N | `${N}[]`, TOptional<T>>;
-const granularities = Type.Array(literals(['word', 'segment']), { description: 'word: `words` in verbose_json (word timestamps cost decoding time); segment: always given.' });
+const granularities = Type.Array(literals(['word', 'segment']), { maxItems: 2, description: 'word: `words` in verbose_json (word timestamps cost decoding time); segment: always given.' });
 const include = Type.Array(literals(['logprobs']), {
+  maxItems: 1,
   description: 'logprobs: per word (faster-whisper gives no per-token ones), `logprobs: [{token, logprob, bytes}]` in json and in the stream\'s '
     + 'delta and done events; asks the worker for word timestamps.',
 });
@@ -153,6 +176,21 @@ export const OpenAITranscriptionForm = Type.Object({
 }, { additionalProperties: false });
 
 export const OpenAITranslationForm = Type.Object(openaiCommon, { additionalProperties: false });
+
+/**
+ * The most parts a form the document calls valid can have: one per field, a list's bound per list. The multipart
+ * parser's limit is taken from it, so no valid form is refused as too large, and a form of thousands of parts is.
+ */
+export function mostParts(...forms: TObject[]): number {
+  const parts = (field: TSchema): number => {
+    const list = field as { type?: string; maxItems?: number };
+    if (list.type !== 'array') return 1;
+    if (list.maxItems === undefined) throw new Error('a list field of a form needs maxItems: the multipart limit is made of them');
+    return list.maxItems;
+  };
+  const total = (form: TObject) => Object.values(form.properties as Record<string, TSchema>).reduce<number>((sum, field) => sum + parts(field), 0);
+  return Math.max(...forms.map(total));
+}
 
 export type ApiTranscribeFields = Static<typeof ApiTranscribeForm>;
 export type OpenAITranscriptionFields = Static<typeof OpenAITranscriptionForm>;

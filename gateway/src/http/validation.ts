@@ -11,6 +11,9 @@ interface Described {
   items?: Described;
   minimum?: number;
   maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  format?: string;
 }
 
 function range(schema: Described): string {
@@ -38,8 +41,13 @@ export function describeSchema(schema: object): string {
       return `must be a number${range(s)}`;
     case 'boolean':
       return 'must be true or false';
-    case 'string':
+    case 'string': {
+      if (s.format === 'date-time') return 'must be a date-time, as 2026-01-31T09:00:00Z';
+      const { minLength: low, maxLength: high } = s;
+      if (low !== undefined && high !== undefined) return `must be text of ${low} to ${high} characters`;
+      if (high !== undefined) return `must be text of at most ${high} characters`;
       return 'must be text';
+    }
     case 'array': {
       const items = s.items && choices(s.items);
       return items ? `must be one or more of: ${items.join(', ')}` : 'must be a list';

@@ -163,6 +163,11 @@ export class JobService {
     return this.store.list(query);
   }
 
+  /** The jobs that hold the words of `query.q`, best first, with where in their transcripts (./search.ts). */
+  search(query: Parameters<JobStore['search']>[0]) {
+    return this.store.search(query);
+  }
+
   counts(): Promise<{ waiting: number; running: number }> {
     return this.feed.counts();
   }

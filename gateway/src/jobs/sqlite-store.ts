@@ -8,6 +8,8 @@ import type { JobEvent } from '../dispatch/types.ts';
 import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, StoredEvent } from './store.ts';
 import { withSpeakerNames } from './store.ts';
 import type { WebhookDelivery } from './store.ts';
+import { FILENAME_WEIGHT, ftsQuery, queryTerms, searchCursor, searchOffset, segmentMatches } from './search.ts';
+import type { ListFilters, ListQuery, SearchPage, SearchQuery } from './search.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -39,6 +41,42 @@ CREATE TABLE IF NOT EXISTS events (
   PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
 `;
+
+// The full-text index of the jobs (GET /api/jobs?q=…, ./search.ts): one row per
+// job (rowid = n), its file name and its transcript (the segments' text, else
+// the result's). Contentless (the text is in jobs already), and kept by
+// triggers, so every write of a job's request or result (the outcome, a
+// rename, an edit) updates it and a deleted or purged job leaves it.
+const indexed = (row: 'new' | 'jobs') => `json_extract(${row}.request, '$.filename'), COALESCE(
+  (SELECT group_concat(json_extract(s.value, '$.text'), ' ') FROM json_each(${row}.result, '$.segments') AS s),
+  json_extract(${row}.result, '$.text'))`;
+const SEARCH_SCHEMA = `
+CREATE VIRTUAL TABLE IF NOT EXISTS jobs_fts USING fts5(
+  filename, text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS jobs_fts_insert AFTER INSERT ON jobs BEGIN
+  INSERT INTO jobs_fts (rowid, filename, text) VALUES (new.n, ${indexed('new')});
+END;
+CREATE TRIGGER IF NOT EXISTS jobs_fts_update AFTER UPDATE OF request, result ON jobs BEGIN
+  DELETE FROM jobs_fts WHERE rowid = old.n;
+  INSERT INTO jobs_fts (rowid, filename, text) VALUES (new.n, ${indexed('new')});
+END;
+CREATE TRIGGER IF NOT EXISTS jobs_fts_delete AFTER DELETE ON jobs BEGIN
+  DELETE FROM jobs_fts WHERE rowid = old.n;
+END;
+`;
+
+/** The WHERE clauses (of jobs, as `j`) and their parameters for the filters given. */
+function filterSql({ status, owner, model, since, until }: ListFilters): { where: string[]; params: Array<number | string | null> } {
+  const where: string[] = [];
+  const params: Array<number | string | null> = [];
+  if (status) where.push('j.status = ?'), params.push(status);
+  if (owner !== undefined) where.push('j.owner IS ?'), params.push(owner);
+  if (model !== undefined) where.push("json_extract(j.request, '$.model') = ?"), params.push(model);
+  if (since !== undefined) where.push('j.created_at >= ?'), params.push(since);
+  if (until !== undefined) where.push('j.created_at < ?'), params.push(until);
+  return { where, params };
+}
 
 type Row = Record<string, unknown>;
 
@@ -74,6 +112,7 @@ export class SqliteStore implements JobStore {
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.migrate();
     this.db.exec(SCHEMA);
+    this.createSearchIndex();
     const prepare = (text: string) => this.db.prepare(text);
     this.sql = {
       create: prepare('INSERT INTO jobs (id, status, created_at, request, audio_path, owner) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -114,16 +153,30 @@ export class SqliteStore implements JobStore {
     return row ? toRecord(row) : null;
   }
 
-  async list({ status, limit, cursor, owner }: { status?: JobStatus; limit: number; cursor?: string; owner?: string | null }): Promise<JobPage> {
+  async list({ limit, cursor, ...filters }: ListQuery): Promise<JobPage> {
     const before = cursor ? Number(Buffer.from(cursor, 'base64url').toString()) : Number.MAX_SAFE_INTEGER;
-    const where = ['n < ?'];
-    const params: Array<number | string | null> = [before];
-    if (status) where.push('status = ?'), params.push(status);
-    if (owner !== undefined) where.push('owner IS ?'), params.push(owner);
-    const rows = this.db.prepare(`SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY n DESC LIMIT ?`).all(...params, limit + 1) as Row[];
+    const { where, params } = filterSql(filters);
+    where.unshift('j.n < ?'), params.unshift(before);
+    const rows = this.db.prepare(`SELECT j.* FROM jobs AS j WHERE ${where.join(' AND ')} ORDER BY j.n DESC LIMIT ?`).all(...params, limit + 1) as Row[];
     const page = rows.slice(0, limit);
     const next = rows.length > limit ? Buffer.from(String(page[page.length - 1]!.n)).toString('base64url') : null;
     return { jobs: page.map(toRecord), next_cursor: next };
+  }
+
+  async search({ q, limit, cursor, ...filters }: SearchQuery): Promise<SearchPage> {
+    const terms = queryTerms(q);
+    const offset = searchOffset(cursor);
+    if (terms.length === 0 || offset === null) return { jobs: [], next_cursor: null };
+    const { where, params } = filterSql(filters);
+    const rows = this.db.prepare(
+      `SELECT j.* FROM jobs_fts JOIN jobs AS j ON j.n = jobs_fts.rowid WHERE jobs_fts MATCH ? ${where.map((w) => `AND ${w} `).join('')}`
+        + `ORDER BY bm25(jobs_fts, ${FILENAME_WEIGHT}, 1), j.n DESC LIMIT ? OFFSET ?`,
+    ).all(ftsQuery(terms), ...params, limit + 1, offset) as Row[];
+    const page = rows.slice(0, limit).map(toRecord);
+    return {
+      jobs: page.map((job) => ({ job, matches: segmentMatches(job.result, terms) })),
+      next_cursor: rows.length > limit ? searchCursor(offset + limit) : null,
+    };
   }
 
   async activeCount(owner: string | null): Promise<number> {
@@ -230,5 +283,19 @@ export class SqliteStore implements JobStore {
     if (columns.length === 0) return;
     if (!columns.includes('owner')) this.db.exec('ALTER TABLE jobs ADD COLUMN owner TEXT');
     if (!columns.includes('webhook_pending')) this.db.exec('ALTER TABLE jobs ADD COLUMN webhook_pending INTEGER NOT NULL DEFAULT 0');
+  }
+
+  /** The full-text index and its triggers; a store made before them has its jobs indexed once, in the same transaction. */
+  private createSearchIndex(): void {
+    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs_fts'").get()) return;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.exec(SEARCH_SCHEMA);
+      this.db.exec(`INSERT INTO jobs_fts (rowid, filename, text) SELECT jobs.n, ${indexed('jobs')} FROM jobs`);
+      this.db.exec('COMMIT');
+    } catch (e) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
   }
 }

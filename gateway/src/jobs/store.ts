@@ -7,6 +7,7 @@
 import type { JobError, JobEvent } from '../dispatch/types.ts';
 import type { TranscribeOptions, TranscriptionResult } from '../protocol/messages.ts';
 import type { ResponseFormat } from '../formats/responses.ts';
+import type { ListQuery, SearchPage, SearchQuery } from './search.ts';
 
 import type { JobStatus } from './lifecycle.ts';
 // A store keeps the statuses of the lifecycle (./lifecycle.ts, where they are defined).
@@ -75,8 +76,15 @@ export type Outcome =
 export interface JobStore {
   create(id: string, request: JobRequest, audioPath: string): Promise<JobRecord>;
   get(id: string): Promise<JobRecord | null>;
-  /** Newest first; `cursor` is the previous page's next_cursor. */
-  list(query: { status?: JobStatus; limit: number; cursor?: string; owner?: string | null }): Promise<JobPage>;
+  /** Newest first, narrowed by the filters given (./search.ts ListFilters); `cursor` is the previous page's next_cursor. */
+  list(query: ListQuery): Promise<JobPage>;
+  /**
+   * The jobs that hold every word of `q` in their transcript or file name, best
+   * first (BM25), narrowed by the same filters as list(), each with the
+   * segments where its words are (./search.ts); `cursor` is the previous
+   * page's next_cursor (an offset in the ranking). A query of no words finds nothing.
+   */
+  search(query: SearchQuery): Promise<SearchPage>;
   /** Queued and running jobs of one owner (the limit per key). */
   activeCount(owner: string | null): Promise<number>;
   /** Queued jobs, oldest first: what the scheduler is handed at start. */

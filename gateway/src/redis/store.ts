@@ -48,6 +48,11 @@ import type { JobEvent } from '../dispatch/types.ts';
 import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, StoredEvent, WebhookDelivery } from '../jobs/store.ts';
 import { withSpeakerNames } from '../jobs/store.ts';
 import { JOB_STATUSES } from '../jobs/lifecycle.ts';
+import { Bm25Ranker, passes, queryTerms, searchCursor, searchOffset, segmentMatches } from '../jobs/search.ts';
+import type { ListFilters, ListQuery, SearchPage, SearchQuery } from '../jobs/search.ts';
+
+// Jobs read from an index at a time while a list is filtered or a search reads an owner's jobs.
+const SCAN_BATCH = 200;
 
 // The scripts, by the command name each has on the client, and how many KEYS it takes.
 const SCRIPTS = {
@@ -173,8 +178,12 @@ export class RedisStore implements JobStore {
   }
 
   private async fetch(index: string, direction: 'rev' | 'fwd', from: string, to: string, count = -1): Promise<Array<JobRecord & { n: number }>> {
-    const rows = (await this.client.whisperJobFetch(index, `${this.prefix}:job:`, direction, from, to, count)) as string[][];
-    return rows.filter((flat) => flat.length > 0).map((flat) => {
+    return this.rows((await this.client.whisperJobFetch(index, `${this.prefix}:job:`, direction, from, to, count)) as string[][]);
+  }
+
+  /** job-fetch.lua's answer as records with their n; a job deleted in between (an empty hash) is left out. */
+  private rows(flats: string[][]): Array<JobRecord & { n: number }> {
+    return flats.filter((flat) => flat.length > 0).map((flat) => {
       const hash = fromFlat(flat);
       return Object.assign(toRecord(hash), { n: Number(hash.n) });
     });
@@ -194,17 +203,65 @@ export class RedisStore implements JobStore {
     return hash.id === undefined ? null : toRecord(hash);
   }
 
-  async list({ status, limit, cursor, owner }: { status?: JobStatus; limit: number; cursor?: string; owner?: string | null }): Promise<JobPage> {
+  async list({ limit, cursor, ...filters }: ListQuery): Promise<JobPage> {
     const before = cursor ? Number(Buffer.from(cursor, 'base64url').toString()) : null;
     if (before !== null && !Number.isSafeInteger(before)) return { jobs: [], next_cursor: null }; // not a cursor this store gave
-    const index = owner === undefined
-      ? (status ? this.key('status', status) : this.key('all'))
-      : this.key('owner', ownerToken(owner), ...(status ? [status] : []));
-    const rows = await this.fetch(index, 'rev', before === null ? '+inf' : `(${before}`, '-inf', limit + 1);
+    const index = this.listIndex(filters);
+    const from = before === null ? '+inf' : `(${before}`;
+    let rows: Array<JobRecord & { n: number }>;
+    if (filters.model === undefined && filters.since === undefined && filters.until === undefined) {
+      rows = await this.fetch(index, 'rev', from, '-inf', limit + 1);
+    } else {
+      // Filters no index has: read the index newest first until a page (and one more) passes them.
+      rows = [];
+      for await (const batch of this.scan(index, from, Math.max(limit + 1, SCAN_BATCH))) {
+        rows.push(...batch.filter((job) => passes(job, filters)));
+        if (rows.length > limit) break;
+      }
+    }
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     const next = rows.length > limit && last ? Buffer.from(String(last.n)).toString('base64url') : null;
     return { jobs: page.map(({ n: _, ...job }) => job), next_cursor: next };
+  }
+
+  /**
+   * Reads every job of the index that owner and status pick (the owner's
+   * finished and unfinished jobs) and ranks those that hold the words: O(jobs)
+   * per query, with no index to keep (docs/scaling.md says where it stops).
+   */
+  async search({ q, limit, cursor, ...filters }: SearchQuery): Promise<SearchPage> {
+    const terms = queryTerms(q);
+    const offset = searchOffset(cursor);
+    if (terms.length === 0 || offset === null) return { jobs: [], next_cursor: null };
+    const ranker = new Bm25Ranker<JobRecord & { n: number }>(terms);
+    for await (const batch of this.scan(this.listIndex(filters), '+inf', SCAN_BATCH)) {
+      for (const job of batch) if (passes(job, filters)) ranker.add(job);
+    }
+    const ranked = ranker.ranked((job) => job.n);
+    return {
+      jobs: this.strip(ranked.slice(offset, offset + limit)).map((job) => ({ job, matches: segmentMatches(job.result, terms) })),
+      next_cursor: ranked.length > offset + limit ? searchCursor(offset + limit) : null,
+    };
+  }
+
+  /** The index a list reads: by owner (when given) and status (when given). */
+  private listIndex({ status, owner }: ListFilters): string {
+    return owner === undefined
+      ? (status ? this.key('status', status) : this.key('all'))
+      : this.key('owner', ownerToken(owner), ...(status ? [status] : []));
+  }
+
+  /** An index's jobs, newest first, from score `from` (ZRANGEBYSCORE's syntax), `batch` at a time. */
+  private async *scan(index: string, from: string, batch: number): AsyncGenerator<Array<JobRecord & { n: number }>> {
+    for (let next = from; ;) {
+      const raw = (await this.client.whisperJobFetch(index, `${this.prefix}:job:`, 'rev', next, '-inf', batch)) as string[][];
+      const rows = this.rows(raw);
+      if (rows.length > 0) yield rows;
+      if (raw.length < batch) return;
+      // The next batch after the last job read; a job deleted meanwhile has left the index too, so none is read twice.
+      if (rows.length > 0) next = `(${rows[rows.length - 1]!.n}`;
+    }
   }
 
   async activeCount(owner: string | null): Promise<number> {

@@ -107,6 +107,43 @@ test('the list: newest first, by status, a page at a time; synchronous requests 
   }
 });
 
+test('the list searched (q) and filtered (model, since, until); a query or date it cannot take is a 400 naming the field', async () => {
+  const app = await gateway();
+  try {
+    const id = (await submit(app, { model: 'tiny.en' })).json().id;
+    await waitFor('the job to succeed', async () => (await job(app, id)).status === 'succeeded');
+    const found = (await app.inject('/api/jobs?q=dashwood')).json();
+    assert.deepEqual(found.jobs.map((j: { id: string }) => j.id), [id]);
+    assert.deepEqual(found.jobs[0].matches, [{ segment_id: 0, start: 0, end: 2.5, text: 'And Mr. John Dashwood.' }]);
+    assert.equal(found.jobs[0].result.text, 'And Mr. John Dashwood.', 'the whole job object');
+    assert.equal(found.next_cursor, null);
+    assert.equal((await app.inject('/api/jobs')).json().jobs[0].matches, undefined, 'no matches without q');
+    for (const q of ['nothing', '"a" OR b*', 'NEAR(', '%22%20AND']) assert.deepEqual((await app.inject(`/api/jobs?q=${encodeURIComponent(q)}`)).json().jobs, [], q);
+    assert.equal((await app.inject('/api/jobs?q=john&status=failed')).json().jobs.length, 0);
+    assert.equal((await app.inject('/api/jobs?q=john&model=tiny.en')).json().jobs.length, 1);
+    assert.equal((await app.inject('/api/jobs?model=tiny.en')).json().jobs.length, 1);
+    assert.equal((await app.inject('/api/jobs?model=base')).json().jobs.length, 0);
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    assert.equal((await app.inject(`/api/jobs?since=${hourAgo}`)).json().jobs.length, 1);
+    assert.equal((await app.inject(`/api/jobs?q=john&until=${hourAgo}`)).json().jobs.length, 0);
+    assert.equal((await app.inject(`/api/jobs?since=${encodeURIComponent('2020-01-01T01:00:00+01:00')}&until=2099-12-31T23:59:60Z`)).json().jobs.length, 1, 'an offset; a leap second');
+    for (const [query, field, message] of [
+      ['q=', 'q', /'q' must be text of 1 to 200 characters/],
+      [`q=${'a'.repeat(201)}`, 'q', /'q' must be text of 1 to 200 characters/],
+      ['since=yesterday', 'since', /'since' must be a date-time, as 2026-01-31T09:00:00Z/],
+      ['until=2026-13-45T99:00:00Z', 'until', /'until' must be a date-time/],
+      ['q=a&cursor=x&nope=1', 'nope', /unknown field 'nope'/],
+    ] as const) {
+      const bad = await app.inject(`/api/jobs?${query}`);
+      assert.equal(bad.statusCode, 400, query);
+      assert.equal(bad.json().error.param, field, query);
+      assert.match(bad.json().error.message, message, query);
+    }
+  } finally {
+    await app.close();
+  }
+});
+
 test('callback_url: refused while webhooks are off, and for hosts not allowed', async () => {
   const off = await gateway();
   try {

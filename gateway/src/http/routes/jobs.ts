@@ -1,7 +1,7 @@
 // The durable jobs API: submit and come back later, follow live (with resume),
 // fetch the result in any format, cancel or delete.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import type { Config } from '../../config.ts';
 import type { Dispatch } from '../../dispatch/types.ts';
 import type { JobService } from '../../jobs/service.ts';
@@ -53,12 +53,23 @@ export function jobRoutes(app: FastifyInstance, config: Config, dispatch: Dispat
     }
   });
 
-  app.get<{ Querystring: { status?: JobStatus; limit?: number; cursor?: string } }>('/api/jobs', {
-    schema: { tags, summary: 'Jobs, newest first', querystring: JobListQuery, response: responses({ 200: JobList, 503: JOB_ERRORS[503] }) },
+  app.get<{ Querystring: Static<typeof JobListQuery> }>('/api/jobs', {
+    schema: {
+      tags, summary: 'Jobs, newest first; with q, the jobs whose transcript or file name holds its words, best match first', querystring: JobListQuery,
+      response: responses({ 200: JobList, 503: JOB_ERRORS[503] }),
+    },
   }, async (request) => {
+    const { q, status, model, cursor } = request.query;
+    const since = listTime(request.query.since, 'since');
+    const until = listTime(request.query.until, 'until');
     service.checkStorage();
-    const page = await service.list({ status: request.query.status, limit: request.query.limit ?? 20, cursor: request.query.cursor, ...(keysOn && { owner: request.owner }) });
-    return { jobs: await Promise.all(page.jobs.map((j) => viewJob(service, j))), next_cursor: page.next_cursor };
+    const query = { status, model, since, until, limit: request.query.limit ?? 20, cursor, ...(keysOn && { owner: request.owner }) };
+    if (q === undefined) {
+      const page = await service.list(query);
+      return { jobs: await Promise.all(page.jobs.map((j) => viewJob(service, j))), next_cursor: page.next_cursor };
+    }
+    const page = await service.search({ ...query, q });
+    return { jobs: await Promise.all(page.jobs.map(async (hit) => ({ ...(await viewJob(service, hit.job)), matches: hit.matches }))), next_cursor: page.next_cursor };
   });
 
   app.get<{ Params: { id: string } }>('/api/jobs/:id', {
@@ -151,6 +162,23 @@ async function followEvents(service: JobService, job: JobRecord, request: Fastif
     send('error', errorBody(new ApiError('storage_unavailable', 'The job\'s events could not be read; reconnect with Last-Event-ID to resume.')));
   }
   reply.raw.end();
+}
+
+/**
+ * A date-time of the list's query (RFC 3339, as its schema checks: a leap
+ * second, or no offset, which is UTC) in ms since the epoch; 400 naming the
+ * field when it is none.
+ */
+function listTime(value: string | undefined, param: string): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):?(\d{2}))?$/.exec(value);
+  const ms = m && new Date(0).setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
+    + ((Number(m[4]) * 60 + Number(m[5])) * 60 + Number(m[6]) + Number(m[7] ?? 0)) * 1000
+    - (m[9] ? (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11])) * 60_000 : 0);
+  if (ms === null || !Number.isFinite(ms)) {
+    throw new ApiError('invalid_parameter', `field '${param}' must be a date-time, as 2026-01-31T09:00:00Z (got ${JSON.stringify(value)})`, param);
+  }
+  return ms;
 }
 
 /**
