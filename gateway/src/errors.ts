@@ -32,6 +32,7 @@ const TABLE = {
   job_not_finished: { status: 409, message: 'The job has not finished.' },
   job_failed: { status: 409, message: 'The job did not succeed: it has no result.' },
   job_finished: { status: 409, message: 'The job has already finished.' },
+  revision_conflict: { status: 409, message: 'The transcript was edited since this edit began.' },
   shutting_down: { status: 503, message: 'The gateway is shutting down; try again in a moment.' },
   insufficient_storage: { status: 507, message: 'The server has no room left to store this upload.' },
   storage_unavailable: { status: 503, message: 'The server could not store or read jobs now.' },

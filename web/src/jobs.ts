@@ -26,8 +26,29 @@ export async function getJob(id: string): Promise<Job | null> {
   }
 }
 
+type JobListAnswer = Json<paths['/api/jobs']['get']>;
+/** A search hit's segment: where to seek, and its text. */
+export type Match = NonNullable<JobListAnswer['jobs'][number]['matches']>[number];
+/** A job as a list or a search answers it: with `q`, its matching segments. */
+export type ListedJob = Job & { matches?: Match[] };
+/** The list's filters and search (`q`), each optional; `cursor`: the previous page's `next_cursor`. */
+export type JobQuery = NonNullable<paths['/api/jobs']['get']['parameters']['query']>;
+
 export async function listJobs(limit: number): Promise<Job[]> {
   return (await getJson<{ jobs: Job[] }>(`/api/jobs?limit=${limit}`)).jobs;
+}
+
+/** A page of the list (newest first) or of a search (best first). */
+export async function pageJobs(query: JobQuery): Promise<{ jobs: ListedJob[]; next_cursor: string | null }> {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+  return getJson(`/api/jobs?${params}`);
+}
+
+/** Deletes a finished job with its result (a queued or running one is cancelled instead); a job already gone counts as deleted. */
+export async function deleteJob(id: string): Promise<void> {
+  const response = await apiFetch(url(id), 'DELETE');
+  if (!response.ok && response.status !== 404) throw await failure(response);
 }
 
 /** Cancels a queued or running job; a job that finished meanwhile is left as it is (409), never deleted. */

@@ -1,6 +1,6 @@
 // The page: pick or record audio, submit it as a job, follow it live, read, play and export; or caption the microphone live (live.ts).
 // Each piece of the page's state has one owner: the form (form.ts), what the server offers (catalog.ts), the job on screen
-// (shown-job.ts), its transcript and speakers (transcript.ts), several files' jobs at once (queue.ts), Recent (recent.ts), the key prompt (key.ts, key-dialog.ts),
+// (shown-job.ts), its transcript and speakers (transcript.ts), correcting it (editor.ts), several files' jobs at once (queue.ts), Recent (recent.ts), the key prompt (key.ts, key-dialog.ts),
 // live captions (live.ts), the interface's language (i18n.ts), the error box and the player (view.ts). This file wires them together.
 import { applyLocale, initialLocale, t, type Locale } from './i18n.ts';
 import { catalog } from './catalog.ts';
@@ -8,6 +8,7 @@ import { download, type DownloadKind } from './exports.ts';
 import { jobForm } from './form.ts';
 import { link, shownJob } from './shown-job.ts';
 import { transcriptView } from './transcript.ts';
+import { transcriptEditor } from './editor.ts';
 import { recent } from './recent.ts';
 import { uploadQueue } from './queue.ts';
 import { $, hideError, highlight, redrawError, showError } from './view.ts';
@@ -23,9 +24,11 @@ function setLocale(next: Locale): void {
   jobForm.fillLanguages();
   jobForm.redrawFiles();
   uploadQueue.redraw();
+  recent.fillModels();
   recent.render();
   shownJob.redraw();
   transcriptView.redraw();
+  transcriptEditor.redraw();
   redrawError();
 }
 
@@ -81,7 +84,11 @@ function wire(): void {
     if (location.hash === link(id)) void shownJob.open(id); // the same address: no hashchange, so open it again here
     else location.hash = link(id);
   };
-  recent.onOpen(openJob);
+  recent.onOpen((id, found) => {
+    shownJob.find(id, found); // a search's hit: the job opens at the matching line
+    openJob(id);
+  });
+  recent.wire();
   uploadQueue.onOpen(openJob);
   uploadQueue.onMade((job, file) => {
     shownJob.adopt(job.id, file);
@@ -101,7 +108,10 @@ void shownJob.route();
 void recent.refresh();
 catalog
   .loadModels()
-  .then(() => jobForm.fillModels())
+  .then(() => {
+    jobForm.fillModels();
+    recent.fillModels();
+  })
   .catch(showError);
 catalog
   .loadLanguages()

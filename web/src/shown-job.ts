@@ -6,9 +6,10 @@ import { cancelJob, finished, follow, getJob, renameSpeakers, result, type Job }
 import { submitJob } from './upload.ts';
 import { t } from './i18n.ts';
 import { clock } from './exports.ts';
-import { recent } from './recent.ts';
+import { recent, type Found } from './recent.ts';
 import { transcriptView } from './transcript.ts';
-import { $, hideError, renderFacts, setCaptions, setProgress, showError, showMedia } from './view.ts';
+import { transcriptEditor } from './editor.ts';
+import { $, activeMedia, hideError, renderFacts, setCaptions, setProgress, showError, showMedia } from './view.ts';
 
 export const link = (id: string) => `#/jobs/${encodeURIComponent(id)}`;
 
@@ -31,6 +32,8 @@ class ShownJob {
   private following: Following | null = null;
   /** The upload of a new job, while it goes. */
   private uploading: { cancel(): void } | null = null;
+  /** Where the next open of a job starts (a search's hit), until that job opens. */
+  private finding: { id: string; found: Found } | null = null;
   /** What this tab uploaded, by job: the server deletes the audio once a job ends, so only these can play. */
   private readonly uploaded = new Map<string, File>();
 
@@ -54,6 +57,11 @@ class ShownJob {
     this.following?.redrawProgress();
   }
 
+  /** The next open of job `id` shows it at `found` (null: from the start): the player there, the search's words marked in the line. */
+  find(id: string, found: Found | null): void {
+    this.finding = found ? { id, found } : null;
+  }
+
   /** Shows the job the address names, unless it is on screen already. */
   async route(): Promise<void> {
     const id = jobInHash();
@@ -68,9 +76,17 @@ class ShownJob {
     recent.setCurrent(id);
     $('result').hidden = true;
     transcriptView.clear();
+    const found = this.finding?.id === id ? this.finding.found : null;
+    this.finding = null;
     if (!id) return;
     const job = await this.fetch(id);
-    if (job) this.show(job);
+    if (!job) return;
+    this.show(job);
+    if (found) {
+      transcriptView.find(found.start, found.words);
+      const media = activeMedia();
+      if (media) media.currentTime = found.start;
+    }
   }
 
   /** Uploads `file` as a new job (the upload's progress on the bar), then shows it and puts it in the address. */
@@ -171,6 +187,7 @@ class ShownJob {
     renderFacts(job);
     // A succeeded job's speakers are renamed on the server, and the job it answers shown.
     if (job.result) transcriptView.show(job.result, job.status === 'succeeded' ? (speaker, name) => this.renameSpeaker(job.id, speaker, name) : null);
+    transcriptEditor.attach(job, (saved) => this.id === saved.id && this.show(saved)); // Edit: a succeeded job's transcript (editor.ts)
     if (job.error) showError(new ApiError(job.error.code, job.error.message));
     if (job.status === 'succeeded' && this.uploaded.get(job.id)?.type.startsWith('video/')) void this.caption(job);
     if (!finished(job)) this.watch(job);

@@ -9,6 +9,7 @@ import { clock, spoken } from './exports.ts';
 import { t } from './i18n.ts';
 import { cleanName, colourOf, diarized, MAX_NAME_LENGTH, renamedLocally, turns, type SpeakerRef, type Turn } from './speakers.ts';
 import { $, activeMedia, hideError, highlight, showError } from './view.ts';
+import { markIn, type Words } from './matches.ts';
 
 /** Keeps a rename: the server's (it answers the job, which the page shows again). Rejects with the error to show. */
 export type Rename = (id: string, name: string) => Promise<void>;
@@ -56,10 +57,13 @@ class TranscriptView {
   private editing: number | null = null;
   /** How many times the list was emptied for another job: a rename's answer for one job must not move the focus in another's. */
   private cleared = 0;
+  /** The line a search found (its start, in seconds) and the search's words, marked in it through every redraw. */
+  private found: { start: number; words: Words } | null = null;
 
   /** Nothing on screen. */
   clear(): void {
     this.cleared++;
+    this.found = null;
     this.segments = [];
     this.speakers = null;
     this.result = null;
@@ -116,6 +120,24 @@ class TranscriptView {
     if (!this.speakers) list.replaceChildren(...this.segments.map(segmentItem));
     else list.replaceChildren(...turns(this.segments, this.speakers).map((turn, i) => this.turnItem(turn, i)));
     highlight();
+    this.markFound();
+  }
+
+  /** Marks the search's words in the line that starts at `start` (a search's hit), and brings it into view. */
+  find(start: number, words: Words): void {
+    this.found = { start, words };
+    this.markFound()?.scrollIntoView({ block: 'nearest' });
+  }
+
+  private markFound(): HTMLElement | undefined {
+    if (!this.found) return undefined;
+    const { start, words } = this.found;
+    // The innermost element of that start: a line, or a sentence in a speaker's turn.
+    const at = [...$('segments').querySelectorAll<HTMLElement>('[data-start]')].filter((el) => Math.abs(Number(el.dataset.start) - start) < 0.01).at(-1);
+    if (!at) return undefined;
+    at.classList.add('found');
+    markIn(at, words);
+    return at;
   }
 
   private turnItem(turn: Turn, index: number): HTMLLIElement {

@@ -6,7 +6,8 @@
 // and told (./outcomes.ts), webhooks delivered (./webhooks.ts), and what is
 // old purged (./retention.ts).
 import { randomUUID } from 'node:crypto';
-import { FINISHED, type JobRecord, type JobRequest, type JobStore, type Outcome, type StoredEvent } from './store.ts';
+import { FINISHED, type JobRecord, type JobRequest, type JobStore, type Outcome, type Revised, type StoredEvent, type TranscriptRevision } from './store.ts';
+import type { TranscriptionResult } from '../protocol/messages.ts';
 import type { JobFeed } from './feed.ts';
 import type { JobBus } from './bus.ts';
 import type { Dispatcher } from '../dispatch/types.ts';
@@ -206,6 +207,28 @@ export class JobService {
     try {
       return await this.store.renameSpeakers(id, names);
     } catch (e) {
+      throw storeFailure(e).asApiError();
+    }
+  }
+
+  /** The revisions of a succeeded job's transcript (JobStore.transcriptRevisions). */
+  async transcriptRevisions(id: string): Promise<TranscriptRevision[] | null> {
+    try {
+      return await this.store.transcriptRevisions(id);
+    } catch (e) {
+      throw storeFailure(e).asApiError();
+    }
+  }
+
+  /**
+   * Stores a new revision of a succeeded job's transcript (JobStore.reviseTranscript);
+   * an ApiError that `make` throws (a request it refuses) is thrown as it is.
+   */
+  async reviseTranscript(id: string, base: number | undefined, make: (revisions: TranscriptRevision[]) => TranscriptionResult): Promise<Revised | { stale: number } | null> {
+    try {
+      return await this.store.reviseTranscript(id, base, make);
+    } catch (e) {
+      if (e instanceof ApiError && e.status < 500) throw e;
       throw storeFailure(e).asApiError();
     }
   }

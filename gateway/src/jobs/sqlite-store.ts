@@ -5,8 +5,9 @@
 // events, never corrupt the file.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { JobEvent } from '../dispatch/types.ts';
-import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, StoredEvent } from './store.ts';
-import { withSpeakerNames } from './store.ts';
+import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, Revised, StoredEvent, TranscriptRevision } from './store.ts';
+import { nextRevision, revisionsOf, withSpeakerNames } from './store.ts';
+import type { TranscriptionResult } from '../protocol/messages.ts';
 import type { WebhookDelivery } from './store.ts';
 import { FILENAME_WEIGHT, ftsQuery, queryTerms, searchCursor, searchOffset, segmentMatches } from './search.ts';
 import type { ListFilters, ListQuery, SearchPage, SearchQuery } from './search.ts';
@@ -29,7 +30,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   result TEXT,
   webhook TEXT,
   owner TEXT,
-  webhook_pending INTEGER NOT NULL DEFAULT 0
+  webhook_pending INTEGER NOT NULL DEFAULT 0,
+  revisions TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, n);
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, n);
@@ -140,6 +142,8 @@ export class SqliteStore implements JobStore {
       deleteEvents: prepare('DELETE FROM events WHERE job_id = ?'),
       succeededResult: prepare("SELECT result FROM jobs WHERE id = ? AND status = 'succeeded' AND result IS NOT NULL"),
       setResult: prepare('UPDATE jobs SET result = ? WHERE id = ?'),
+      succeededRevisions: prepare("SELECT result, revisions, finished_at FROM jobs WHERE id = ? AND status = 'succeeded' AND result IS NOT NULL"),
+      setRevision: prepare('UPDATE jobs SET result = ?, revisions = ? WHERE id = ?'),
     };
   }
 
@@ -273,6 +277,32 @@ export class SqliteStore implements JobStore {
     }
   }
 
+  async transcriptRevisions(id: string): Promise<TranscriptRevision[] | null> {
+    return this.readRevisions(id);
+  }
+
+  private readRevisions(id: string): TranscriptRevision[] | null {
+    const row = this.sql.succeededRevisions!.get(id) as { result: string; revisions: string | null; finished_at: number | null } | undefined;
+    return row ? revisionsOf(row.revisions, JSON.parse(row.result), row.finished_at) : null;
+  }
+
+  async reviseTranscript(
+    id: string, base: number | undefined, make: (revisions: TranscriptRevision[]) => TranscriptionResult,
+  ): Promise<Revised | { stale: number } | null> {
+    this.db.exec('BEGIN IMMEDIATE'); // read and write with no other write in between, as renameSpeakers
+    try {
+      const revisions = this.readRevisions(id); // synchronous: no await inside the transaction
+      const next = revisions && nextRevision(revisions, base, make);
+      if (next && !('stale' in next)) this.sql.setRevision!.run(next.result, next.revisions, id);
+      this.db.exec('COMMIT');
+      if (!next || 'stale' in next) return next;
+      return { job: (await this.get(id))!, revision: next.revision };
+    } catch (e) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
   }
@@ -283,6 +313,7 @@ export class SqliteStore implements JobStore {
     if (columns.length === 0) return;
     if (!columns.includes('owner')) this.db.exec('ALTER TABLE jobs ADD COLUMN owner TEXT');
     if (!columns.includes('webhook_pending')) this.db.exec('ALTER TABLE jobs ADD COLUMN webhook_pending INTEGER NOT NULL DEFAULT 0');
+    if (!columns.includes('revisions')) this.db.exec('ALTER TABLE jobs ADD COLUMN revisions TEXT');
   }
 
   /** The full-text index and its triggers; a store made before them has its jobs indexed once, in the same transaction. */

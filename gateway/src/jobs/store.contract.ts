@@ -266,6 +266,86 @@ export function storeContract(name: string, storage: Storage): void {
     assert.deepEqual(await store.renameSpeakers('plain', { A: 'Host' }), plain);
   });
 
+  // ——— Revisions of a transcript (PUT /api/jobs/{id}/transcript).
+
+  const edited = (text: string): TranscriptionResult => ({ ...result, text, segments: [{ ...result.segments[0]!, text: ` ${text}` }] });
+
+  withStore('revising a transcript stores it as the result and as the next revision; the original stays', async (store) => {
+    await store.create('e', request(), '/a/e');
+    await store.markRunning('e', 1);
+    const done = (await store.finish('e', { status: 'succeeded', result }))!;
+    assert.deepEqual(await store.transcriptRevisions('e'), [{ revision: 0, created_at: done.finished_at, result }], 'never edited: the original only');
+    const first = await store.reviseTranscript('e', 0, (revisions) => {
+      assert.deepEqual(revisions.map((r) => r.revision), [0]);
+      return edited('Hallo.');
+    });
+    assert.ok(first && 'job' in first);
+    assert.equal(first.revision.revision, 1);
+    assert.deepEqual(first.revision.result, edited('Hallo.'));
+    assert.deepEqual(first.job, { ...done, result: edited('Hallo.') }, 'the record\'s result is the revision, nothing else changed');
+    assert.deepEqual(await store.get('e'), first.job);
+    const second = (await store.reviseTranscript('e', undefined, () => edited('Hello there.')))!;
+    assert.ok('job' in second);
+    assert.equal(second.revision.revision, 2, 'no base: stored after whatever is current');
+    const revisions = (await store.transcriptRevisions('e'))!;
+    assert.deepEqual(revisions.map((r) => [r.revision, r.result.text]), [[0, 'Hello.'], [1, 'Hallo.'], [2, 'Hello there.']]);
+    assert.equal(revisions[0]!.created_at, done.finished_at);
+    assert.ok(revisions[2]!.created_at >= revisions[1]!.created_at);
+    assert.deepEqual(await store.events('e', 0), [], 'no event is added');
+  });
+
+  withStore('revising a transcript: a stale base revision writes nothing and says which is current', async (store) => {
+    await store.insertFinished('s', request(), { status: 'succeeded', result }, Date.now());
+    await store.reviseTranscript('s', 0, () => edited('One.'));
+    const before = await store.get('s');
+    let made = 0;
+    assert.deepEqual(await store.reviseTranscript('s', 0, () => (made++, edited('Two.'))), { stale: 1 });
+    assert.equal(made, 0, 'nothing was made');
+    assert.deepEqual(await store.get('s'), before);
+    assert.equal((await store.transcriptRevisions('s'))!.length, 2);
+  });
+
+  withStore('revising a transcript: a restore is a new revision made from an older one', async (store) => {
+    await store.insertFinished('r', request(), { status: 'succeeded', result }, Date.now());
+    await store.reviseTranscript('r', 0, () => edited('Edited.'));
+    const restored = (await store.reviseTranscript('r', 1, (revisions) => revisions[0]!.result))!;
+    assert.ok('job' in restored);
+    assert.equal(restored.revision.revision, 2);
+    assert.deepEqual(restored.job.result, result);
+    assert.deepEqual((await store.transcriptRevisions('r'))!.map((r) => r.result.text), ['Hello.', 'Edited.', 'Hello.']);
+  });
+
+  withStore('revising a transcript: edits at once all stand, each its own revision', async (store) => {
+    await store.insertFinished('m', request(), { status: 'succeeded', result }, Date.now());
+    await Promise.all([1, 2, 3, 4].map((n) => store.reviseTranscript('m', undefined, () => edited(`Take ${n}.`))));
+    const revisions = (await store.transcriptRevisions('m'))!;
+    assert.deepEqual(revisions.map((r) => r.revision), [0, 1, 2, 3, 4]);
+    assert.deepEqual(new Set(revisions.slice(1).map((r) => r.result.text)), new Set(['Take 1.', 'Take 2.', 'Take 3.', 'Take 4.']));
+    assert.equal((await store.get('m'))!.result!.text, revisions[4]!.result.text);
+  });
+
+  withStore('revising a transcript: null for a job that has no result, or is not there; what make throws is thrown, nothing written', async (store) => {
+    await store.create('q', request(), '/a/q');
+    assert.equal(await store.transcriptRevisions('q'), null);
+    assert.equal(await store.reviseTranscript('q', undefined, () => edited('x')), null, 'queued');
+    await store.finish('q', cancelled);
+    assert.equal(await store.reviseTranscript('q', undefined, () => edited('x')), null, 'cancelled');
+    assert.equal(await store.reviseTranscript('nope', undefined, () => edited('x')), null);
+    assert.equal(await store.get('nope'), null);
+    await store.insertFinished('t', request(), { status: 'succeeded', result }, Date.now());
+    await assert.rejects(store.reviseTranscript('t', 0, () => { throw new Error('no such revision'); }), /no such revision/);
+    assert.deepEqual((await store.get('t'))!.result, result);
+    assert.equal((await store.transcriptRevisions('t'))!.length, 1);
+    assert.ok('job' in (await store.reviseTranscript('t', 0, () => edited('Fine.')))!, 'the store is still usable');
+  });
+
+  withStore('revising a transcript: search finds the revision\'s words, not the replaced ones', async (store) => {
+    await store.insertFinished('f', request(), { status: 'succeeded', result }, Date.now());
+    await store.reviseTranscript('f', 0, () => edited('Dashwoodz spoke.'));
+    assert.deepEqual((await store.search({ q: 'dashwoodz', limit: 10 })).jobs.map((h) => h.job.id), ['f']);
+    assert.deepEqual((await store.search({ q: 'hello', limit: 10 })).jobs.map((h) => h.job.id), []);
+  });
+
   // ——— Search (GET /api/jobs?q=…) and the list's filters.
 
   /** A result whose segments are these texts, a second each. */
@@ -411,6 +491,21 @@ export function storeContract(name: string, storage: Storage): void {
     const after = await open();
     try {
       assert.deepEqual(names(await after.get('kept')), [['A', 'Host'], ['B', 'Guest']]);
+    } finally {
+      await after.close();
+    }
+  });
+
+  test(`${name}: revisions survive a reopen`, async () => {
+    const open = storage();
+    const before = await open();
+    await before.insertFinished('kept', request(), { status: 'succeeded', result }, Date.now());
+    await before.reviseTranscript('kept', 0, () => edited('Kept.'));
+    await before.close();
+    const after = await open();
+    try {
+      assert.equal((await after.get('kept'))!.result!.text, 'Kept.');
+      assert.deepEqual((await after.transcriptRevisions('kept'))!.map((r) => r.result.text), ['Hello.', 'Kept.']);
     } finally {
       await after.close();
     }

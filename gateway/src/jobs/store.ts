@@ -134,9 +134,60 @@ export interface JobStore {
    * succeeded). Segments and words keep their speaker ids.
    */
   renameSpeakers(id: string, names: Record<string, string>): Promise<JobRecord | null>;
+  /**
+   * The revisions of a succeeded job's transcript, oldest first: revision 0 is
+   * the result as the worker made it (created_at: when the job finished), then
+   * one for each edit or restore. Null when the job is not there or has no
+   * result (not succeeded).
+   */
+  transcriptRevisions(id: string): Promise<TranscriptRevision[] | null>;
+  /**
+   * Stores `make(revisions)` (./transcript-edit.ts makes it) as the job's result
+   * and as its next revision, in one atomic write; the revisions before stay.
+   * With `base`, only if the current revision (the last) is that one: else
+   * {stale: the current revision's number}, and nothing is written. Null when
+   * the job is not there or has no result. `make` may run more than once (a
+   * store that writes by compare-and-set runs it again on what it reads anew);
+   * what it throws is thrown, nothing written.
+   */
+  reviseTranscript(id: string, base: number | undefined, make: (revisions: TranscriptRevision[]) => TranscriptionResult): Promise<Revised | { stale: number } | null>;
   close(): Promise<void>;
   /** Null when the store can be reached; else why not (a store across the network). */
   health?(): string | null;
+}
+
+/** A revision of a transcript: 0 the original, then each edit. */
+export interface TranscriptRevision {
+  revision: number;
+  created_at: number; // ms since the epoch
+  result: TranscriptionResult;
+}
+
+export interface Revised {
+  job: JobRecord;
+  revision: TranscriptRevision;
+}
+
+/**
+ * The revisions a store keeps as JSON (null: never edited), as
+ * JobStore.transcriptRevisions answers them: the original made from the
+ * record when the job was never edited.
+ */
+export function revisionsOf(stored: string | null | undefined, result: TranscriptionResult, finishedAt: number | null): TranscriptRevision[] {
+  return stored ? (JSON.parse(stored) as TranscriptRevision[]) : [{ revision: 0, created_at: finishedAt ?? 0, result }];
+}
+
+/**
+ * What a store writes for a revision: the new result, and the revisions with it
+ * (as JSON); or {stale} when `base` is not the current revision.
+ */
+export function nextRevision(
+  revisions: TranscriptRevision[], base: number | undefined, make: (revisions: TranscriptRevision[]) => TranscriptionResult, now = Date.now(),
+): { stale: number } | { revision: TranscriptRevision; result: string; revisions: string } {
+  const current = revisions[revisions.length - 1]!.revision;
+  if (base !== undefined && base !== current) return { stale: current };
+  const revision = { revision: current + 1, created_at: now, result: make(revisions) };
+  return { revision, result: JSON.stringify(revision.result), revisions: JSON.stringify([...revisions, revision]) };
 }
 
 /** `result` with the speakers whose ids are keys of `names` renamed (what JobStore.renameSpeakers stores). */

@@ -339,6 +339,7 @@ test('every key a script touches is one its caller declared in KEYS, but the job
     await store.pendingWebhooks();
     await store.expired(Date.now() + 1000);
     await store.renameSpeakers('a', { A: 'Host' });
+    await store.reviseTranscript('a', undefined, ([original]) => original!.result);
     await store.finish('d', { status: 'failed', error: { code: 'x', message: 'y' } });
     for (const id of ['a', 'b', 'c', 'd', 'r', 'r2', 'never-was']) await store.delete(id);
     await inspect.echo('declared: the end');

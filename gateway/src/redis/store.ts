@@ -45,8 +45,9 @@ import type { Redis } from 'ioredis';
 import { connectRedis, parseRedisUrl, redisProblem, type RedisTarget } from './connection.ts';
 import { defineScripts, lua, type ScriptCommands } from './lua.ts';
 import type { JobEvent } from '../dispatch/types.ts';
-import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, StoredEvent, WebhookDelivery } from '../jobs/store.ts';
-import { withSpeakerNames } from '../jobs/store.ts';
+import type { JobPage, JobRecord, JobRequest, JobStatus, JobStore, Outcome, Revised, StoredEvent, TranscriptRevision, WebhookDelivery } from '../jobs/store.ts';
+import { nextRevision, revisionsOf, withSpeakerNames } from '../jobs/store.ts';
+import type { TranscriptionResult } from '../protocol/messages.ts';
 import { JOB_STATUSES } from '../jobs/lifecycle.ts';
 import { Bm25Ranker, passes, queryTerms, searchCursor, searchOffset, segmentMatches } from '../jobs/search.ts';
 import type { ListFilters, ListQuery, SearchPage, SearchQuery } from '../jobs/search.ts';
@@ -66,6 +67,7 @@ const SCRIPTS = {
   whisperJobFetch: lua('job-fetch', 1),
   whisperJobAppend: lua('job-append', 1),
   whisperJobRenameSpeakers: lua('job-rename-speakers', 1),
+  whisperJobReviseTranscript: lua('job-revise-transcript', 1),
 };
 type Scripts = ScriptCommands<keyof typeof SCRIPTS>;
 
@@ -373,6 +375,26 @@ export class RedisStore implements JobStore {
       const reply = await this.client.whisperJobRenameSpeakers(this.key('job', id), read, renamed);
       if (reply !== 'changed') return (reply as string[]).length > 0 ? toRecord(fromFlat(reply as string[])) : null;
       if (tries >= 20) throw new Error(`the speakers of job ${id} changed ${tries} times while they were being renamed`);
+    }
+  }
+
+  async transcriptRevisions(id: string): Promise<TranscriptRevision[] | null> {
+    const [status, result, revisions, finishedAt] = await this.client.hmget(this.key('job', id), 'status', 'result', 'revisions', 'finished_at');
+    return status === 'succeeded' && result != null ? revisionsOf(revisions, JSON.parse(result), finishedAt == null ? null : Number(finishedAt)) : null;
+  }
+
+  async reviseTranscript(
+    id: string, base: number | undefined, make: (revisions: TranscriptRevision[]) => TranscriptionResult,
+  ): Promise<Revised | { stale: number } | null> {
+    // Read, revise, and store only if result and revisions are still those read (job-revise-transcript.lua); else again.
+    for (let tries = 1; ; tries++) {
+      const [status, read, readRevisions, finishedAt] = await this.client.hmget(this.key('job', id), 'status', 'result', 'revisions', 'finished_at');
+      if (status !== 'succeeded' || read == null) return null;
+      const next = nextRevision(revisionsOf(readRevisions, JSON.parse(read), finishedAt == null ? null : Number(finishedAt)), base, make);
+      if ('stale' in next) return next;
+      const reply = await this.client.whisperJobReviseTranscript(this.key('job', id), read, readRevisions ?? '', next.result, next.revisions);
+      if (reply !== 'changed') return (reply as string[]).length > 0 ? { job: toRecord(fromFlat(reply as string[])), revision: next.revision } : null;
+      if (tries >= 20) throw new Error(`the transcript of job ${id} changed ${tries} times while it was being revised`);
     }
   }
 

@@ -17,6 +17,11 @@ import { viewJob } from '../job-object.ts';
 import { apiEvent, openStream, SpeakerNames } from '../sse.ts';
 import { apiRequest, skipBodyValidation } from './api.ts';
 import { RENAME_SPEAKERS_ERRORS, RenameSpeakersBody, parseSpeakerRenames } from '../schemas.ts';
+import {
+  REVISIONS_ERRORS, RestoreRevisionBody, TRANSCRIPT_ERRORS, TranscriptEditBody, TranscriptRevisions, TranscriptSaved, parseRestore, parseTranscriptEdit, type TranscriptEdit,
+} from '../schemas.ts';
+import type { TranscriptRevision } from '../../jobs/store.ts';
+import { reviseResult, withNamesOf } from '../../jobs/transcript-edit.ts';
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
 
@@ -136,6 +141,102 @@ export function jobRoutes(app: FastifyInstance, config: Config, dispatch: Dispat
     const renamed = await service.renameSpeakers(job.id, speakerIds(job, renames));
     request.log.info({ job: job.id, speakers: renames.size }, 'speakers renamed');
     return viewJob(service, renamed ?? (await found(request))); // null: deleted meanwhile (found says 404)
+  });
+
+  // ——— Correcting the transcript: revisions (the original stays; ../../jobs/transcript-edit.ts makes them).
+
+  /** The job, 409 unless it has succeeded (what its transcript routes need). */
+  const succeeded = async (request: WithId, what: string): Promise<JobRecord> => {
+    const job = await found(request);
+    if (job.status === 'queued' || job.status === 'running') {
+      throw new ApiError('job_not_finished', `Job ${job.id} is ${job.status}: its transcript can be ${what} once it has succeeded. Follow GET /api/jobs/${job.id}/events, or poll GET /api/jobs/${job.id}.`);
+    }
+    if (job.status !== 'succeeded') {
+      throw new ApiError('job_failed', `Job ${job.id} ${job.status === 'cancelled' ? 'was cancelled' : `failed (${job.error?.code}: ${job.error?.message})`}: it has no transcript.`);
+    }
+    return job;
+  };
+  const saved = async (request: WithId, job: JobRecord, outcome: Awaited<ReturnType<JobService['reviseTranscript']>>, base: number | undefined) => {
+    if (outcome === null) return found(request).then(() => { throw new ApiError('job_failed', `Job ${job.id} has no transcript any more.`); }); // gone: 404
+    if ('stale' in outcome) {
+      throw new ApiError('revision_conflict', `The transcript of job ${job.id} is at revision ${outcome.stale} now, not ${base}: another edit was saved since. Nothing was stored; load revision ${outcome.stale} (GET /api/jobs/${job.id}) and edit that.`, 'base_revision');
+    }
+    request.log.info({ job: job.id, revision: outcome.revision.revision }, 'transcript revised');
+    return { revision: revisionInfo(outcome.revision), job: await viewJob(service, outcome.job) };
+  };
+
+  app.put<{ Params: { id: string } }>('/api/jobs/:id/transcript', {
+    validatorCompiler: skipBodyValidation, // parseTranscriptEdit checks the body, naming the field at fault
+    schema: {
+      tags, summary: 'Correct the transcript of a succeeded job: stored as its next revision (the original stays), which its result and every format show from now on',
+      params: JobParams, body: TranscriptEditBody, response: responses({ 200: TranscriptSaved }, JOB_ERRORS, TRANSCRIPT_ERRORS),
+    },
+  }, async (request) => {
+    const edit = parseTranscriptEdit(request.body);
+    const job = await succeeded(request, 'edited');
+    checkAgainstJob(job, edit);
+    const outcome = await service.reviseTranscript(job.id, edit.base_revision, (revisions) => {
+      const current = revisions[revisions.length - 1]!.result;
+      return reviseResult(current, edit.segments);
+    });
+    return saved(request, job, outcome, edit.base_revision);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/transcript/revisions', {
+    schema: {
+      tags, summary: 'The revisions of a succeeded job\'s transcript: 0 the original, then one per edit or restore', params: JobParams,
+      response: responses({ 200: TranscriptRevisions, ...REVISIONS_ERRORS }, JOB_ERRORS),
+    },
+  }, async (request) => {
+    const job = await succeeded(request, 'revised');
+    const revisions = await service.transcriptRevisions(job.id);
+    if (!revisions) throw new ApiError('job_failed', `Job ${job.id} has no transcript any more.`);
+    return { current: revisions[revisions.length - 1]!.revision, revisions: revisions.map(revisionInfo) };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/jobs/:id/transcript/restore', {
+    validatorCompiler: skipBodyValidation,
+    schema: {
+      tags, summary: 'Make an earlier revision of the transcript (0: the original) current again, as a new revision', params: JobParams, body: RestoreRevisionBody,
+      response: responses({ 200: TranscriptSaved }, JOB_ERRORS, TRANSCRIPT_ERRORS),
+    },
+  }, async (request) => {
+    const revision = parseRestore(request.body);
+    const job = await succeeded(request, 'restored');
+    const outcome = await service.reviseTranscript(job.id, undefined, (revisions) => {
+      const chosen = revisions.find((r) => r.revision === revision);
+      if (!chosen) {
+        throw new ApiError('invalid_parameter', `field 'revision': job ${job.id} has no revision ${revision}; its revisions are 0 (the original) to ${revisions[revisions.length - 1]!.revision}`, 'revision');
+      }
+      return withNamesOf(chosen.result, revisions[revisions.length - 1]!.result);
+    });
+    return saved(request, job, outcome, undefined);
+  });
+}
+
+const revisionInfo = (r: TranscriptRevision) => ({ revision: r.revision, created_at: new Date(r.created_at).toISOString(), segments: r.result.segments.length });
+
+/**
+ * What of an edit depends on the job: every segment within the audio (its
+ * duration, or the original's last end where Whisper ran a little past it),
+ * its speakers the job's. 400 naming the field.
+ */
+function checkAgainstJob(job: JobRecord, edit: TranscriptEdit): void {
+  const result = job.result!;
+  const limit = Math.max(result.duration, job.duration ?? 0, ...result.segments.map((s) => s.end));
+  const ids = result.speakers?.map((s) => s.id);
+  edit.segments.forEach((segment, i) => {
+    const at = `segments[${i}]`;
+    if (segment.end > limit + 1e-6) throw new ApiError('invalid_parameter', `field '${at}.end' (${segment.end}) is past the end of the audio (${limit} s)`, `${at}.end`);
+    if (segment.speaker !== undefined && segment.speaker !== null && !ids?.includes(segment.speaker)) {
+      const known = ids ? `its speakers are ${ids.join(', ') || 'none'}` : 'it was transcribed without diarization, so it has no speakers';
+      throw new ApiError('invalid_parameter', `field '${at}.speaker': job ${job.id} has no speaker '${segment.speaker}'; ${known}`, `${at}.speaker`);
+    }
+    segment.words?.forEach((word, j) => {
+      if (word.start < segment.start - 0.5 || word.end > segment.end + 0.5) {
+        throw new ApiError('invalid_parameter', `field '${at}.words[${j}]' (${word.start}–${word.end} s) is outside its segment (${segment.start}–${segment.end} s)`, `${at}.words[${j}]`);
+      }
+    });
   });
 }
 
