@@ -4,10 +4,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { build } from '../gateway/src/app.ts';
 import { loadConfig } from '../gateway/src/config.ts';
 import { createDispatch } from '../gateway/src/dispatch/index.ts';
 import type { Dispatch } from '../gateway/src/dispatch/types.ts';
+import { startWorker, type RunningWorker } from './worker.ts';
 
 export interface Gateway {
   app: Awaited<ReturnType<typeof build>>;
@@ -61,4 +63,21 @@ declare global {
   interface Response {
     json(): Promise<any>;
   }
+}
+
+/**
+ * One real worker (one slot) and one gateway on it, started before a test file's tests and stopped after them:
+ * read `services.worker` and `services.gw` inside the tests.
+ */
+export function workerAndGateway(gatewayEnv: Record<string, string> = {}): { worker: RunningWorker; gw: Gateway } {
+  const services = {} as { worker: RunningWorker; gw: Gateway };
+  before(async () => {
+    services.worker = await startWorker({ WHISPER_SLOTS: '1' });
+    services.gw = await startGateway([services.worker.address], gatewayEnv);
+  });
+  after(async () => {
+    await services.gw?.close();
+    await services.worker?.stop();
+  });
+  return services;
 }

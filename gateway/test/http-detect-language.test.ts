@@ -1,27 +1,17 @@
 // POST /api/detect-language against a real worker with real weights, over real HTTP.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, openAsBlob } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Value from 'typebox/value';
-import { startWorker, CLIP, type RunningWorker } from '../../test-support/worker.ts';
-import { startGateway, form, type Gateway } from '../../test-support/gateway.ts';
+import { CLIP } from '../../test-support/worker.ts';
+import { form, startGateway, workerAndGateway } from '../../test-support/gateway.ts';
 import SPEECH from '../../test-support/speech.json' with { type: 'json' };
 import { DetectedLanguage } from '../src/http/language-detection.ts';
 
-let worker: RunningWorker;
-let gw: Gateway;
-
-before(async () => {
-  worker = await startWorker({ WHISPER_SLOTS: '1' });
-  gw = await startGateway([worker.address]);
-});
-after(async () => {
-  await gw?.close();
-  await worker?.stop();
-});
+const services = workerAndGateway();
 
 const detect = (url: string, file: Blob | null, fields: Record<string, string> = {}, headers: Record<string, string> = {}) =>
   fetch(`${url}/api/detect-language`, { method: 'POST', body: form(file, fields), headers });
@@ -44,20 +34,20 @@ function assertDetection(body: unknown, language: string): void {
 }
 
 test('English speech: en, likely, candidates sorted; the worker ran detect_language, not transcribe', async () => {
-  const response = await detect(gw.url, await openAsBlob(CLIP), { model: 'base' });
+  const response = await detect(services.gw.url, await openAsBlob(CLIP), { model: 'base' });
   assert.equal(response.status, 200);
   const body = await response.json();
   assertDetection(body, 'en');
   assert.equal(body.language_name, 'English');
   assert.equal(body.model, 'base');
-  const commands = worker.requests().map((r) => r.command);
+  const commands = services.worker.requests().map((r) => r.command);
   assert.ok(commands.includes('detect_language') && !commands.includes('transcribe'), commands.join(', '));
 });
 
 test('German speech (espeak-ng) with the default model: de', async () => {
   const wav = path.join(mkdtempSync(path.join(tmpdir(), 'speech-')), 'de.wav');
   execFileSync('espeak-ng', ['-v', 'de', '-w', wav, SPEECH.de.text]);
-  const response = await detect(gw.url, await openAsBlob(wav));
+  const response = await detect(services.gw.url, await openAsBlob(wav));
   assert.equal(response.status, 200);
   const body = await response.json();
   assertDetection(body, 'de');
@@ -65,28 +55,28 @@ test('German speech (espeak-ng) with the default model: de', async () => {
 });
 
 test('refusals: no file, an empty file, not audio, an unknown model, an English-only model, an unknown field', async () => {
-  assert.deepEqual(await errorOf(await detect(gw.url, null, { model: 'base' })), { status: 400, code: 'file_missing', param: null });
-  assert.deepEqual(await errorOf(await detect(gw.url, new Blob([]))), { status: 400, code: 'file_empty', param: null });
+  assert.deepEqual(await errorOf(await detect(services.gw.url, null, { model: 'base' })), { status: 400, code: 'file_missing', param: null });
+  assert.deepEqual(await errorOf(await detect(services.gw.url, new Blob([]))), { status: 400, code: 'file_empty', param: null });
   const text = new Blob(['this is a text file, not audio\n'.repeat(50)]);
-  assert.deepEqual((await errorOf(await detect(gw.url, text))).code, 'undecodable_audio');
-  assert.deepEqual(await errorOf(await detect(gw.url, await openAsBlob(CLIP), { model: 'no-such-model' })), { status: 400, code: 'unknown_model', param: 'model' });
-  const englishOnly = await detect(gw.url, await openAsBlob(CLIP), { model: 'tiny.en' });
+  assert.deepEqual((await errorOf(await detect(services.gw.url, text))).code, 'undecodable_audio');
+  assert.deepEqual(await errorOf(await detect(services.gw.url, await openAsBlob(CLIP), { model: 'no-such-model' })), { status: 400, code: 'unknown_model', param: 'model' });
+  const englishOnly = await detect(services.gw.url, await openAsBlob(CLIP), { model: 'tiny.en' });
   assert.equal(englishOnly.status, 400);
   const { error } = await englishOnly.json();
   assert.equal(error.code, 'english_only_model');
   assert.match(error.message, /tiny\.en.*English-only/);
-  assert.deepEqual(await errorOf(await detect(gw.url, await openAsBlob(CLIP), { language: 'de' })), { status: 400, code: 'invalid_parameter', param: 'language' });
+  assert.deepEqual(await errorOf(await detect(services.gw.url, await openAsBlob(CLIP), { language: 'de' })), { status: 400, code: 'invalid_parameter', param: 'language' });
 });
 
 test('the route is in the API document, with its answers', async () => {
-  const doc = await (await fetch(`${gw.url}/openapi.json`)).json();
+  const doc = await (await fetch(`${services.gw.url}/openapi.json`)).json();
   const op = doc.paths['/api/detect-language']?.post;
   assert.ok(op, 'POST /api/detect-language is documented');
   for (const status of ['200', '400', '401', '429', '503', '504']) assert.ok(op.responses[status], `declares ${status}`);
 });
 
 test('with API keys set the route needs one', async () => {
-  const keyed = await startGateway([worker.address], { API_KEYS: 'alice:sk-detect-test-1' });
+  const keyed = await startGateway([services.worker.address], { API_KEYS: 'alice:sk-detect-test-1' });
   try {
     const clip = await openAsBlob(CLIP);
     assert.equal((await errorOf(await detect(keyed.url, clip, { model: 'tiny.en' }))).code, 'invalid_api_key');

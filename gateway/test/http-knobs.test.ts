@@ -1,28 +1,18 @@
 // faster-whisper's knobs on the original API, against a real worker with real weights: each one changes what the
 // worker does, not only what the gateway sends (routes.test.ts checks what it sends, field by field).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, openAsBlob } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startWorker, CLIP, SHORT_CLIP, type RunningWorker } from '../../test-support/worker.ts';
-import { startGateway, form, type Gateway } from '../../test-support/gateway.ts';
+import { CLIP, SHORT_CLIP } from '../../test-support/worker.ts';
+import { form, workerAndGateway } from '../../test-support/gateway.ts';
 
-let worker: RunningWorker;
-let gw: Gateway;
-
-before(async () => {
-  worker = await startWorker({ WHISPER_SLOTS: '1' });
-  gw = await startGateway([worker.address]);
-});
-after(async () => {
-  await gw?.close();
-  await worker?.stop();
-});
+const services = workerAndGateway();
 
 async function transcribe(fields: Record<string, string>, clip = CLIP): Promise<any> {
-  const response = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(clip), { model: 'base', language: 'en', ...fields }) });
+  const response = await fetch(`${services.gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(clip), { model: 'base', language: 'en', ...fields }) });
   const body = await response.json();
   assert.equal(response.status, 200, JSON.stringify(body));
   return body;
@@ -56,7 +46,7 @@ test('hotwords, initial_prompt, condition_on_previous_text=false, no_speech_thre
   });
   assert.match(body.text.toLowerCase(), /dashwood/);
   // The worker logs the options a request set away from their defaults (text by its length only).
-  const logged = worker.requests().filter((r) => r.command === 'transcribe').at(-1)!;
+  const logged = services.worker.requests().filter((r) => r.command === 'transcribe').at(-1)!;
   assert.deepEqual(logged.options, {
     hotwords: '8 chars', initial_prompt: '22 chars', condition_on_previous_text: false, no_speech_threshold: 0.5,
     vad_parameters: { threshold: 0.4, min_silence_duration_ms: 1000, speech_pad_ms: 300 }, // vad_filter: on by default
@@ -64,7 +54,7 @@ test('hotwords, initial_prompt, condition_on_previous_text=false, no_speech_thre
 });
 
 test('a knob the worker would refuse never reaches it: the gateway answers 400 naming the field', async () => {
-  const response = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(SHORT_CLIP), { min_silence_duration_ms: '-1' }) });
+  const response = await fetch(`${services.gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(SHORT_CLIP), { min_silence_duration_ms: '-1' }) });
   assert.equal(response.status, 400);
   assert.equal((await response.json()).error.param, 'min_silence_duration_ms');
 });

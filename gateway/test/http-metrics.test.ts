@@ -1,23 +1,13 @@
 // GET /metrics over real HTTP in front of the real worker: the worker gauges
 // come from the real pool (WorkerPool, with each worker's raw status), and a
 // real transcription moves the job metrics with the worker's own timing.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openAsBlob } from 'node:fs';
-import { startWorker, CLIP, type RunningWorker } from '../../test-support/worker.ts';
-import { startGateway, form, type Gateway } from '../../test-support/gateway.ts';
+import { CLIP } from '../../test-support/worker.ts';
+import { form, workerAndGateway } from '../../test-support/gateway.ts';
 
-let worker: RunningWorker;
-let gw: Gateway;
-
-before(async () => {
-  worker = await startWorker({ WHISPER_SLOTS: '1' });
-  gw = await startGateway([worker.address]);
-});
-after(async () => {
-  await gw?.close();
-  await worker?.stop();
-});
+const services = workerAndGateway();
 
 /** The value of the sample `name{labels…}` (the labels given must all match; others may be there too). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -27,11 +17,11 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 test('a real transcription moves the job metrics; the worker gauges are the worker\'s', async () => {
-  const response = await fetch(`${gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(CLIP), { model: 'tiny.en' }) });
+  const response = await fetch(`${services.gw.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(CLIP), { model: 'tiny.en' }) });
   assert.equal(response.status, 200);
   const result = await response.json();
 
-  const scrape = await fetch(`${gw.url}/metrics`);
+  const scrape = await fetch(`${services.gw.url}/metrics`);
   assert.equal(scrape.status, 200);
   assert.match(scrape.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
   const text = await scrape.text();
@@ -44,12 +34,12 @@ test('a real transcription moves the job metrics; the worker gauges are the work
   assert.equal(sample(text, 'whisper_jobs_queued'), 0);
   assert.equal(sample(text, 'whisper_jobs_running'), 0);
 
-  const at = { worker: worker.address };
+  const at = { worker: services.worker.address };
   assert.equal(sample(text, 'whisper_worker_up', at), 1);
   assert.equal(sample(text, 'whisper_worker_slots', at), 1);
   assert.equal(typeof sample(text, 'whisper_worker_running', at), 'number');
   // The real status's memory: a number on CUDA, null (so no series) on a CPU.
-  const device = (await (await fetch(`${gw.url}/api/health`)).json()).workers[0].device as string;
+  const device = (await (await fetch(`${services.gw.url}/api/health`)).json()).workers[0].device as string;
   const gpu = sample(text, 'whisper_worker_gpu_memory_bytes', at);
   if (device.startsWith('cuda')) assert.ok(gpu! > 0, `GPU memory on ${device}: ${gpu}`);
   else assert.equal(gpu, undefined, `no GPU series on ${device}`);

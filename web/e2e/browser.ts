@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { startServices, type Services } from '../../test-support/services.ts';
@@ -176,3 +177,19 @@ export async function downloadResult(page: Page, kind: 'txt' | 'srt' | 'vtt' | '
   const headers = await request.allHeaders();
   return { url: new URL(request.url()), headers, name: download.suggestedFilename(), text: readFileSync((await download.path())!, 'utf8') };
 }
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's WCAG 2.1 A and AA checks of the page as it is now: no violations. */
+export async function assertAccessible(page: Page): Promise<void> {
+  await page.evaluate(AXE); // not a <script>: the page's CSP allows none inline
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
+    const { violations } = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
+  });
+  assert.deepEqual(violations, [], 'axe-core found violations');
+}
+
+/** How much wider than the window the page is (0 or less: no sideways scrolling). */
+export const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -5,30 +5,16 @@
 // player; revert to original; and axe-core's checks of the edit mode.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
-import { apiResult, assertSucceeded, downloadResult, getJob, jobInHash, librivox, openPage, serve, SHOTS, type OpenOptions } from './browser.ts';
+import { apiResult, assertAccessible, assertSucceeded, downloadResult, getJob, jobInHash, librivox, openPage, overflow, serve, SHOTS, type OpenOptions } from './browser.ts';
 
 serve();
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 async function open(t: TestContext, options: OpenOptions = {}): Promise<Page> {
   const page = await openPage(t, options);
   await page.waitForSelector('#model option[value="tiny.en"]', { state: 'attached' });
   return page;
-}
-
-/** axe-core's WCAG 2.1 A and AA checks of the page as it is now: no violations. */
-async function assertAccessible(page: Page): Promise<void> {
-  await page.evaluate(AXE); // not a <script>: the page's CSP allows none inline
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
-    const { violations } = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-  });
-  assert.deepEqual(violations, [], 'axe-core found violations');
 }
 
 /** The editor's texts, as they are on screen. */

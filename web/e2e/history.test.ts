@@ -3,16 +3,13 @@
 // The file's own gateway: its Recent holds only the jobs these tests make.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import type { Job } from '../src/jobs.ts';
 import { SHORT_CLIP } from '../../test-support/worker.ts';
-import { apiJob, assertSucceeded, finishedJob, librivox, openPage, serve, services, SHOTS, type OpenOptions } from './browser.ts';
+import { apiJob, assertAccessible, assertSucceeded, finishedJob, librivox, openPage, overflow, serve, services, SHOTS, type OpenOptions } from './browser.ts';
 
 serve();
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const tag = () => crypto.randomUUID().slice(0, 8);
 
 async function open(t: TestContext, options: OpenOptions = {}): Promise<Page> {
@@ -22,18 +19,6 @@ async function open(t: TestContext, options: OpenOptions = {}): Promise<Page> {
   return page;
 }
 
-/** axe-core's WCAG 2.1 A and AA checks of the page as it is now: no violations. */
-async function assertAccessible(page: Page): Promise<void> {
-  await page.evaluate(AXE); // not a <script>: the page's CSP allows none inline
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
-    const { violations } = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-  });
-  assert.deepEqual(violations, [], 'axe-core found violations');
-}
-
-const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 const status = async (id: string) => (await fetch(`${services.url}/api/jobs/${id}`)).status;
 /** The Recent line of job `id`. */
 const line = (page: Page, id: string) => page.locator('#recent > li', { has: page.locator(`button.open[data-id="${id}"]`) });

@@ -4,17 +4,15 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { CLIP, ROOT, SHORT_CLIP } from '../../test-support/worker.ts';
 import { waitFor } from '../../test-support/wait.ts';
-import { apiJob, assertSucceeded, finishedJob, getJob, librivox, openPage, serve, SHOTS, work, type OpenOptions } from './browser.ts';
+import { apiJob, assertAccessible, assertSucceeded, finishedJob, getJob, librivox, openPage, overflow, serve, SHOTS, work, type OpenOptions } from './browser.ts';
 
 serve({}, { browserArgs: ['--autoplay-policy=no-user-gesture-required'] });
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const unique = (stem: string) => `${stem}-${crypto.randomUUID().slice(0, 8)}`;
 
 async function open(t: TestContext, options: OpenOptions = {}): Promise<Page> {
@@ -59,18 +57,6 @@ with av.open(src) as inp, av.open(out, 'w', format='webm') as o:
   return out;
 }
 
-/** axe-core's WCAG 2.1 A and AA checks of the page as it is now: no violations. */
-async function assertAccessible(page: Page): Promise<void> {
-  await page.evaluate(AXE); // not a <script>: the page's CSP allows none inline
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
-    const { violations } = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-  });
-  assert.deepEqual(violations, [], 'axe-core found violations');
-}
-
-const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 
 /** The queue's line for the file `name`. */
 const line = (page: Page, name: string) => page.locator('#queue-list li', { has: page.locator(`.queue-name:text-is("${name}")`) });
