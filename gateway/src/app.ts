@@ -125,6 +125,7 @@ async function openJobs(config: Config, dispatch: Dispatch, log: FastifyBaseLogg
     // Gateways sharing DATA_DIR each clear only their own uploads folder at start.
     audio: new AudioFiles(config.dataDir, shared ? `${hostname()}-${config.port}` : null),
     retentionHours: config.jobRetentionHours,
+    keepAudio: config.keepAudio,
     webhooks: { secret: config.webhookSecret, allowedHosts: config.webhookAllowedHosts },
     log,
   });

@@ -28,3 +28,10 @@ test('invalid values are refused with a message naming the variable', () => {
   assert.throws(() => loadConfig({ REALTIME_MAX_SESSIONS: '-1' }), /REALTIME_MAX_SESSIONS/);
   assert.equal(loadConfig({ REALTIME_MAX_SESSIONS: '0' }).realtimeMaxSessions, 0, '0 turns the realtime API off');
 });
+
+test('KEEP_AUDIO: true unless set false (true/false, 1/0, yes/no, on/off); anything else is refused', () => {
+  assert.equal(loadConfig({}).keepAudio, true);
+  for (const off of ['false', '0', 'no', 'OFF', ' False ']) assert.equal(loadConfig({ KEEP_AUDIO: off }).keepAudio, false, off);
+  for (const on of ['true', '1', 'yes', 'on', '']) assert.equal(loadConfig({ KEEP_AUDIO: on }).keepAudio, true, on);
+  assert.throws(() => loadConfig({ KEEP_AUDIO: 'maybe' }), (e: unknown) => e instanceof ConfigError && /KEEP_AUDIO=maybe/.test(e.message));
+});

@@ -16,6 +16,8 @@ export interface Config {
   /** Job records, their events and uploaded audio (SQLite + files). */
   dataDir: string;
   jobRetentionHours: number;
+  /** KEEP_AUDIO: a succeeded job's audio is kept for playback (GET /api/jobs/{id}/audio) as long as the job; false: deleted when it ends. */
+  keepAudio: boolean;
   shutdownGraceSeconds: number;
   /** Standard Webhooks secret (whsec_…); callbacks are off unless allowed hosts are set. */
   webhookSecret: string | null;
@@ -58,6 +60,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name}=${raw} must be an integer >= ${min}`);
   return value;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name}=${env[name]} must be true or false`);
 }
 
 function aliases(raw: string): Record<string, string> {
@@ -109,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel: env.LOG_LEVEL || 'info',
     dataDir: path.resolve(env.DATA_DIR || 'data'),
     jobRetentionHours: integer(env, 'JOB_RETENTION_HOURS', 168, 0),
+    keepAudio: flag(env, 'KEEP_AUDIO', true),
     shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 30, 0),
     ...webhooks(env),
     apiKeys: apiKeys(env),

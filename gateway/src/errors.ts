@@ -18,6 +18,8 @@ const TABLE = {
   model_unavailable: { status: 400, message: 'The model is not available on any worker.' },
   english_only_model: { status: 400, message: 'The model is English-only: it cannot detect a language.' },
   not_found: { status: 404, message: 'Not found.' },
+  job_audio_gone: { status: 404, message: 'The job\'s audio is not kept: it was deleted when the job ended.' },
+  range_not_satisfiable: { status: 416, message: 'The range asked is not within the file.' },
   method_not_allowed: { status: 405, message: 'The path does not answer this method.' },
   invalid_api_key: { status: 401, message: 'A valid API key is needed.' },
   forbidden_origin: { status: 403, message: 'This origin may not use the API from a browser.' },

@@ -71,6 +71,7 @@ test('40 jobs over two gateways while a worker is paused, a gateway killed, Redi
   // The clean run: each file once, nothing going wrong.
   const clean = new Map<string, string>();
   for (const clip of CLIPS) clean.set(clip, await transcribe(live[0]!.url, clip));
+  const cleanAudio = readdirSync(path.join(shared.DATA_DIR, 'audio')); // the clean run's jobs succeeded: their audio is kept too
 
   const faults: string[] = [];
   const script = (async () => {
@@ -126,7 +127,11 @@ test('40 jobs over two gateways while a worker is paused, a gateway killed, Redi
   assert.deepEqual(wrong.map((j) => j.result.text), [], 'the text of a clean run');
   assert.deepEqual(results, ids.map(() => 1), 'each job succeeded once');
   assert.equal(faults.length, 7, 'every fault was injected');
-  await waitFor('the audio of every job to be gone', () => readdirSync(path.join(shared.DATA_DIR, 'audio')).length === 0, 30_000);
+  // KEEP_AUDIO (on by default): every job succeeded, so each one's audio stays for playback, and nothing else (no leftovers of a fault).
+  const kept = [...cleanAudio, ...ids.map(({ id }) => id)].sort();
+  const audio = () => readdirSync(path.join(shared.DATA_DIR, 'audio')).sort();
+  await waitFor('the audio of every job, and nothing else, to be kept', () => JSON.stringify(audio()) === JSON.stringify(kept), 30_000)
+    .catch(() => assert.deepEqual({ missing: kept.filter((id) => !audio().includes(id)), extra: audio().filter((f) => !kept.includes(f)) }, { missing: [], extra: [] }));
   const uploads = path.join(shared.DATA_DIR, 'uploads');
   assert.deepEqual(readdirSync(uploads).flatMap((g) => readdirSync(path.join(uploads, g))), [], 'no upload left behind');
   for (const g of live) assert.deepEqual(g.bugs(), []);

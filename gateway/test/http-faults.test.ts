@@ -69,7 +69,10 @@ test('the disk fills while jobs run: the synchronous request gets 507, the async
     assert.equal(recorded.error.code, 'insufficient_storage', 'the refused outcome is written once the store takes it');
     const after = await fetch(`${g.url}/api/transcribe`, { method: 'POST', body: form(await openAsBlob(SHORT_CLIP), { model: 'tiny.en' }) });
     assert.equal(after.status, 200, 'other requests go on');
-    assert.deepEqual(readdirSync(path.join(disk.dir, 'audio')), [], 'no audio left behind');
+    // KEEP_AUDIO (on by default): the succeeded jobs' audio stays for playback; the failed one's went when it ended.
+    const succeeded = JSON.stringify((await listJobs(g.url)).filter((j) => j.status === 'succeeded').map((j) => j.id).sort());
+    await waitFor('only the succeeded jobs\' audio to stay', () => JSON.stringify(readdirSync(path.join(disk.dir, 'audio')).sort()) === succeeded, 5_000);
+    assert.ok(!readdirSync(path.join(disk.dir, 'audio')).includes(syncId), 'the failed job\'s audio is gone');
     assert.deepEqual(g.bugs(), []);
     await g.kill();
   } finally {

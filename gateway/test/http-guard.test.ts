@@ -86,7 +86,7 @@ test('every /api and /v1 route needs the key, in origin form and absolute form; 
   }
 });
 
-test('?api_key= is taken only where a browser cannot send a header: a job\'s event stream, the realtime WebSocket', async () => {
+test('?api_key= is taken only where a browser cannot send a header: a job\'s event stream and audio, the realtime WebSocket', async () => {
   const app = await injectable(ENV, fakeDispatch());
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -96,6 +96,7 @@ test('?api_key= is taken only where a browser cannot send a header: a job\'s eve
     }
     // The key is taken (the job does not exist: 404, not 401).
     assert.equal((await send(port, 'GET', `/api/jobs/00000000-0000-4000-8000-000000000000/events?api_key=${KEY}`)).status, 404);
+    assert.equal((await send(port, 'GET', `/api/jobs/00000000-0000-4000-8000-000000000000/audio?api_key=${KEY}`)).status, 404, 'an <audio src>');
     assert.equal((await send(port, 'GET', `/v1/realtime?api_key=${KEY}`)).status, 426, 'the key is taken; a plain GET is no WebSocket');
   } finally {
     await app.close();

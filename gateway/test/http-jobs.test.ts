@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openAsBlob, readdirSync } from 'node:fs';
+import { mkdtempSync, openAsBlob, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
@@ -60,6 +60,69 @@ test('the jobs API end to end: submit, follow, result in any format, list, delet
   await g.kill();
 });
 
+test('a succeeded job\'s audio plays back (KEEP_AUDIO, the default): the same bytes, byte ranges, only to its key, gone with the job', async () => {
+  const dataDir = newDataDir();
+  const g = await gateway({ DATA_DIR: dataDir, API_KEYS: 'alice:sk-alice-audio-0001,bob:sk-bob-audio-00001' });
+  const alice = { authorization: 'Bearer sk-alice-audio-0001' };
+  const sent = await fetch(`${g.url}/api/jobs`, { method: 'POST', headers: alice, body: form(await openAsBlob(CLIP), { model: 'tiny.en' }, 'sense.wav') });
+  assert.equal(sent.status, 202, await sent.clone().text());
+  const { id } = await sent.json();
+  await waitFor('the job to succeed', async () => (await (await fetch(`${g.url}/api/jobs/${id}`, { headers: alice })).json()).status === 'succeeded', 120_000);
+  const uploaded = readFileSync(CLIP);
+  const audio = `${g.url}/api/jobs/${id}/audio`;
+
+  const whole = await fetch(audio, { headers: alice });
+  assert.equal(whole.status, 200);
+  assert.equal(whole.headers.get('content-type'), 'audio/wav');
+  assert.equal(whole.headers.get('accept-ranges'), 'bytes');
+  assert.equal(Number(whole.headers.get('content-length')), uploaded.length);
+  assert.ok(Buffer.from(await whole.arrayBuffer()).equals(uploaded), 'the bytes as uploaded');
+
+  const part = await fetch(audio, { headers: { ...alice, range: 'bytes=1000-1999' } });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers.get('content-range'), `bytes 1000-1999/${uploaded.length}`);
+  assert.ok(Buffer.from(await part.arrayBuffer()).equals(uploaded.subarray(1000, 2000)), 'the slice asked');
+  const open = await fetch(audio, { headers: { ...alice, range: `bytes=${uploaded.length - 10}-` } });
+  assert.equal(open.status, 206);
+  assert.ok(Buffer.from(await open.arrayBuffer()).equals(uploaded.subarray(uploaded.length - 10)), 'from an offset to the end');
+  const suffix = await fetch(audio, { headers: { ...alice, range: 'bytes=-16' } });
+  assert.ok(Buffer.from(await suffix.arrayBuffer()).equals(uploaded.subarray(uploaded.length - 16)), 'the last bytes');
+  const past = await fetch(audio, { headers: { ...alice, range: `bytes=${uploaded.length}-` } });
+  assert.equal(past.status, 416);
+  assert.equal(past.headers.get('content-range'), `bytes */${uploaded.length}`);
+  assert.equal((await past.json()).error.code, 'range_not_satisfiable');
+
+  // <audio src> sends no header: the key may come in the query here, as for the event stream.
+  const byQuery = await fetch(`${audio}?api_key=sk-alice-audio-0001`, { headers: { range: 'bytes=0-3' } });
+  assert.equal(byQuery.status, 206);
+  assert.equal(await byQuery.text(), 'RIFF');
+  assert.equal((await fetch(audio)).status, 401, 'no key');
+  const bob = await fetch(audio, { headers: { authorization: 'Bearer sk-bob-audio-00001' } });
+  assert.equal(bob.status, 404, 'another key\'s job is as absent as none');
+  assert.equal((await bob.json()).error.code, 'not_found');
+
+  assert.ok(readdirSync(path.join(dataDir, 'audio')).includes(id), 'kept in DATA_DIR');
+  assert.equal((await fetch(`${g.url}/api/jobs/${id}`, { method: 'DELETE', headers: alice })).status, 204);
+  assert.equal((await fetch(audio, { headers: alice })).status, 404, 'gone with the job');
+  assert.deepEqual(readdirSync(path.join(dataDir, 'audio')), [], 'and its file from DATA_DIR');
+  await g.kill();
+});
+
+test('KEEP_AUDIO=false: the audio goes when the job ends, and asking for it says so', async () => {
+  const dataDir = newDataDir();
+  const g = await gateway({ DATA_DIR: dataDir, KEEP_AUDIO: 'false' });
+  const { id } = await submit(g.url, SHORT_CLIP);
+  await until(g.url, id, 'succeeded');
+  await waitFor('the audio to go', () => readdirSync(path.join(dataDir, 'audio')).length === 0, 5_000);
+  const gone = await fetch(`${g.url}/api/jobs/${id}/audio`);
+  assert.equal(gone.status, 404);
+  const { error } = await gone.json();
+  assert.equal(error.code, 'job_audio_gone');
+  assert.match(error.message, /KEEP_AUDIO=false/);
+  assert.equal((await fetch(`${g.url}/api/jobs/${id}/result?format=text`)).status, 200, 'the result stays');
+  await g.kill();
+});
+
 test('SIGKILL mid-job: after a restart the running job runs again, queued ones run, results survive, events resume', async () => {
   const dataDir = newDataDir();
   const first = await gateway({ DATA_DIR: dataDir });
@@ -85,8 +148,10 @@ test('SIGKILL mid-job: after a restart the running job runs again, queued ones r
   assert.match(done.result.text.toLowerCase(), /dashwood/);
   assert.equal(done.result.segments.length, segmentIds.length, 'the result holds every segment once');
   for (const q of queued) assert.equal((await until(second.url, q.id, 'succeeded')).attempts, 1);
-  // The audio goes just after the job is marked finished, so a poll may see 'succeeded' a moment before.
-  await waitFor('finished jobs to leave no audio behind', () => readdirSync(path.join(dataDir, 'audio')).length === 0, 5_000);
+  // KEEP_AUDIO (on by default): a succeeded job's audio stays for playback, and nothing else does (no reference clips, no
+  // leftovers of the killed attempt); it goes just after the job is marked finished, so a poll may see it a moment before.
+  const succeeded = [finished.id, long.id, ...queued.map((q) => q.id)].sort();
+  await waitFor('only the succeeded jobs\' audio to stay', () => JSON.stringify(readdirSync(path.join(dataDir, 'audio')).sort()) === JSON.stringify(succeeded), 5_000);
   await second.kill();
 });
 

@@ -153,7 +153,8 @@ test('a gateway killed between storing a job and queueing it: the job runs after
   assert.match(done.result.text.toLowerCase(), /\bman\b/);
   const next = await fetch(`${g.url}/api/jobs`, { method: 'POST', headers, body: form(await openAsBlob(SHORT_CLIP), { model: 'tiny.en' }) });
   assert.equal(next.status, 202, 'the key has room again');
-  assert.deepEqual(readdirSync(path.join(env.DATA_DIR, 'audio')).filter((f) => f === id), []);
+  assert.deepEqual(readdirSync(path.join(env.DATA_DIR, 'audio')).filter((f) => f === id), [id], 'a succeeded job\'s audio is kept (KEEP_AUDIO)');
+  assert.equal((await fetch(`${g.url}/api/jobs/${id}/audio`, { headers })).status, 200, 'and any gateway sharing DATA_DIR plays it');
 });
 
 test('the retry rule is the same on SQLite and on Redis: a lost data link is tried again elsewhere; three lost, and the job fails saying so', async () => {

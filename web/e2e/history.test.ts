@@ -63,6 +63,42 @@ test('a search finds a word of a transcript (not of the file name): the hit show
   await assertAccessible(page);
 });
 
+test('a job made through the API plays from the server\'s copy (KEEP_AUDIO): opened from Recent it plays; a search hit opens it with the player at the match', async (t) => {
+  const name = `kept-${tag()}.wav`;
+  const job = await apiJob(librivox(name, 2), name); // "Dashwood" twice, at 0 s and 25 s
+  assert.equal(((await finishedJob(job.id)) as Job).status, 'succeeded');
+
+  // From Recent: no file in this tab, the server's audio plays.
+  const page = await open(t);
+  await page.click(`#recent button.open[data-id="${job.id}"]`);
+  await page.waitForFunction((id) => location.hash === `#/jobs/${id}`, job.id);
+  await assertSucceeded(page);
+  await page.waitForSelector('#audio:not([hidden])');
+  assert.equal(await page.isHidden('#video'), true, 'a WAV plays as audio');
+  assert.equal(await page.getAttribute('#audio', 'src'), `/api/jobs/${job.id}/audio`, 'an open server: no key in the URL');
+  await page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).play());
+  await page.waitForFunction(() => (document.getElementById('audio') as HTMLAudioElement).currentTime > 0.5, undefined, { timeout: 20_000 });
+  await page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).pause());
+
+  // A search hit, in a page that has not loaded the audio yet: the job opens with the player at the match's start.
+  const other = await open(t);
+  await other.fill('#search', 'dashwood');
+  const hit = line(other, job.id).locator('button.hit').last();
+  await hit.waitFor();
+  const start = Number(await hit.getAttribute('data-start'));
+  assert.ok(start > 0.5, `the match starts at ${start}s: too near the start to tell a seek`);
+  await hit.click();
+  await other.waitForFunction((id) => location.hash === `#/jobs/${id}`, job.id);
+  await other.waitForSelector('#segments .found mark');
+  await other.waitForSelector('#audio:not([hidden])');
+  await other.waitForFunction(() => (document.getElementById('audio') as HTMLAudioElement).readyState >= HTMLMediaElement.HAVE_METADATA, undefined, { timeout: 20_000 });
+  const at = await other.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).currentTime);
+  assert.ok(Math.abs(at - start) < 0.5, `the player is at ${at}s, the match at ${start}s`);
+  // And it plays on from there.
+  await other.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).play());
+  await other.waitForFunction((from) => (document.getElementById('audio') as HTMLAudioElement).currentTime > from + 0.3, start, { timeout: 20_000 });
+});
+
 test('in Russian: filters by status, model and date narrow the list, "Load more" brings the next page, and two ticked jobs are deleted (then 404), one by its own button', async (t) => {
   const stem = `batch${tag()}`;
   // 21 jobs cancelled at once (cancelled: finished, listed, deletable) and one that succeeds: more than a page of 20.

@@ -70,7 +70,7 @@ function noteStatuses(): void {
   });
 }
 
-test('a job\'s link opened in another browser, or after closing the tab, shows its progress and transcript, without a player', async (t) => {
+test('a job\'s link opened in another browser, or after closing the tab, shows its progress and transcript, and plays the server\'s copy of its audio', async (t) => {
   const page = await open(t, { permissions: ['clipboard-read', 'clipboard-write'] });
   await page.setInputFiles('#file', librivox('other-device.wav', 6));
   await page.selectOption('#model', 'tiny.en');
@@ -88,14 +88,17 @@ test('a job\'s link opened in another browser, or after closing the tab, shows i
   // Whether it still ran when the link was opened depends on the machine's speed; when it did, it was followed live.
   if (seen.startsWith('running')) assert.equal(await other.getAttribute('body', 'data-live'), 'yes', 'no segments while it ran');
   assert.equal(await other.textContent('#job-name'), 'other-device.wav');
-  assert.equal(await other.isHidden('#audio'), true);
+  // KEEP_AUDIO (the default): the server keeps a succeeded job's audio, and any browser plays it.
+  await other.waitForSelector('#audio:not([hidden])');
+  assert.equal(await other.getAttribute('#audio', 'src'), `/api/jobs/${id}/audio`);
   assert.equal(await other.isHidden('#video'), true);
   await other.waitForSelector(`#recent button[data-id="${id}"][aria-current="true"]`);
   await other.screenshot({ path: `${SHOTS}/9-other-device.png`, fullPage: true });
 
-  await page.reload(); // the tab closed and opened again: the job from its link, but the file is gone
+  await page.reload(); // the tab closed and opened again: the job from its link; the tab's file is gone, the server's copy plays
   await assertSucceeded(page);
-  assert.equal(await page.isHidden('#audio'), true);
+  await page.waitForSelector('#audio:not([hidden])');
+  assert.equal(await page.getAttribute('#audio', 'src'), `/api/jobs/${id}/audio`);
 });
 
 test('Recent lists the server\'s jobs, also those a program submitted; clicking one shows its transcript', async (t) => {
@@ -110,7 +113,8 @@ test('Recent lists the server\'s jobs, also those a program submitted; clicking 
   await page.waitForFunction((id) => location.hash === `#/jobs/${id}`, job.id);
   await assertSucceeded(page);
   assert.equal(await page.getAttribute(`#recent button[data-id="${job.id}"]`, 'aria-current'), 'true');
-  assert.equal(await page.isHidden('#audio'), true); // the server keeps no audio: no player
+  await page.waitForSelector('#audio:not([hidden])'); // the server keeps its audio (KEEP_AUDIO): it plays
+  assert.equal(await page.getAttribute('#audio', 'src'), `/api/jobs/${job.id}/audio`);
   await page.screenshot({ path: `${SHOTS}/10-recent.png`, fullPage: true });
 });
 

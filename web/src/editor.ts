@@ -15,7 +15,7 @@ import { apiFetch } from './key.ts';
 import { clock } from './exports.ts';
 import { t } from './i18n.ts';
 import { diarized, speakerId, type SpeakerRef } from './speakers.ts';
-import { $, activeMedia } from './view.ts';
+import { $, activeMedia, seek } from './view.ts';
 
 type Saved = Json<paths['/api/jobs/{id}/transcript']['put']>;
 type Revisions = Json<paths['/api/jobs/{id}/transcript/revisions']['get']>;
@@ -272,7 +272,7 @@ class TranscriptEditor {
     text.addEventListener('click', (e) => {
       const word = (e.target as HTMLElement).closest<HTMLElement>('.word');
       const media = activeMedia();
-      if (media) media.currentTime = Number(word?.dataset.start ?? segment.start);
+      if (media) seek(media, Number(word?.dataset.start ?? segment.start));
     });
     item.append(head, text);
     return item;

@@ -9,7 +9,11 @@ import { clock } from './exports.ts';
 import { recent, type Found } from './recent.ts';
 import { transcriptView } from './transcript.ts';
 import { transcriptEditor } from './editor.ts';
-import { $, activeMedia, hideError, renderFacts, setCaptions, setProgress, showError, showMedia } from './view.ts';
+import { $, activeMedia, hideError, renderFacts, seek, setCaptions, setProgress, showError, showMedia, type Playable } from './view.ts';
+import { withKey } from './key.ts';
+
+/** File names of containers that usually hold a picture: the server's copy of such a job plays as video (one with none moves to audio, view.ts). */
+const VIDEO_NAME = /\.(mp4|m4v|mov|webm|mkv|ogv|avi)$/i;
 
 export const link = (id: string) => `#/jobs/${encodeURIComponent(id)}`;
 
@@ -34,7 +38,10 @@ class ShownJob {
   private uploading: { cancel(): void } | null = null;
   /** Where the next open of a job starts (a search's hit), until that job opens. */
   private finding: { id: string; found: Found } | null = null;
-  /** What this tab uploaded, by job: the server deletes the audio once a job ends, so only these can play. */
+  /**
+   * What this tab uploaded, by job: played from the tab's own file (nothing to download, and it plays while the
+   * job runs). Any other succeeded job plays the audio the server keeps (KEEP_AUDIO; none kept: no player).
+   */
   private readonly uploaded = new Map<string, File>();
 
   get current(): Job | null {
@@ -85,7 +92,7 @@ class ShownJob {
     if (found) {
       transcriptView.find(found.start, found.words);
       const media = activeMedia();
-      if (media) media.currentTime = found.start;
+      if (media) seek(media, found.start);
     }
   }
 
@@ -179,7 +186,7 @@ class ShownJob {
     card.hidden = false;
     card.dataset.status = job.status;
     $('job-name').textContent = job.filename;
-    showMedia(job.status === 'failed' ? null : (this.uploaded.get(job.id) ?? null)); // a file that failed may not even be media
+    showMedia(this.playable(job));
     $('job-cancelled').hidden = job.status !== 'cancelled';
     $('no-speech').hidden = true;
     $('actions').hidden = true;
@@ -189,8 +196,21 @@ class ShownJob {
     if (job.result) transcriptView.show(job.result, job.status === 'succeeded' ? (speaker, name) => this.renameSpeaker(job.id, speaker, name) : null);
     transcriptEditor.attach(job, (saved) => this.id === saved.id && this.show(saved)); // Edit: a succeeded job's transcript (editor.ts)
     if (job.error) showError(new ApiError(job.error.code, job.error.message));
-    if (job.status === 'succeeded' && this.uploaded.get(job.id)?.type.startsWith('video/')) void this.caption(job);
+    if (job.status === 'succeeded' && !$('video').hidden) void this.caption(job);
     if (!finished(job)) this.watch(job);
+  }
+
+  /**
+   * What the player plays for `job`: this tab's file, else a succeeded job's audio from the server, with the key
+   * in its query (an <audio src> sends no header; GET /api/jobs/{id}/audio takes it there); a job that failed
+   * has none (its file may not even be media).
+   */
+  private playable(job: Job): Playable | null {
+    if (job.status === 'failed') return null;
+    const file = this.uploaded.get(job.id);
+    if (file) return file;
+    if (job.status !== 'succeeded') return null;
+    return { url: withKey(`/api/jobs/${encodeURIComponent(job.id)}/audio`), video: VIDEO_NAME.test(job.filename) };
   }
 
   /** A video's captions: the job's WebVTT, as the server renders it now (a rename included). */

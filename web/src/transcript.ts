@@ -8,7 +8,7 @@ import type { Segment, Transcript } from './api.ts';
 import { clock, spoken } from './exports.ts';
 import { t } from './i18n.ts';
 import { cleanName, colourOf, diarized, MAX_NAME_LENGTH, renamedLocally, turns, type SpeakerRef, type Turn } from './speakers.ts';
-import { $, activeMedia, hideError, highlight, showError } from './view.ts';
+import { $, activeMedia, hideError, highlight, seek as seekMedia, showError } from './view.ts';
 import { markIn, type Words } from './matches.ts';
 
 /** Keeps a rename: the server's (it answers the job, which the page shows again). Rejects with the error to show. */
@@ -24,7 +24,7 @@ type Renaming = 'live' | 'local' | Rename;
 function seek(seconds: number): void {
   const media = activeMedia();
   if (!media) return;
-  media.currentTime = seconds;
+  seekMedia(media, seconds);
   void media.play().catch(() => {});
 }
 

@@ -71,9 +71,20 @@ export function renderFacts(job: Job): void {
   );
 }
 
-/** The result card's player: the audio or the video element, the file it plays, and a video's captions. */
+/**
+ * What the player plays: a file this tab has (its upload), or a job's audio as
+ * the server keeps it (KEEP_AUDIO: GET /api/jobs/{id}/audio, `url` with the key
+ * in its query, since a media element sends no header; it reads it in ranges
+ * as it plays and seeks), as video or not.
+ */
+export type Playable = File | { url: string; video: boolean };
+
+/** The result card's player: the audio or the video element, what it plays, and a video's captions. */
 class Player {
-  private file: File | null = null;
+  /** What plays: the File, or the server URL. */
+  private playing: File | string | null = null;
+  /** Stops the listeners of the server's copy when another source comes. */
+  private watching: AbortController | null = null;
 
   /** The element that plays, or null when none does. */
   active(): HTMLMediaElement | null {
@@ -82,22 +93,45 @@ class Player {
     return !audio.hidden ? audio : !video.hidden ? video : null;
   }
 
-  /** Plays `source`, or hides the player when there is none (a job opened by link: the server keeps no audio). */
-  show(source: File | null): void {
-    if (source === this.file) return; // keep the place in a file that is already loaded
-    this.file = source;
+  /** Plays `source`, or hides the player when there is none (a job that failed, or whose audio the server does not keep). */
+  show(source: Playable | null): void {
+    const playing = source === null || source instanceof File ? source : source.url;
+    if (playing === this.playing) return; // keep the place in what is already loaded
+    this.playing = playing;
+    this.watching?.abort();
+    this.watching = null;
     const audio = $<HTMLAudioElement>('audio');
     const video = $<HTMLVideoElement>('video');
     this.clearCaptions();
-    for (const media of [audio, video]) {
-      if (media.src) URL.revokeObjectURL(media.src);
-      media.removeAttribute('src');
-      media.hidden = true;
-    }
+    for (const media of [audio, video]) this.empty(media);
     if (!source) return;
-    const media = source.type.startsWith('video/') ? video : audio;
-    media.src = URL.createObjectURL(source);
+    const isVideo = source instanceof File ? source.type.startsWith('video/') : source.video;
+    const media = isVideo ? video : audio;
+    media.src = source instanceof File ? URL.createObjectURL(source) : source.url;
     media.hidden = false;
+    if (source instanceof File) return;
+    const watching = (this.watching = new AbortController());
+    const { signal } = watching;
+    const url = new URL(source.url, document.baseURI).href; // as media.src reads it
+    // The server's copy may be gone (KEEP_AUDIO=false, or deleted meanwhile): no player then, as before it was kept.
+    for (const element of [audio, video]) element.addEventListener('error', () => element.src === url && this.empty(element), { signal });
+    // A "video" by its name that has no picture (a recording, .webm) plays as audio, where it was.
+    video.addEventListener('loadedmetadata', () => {
+      if (video.videoWidth > 0 || video.src !== url) return;
+      const at = video.currentTime;
+      this.clearCaptions();
+      this.empty(video);
+      audio.src = source.url;
+      audio.hidden = false;
+      seek(audio, at);
+    }, { signal, once: true });
+  }
+
+  private empty(media: HTMLMediaElement): void {
+    if (media.src.startsWith('blob:')) URL.revokeObjectURL(media.src);
+    media.removeAttribute('src');
+    media.load(); // stops what it was reading (a server stream) and forgets its place
+    media.hidden = true;
   }
 
   /**
@@ -128,7 +162,17 @@ class Player {
 const player = new Player();
 export const setCaptions = (vtt: Blob, language: string | null) => player.setCaptions(vtt, language);
 export const activeMedia = () => player.active();
-export const showMedia = (source: File | null) => player.show(source);
+export const showMedia = (source: Playable | null) => player.show(source);
+
+/** Puts `media` at `seconds`: at once, and again once it knows its length when it has not loaded yet (the server's copy). */
+export function seek(media: HTMLMediaElement, seconds: number): void {
+  media.currentTime = seconds;
+  if (media.readyState >= HTMLMediaElement.HAVE_METADATA) return;
+  const src = media.src;
+  media.addEventListener('loadedmetadata', () => {
+    if (media.src === src && Math.abs(media.currentTime - seconds) > 0.05) media.currentTime = seconds;
+  }, { once: true });
+}
 
 /** Marks what plays: the line, or the speaker's turn and the sentence in it. */
 export function highlight(): void {

@@ -335,6 +335,17 @@ export const JOB_ERRORS = {
   503: failure('storage_unavailable: the job store cannot be reached now.', retryAfter),
 };
 export const JOB_STATE_ERROR = failure('job_not_finished (queued or running), job_failed (failed or cancelled: no result), job_finished (nothing left to cancel).');
+/** A job's audio as uploaded (GET /api/jobs/{id}/audio): whole, or the byte range asked. */
+const mediaBody = (description: string, headers: Record<string, TSchema>) => ({
+  ...content(description, Object.fromEntries(['audio/*', 'video/*', 'application/octet-stream'].map((type) => [type, Type.String({ description: 'The bytes of the file as uploaded' })]))),
+  headers: { 'accept-ranges': Type.String({ description: 'bytes' }), 'content-length': Type.String(), ...headers },
+});
+export const JobAudio = mediaBody('The job\'s audio (or video) as uploaded; its Content-Type by the file name, else sniffed. Send `Range: bytes=start-end` for a part.', {});
+export const JobAudioPart = mediaBody('The byte range asked (Range: bytes=start-end, start-, or -suffix).', { 'content-range': Type.String({ description: 'bytes start-end/size' }) });
+export const JOB_AUDIO_ERRORS = {
+  404: failure('not_found: no such job (it never existed, was deleted or purged, or belongs to another key); job_audio_gone: the job is kept but its audio is not (it failed or was cancelled, or the server runs with KEEP_AUDIO=false).'),
+  416: failure('range_not_satisfiable: the Range asked starts past the end of the file (Content-Range: bytes */size says its size).', { 'content-range': Type.String({ description: 'bytes */size' }) }),
+};
 export const NO_CONTENT = Type.Null({ description: 'Done: no body.' });
 
 /**

@@ -49,18 +49,28 @@ export class AudioFiles {
 
   async remove(id: string): Promise<void> {
     await rm(this.pathOf(id), { force: true });
+    await this.removeReferences(id);
+  }
+
+  /** Only the job's speakers' reference clips: what a kept job's audio (KEEP_AUDIO) no longer needs once it has ended. */
+  async removeReferences(id: string): Promise<void> {
     await rm(this.pathOf(id) + SPEAKERS, { recursive: true, force: true });
   }
 
-  /** Every job's audio here (by job id: its reference clips count as its audio), with when it arrived (was renamed here: ctime). */
-  async files(): Promise<Array<{ id: string; arrived: number }>> {
-    const out = new Map<string, number>();
+  /**
+   * Every job's audio here (by job id: its reference clips count as its audio), with when it arrived
+   * (was renamed here: ctime), and whether it has reference clips.
+   */
+  async files(): Promise<Array<{ id: string; arrived: number; references: boolean }>> {
+    const out = new Map<string, { arrived: number; references: boolean }>();
     for (const name of await readdir(this.audio)) {
       const info = await stat(path.join(this.audio, name)).catch(() => null);
-      const id = name.endsWith(SPEAKERS) ? name.slice(0, -SPEAKERS.length) : name;
-      if (info) out.set(id, Math.max(out.get(id) ?? 0, info.ctimeMs));
+      const clips = name.endsWith(SPEAKERS);
+      const id = clips ? name.slice(0, -SPEAKERS.length) : name;
+      const seen = out.get(id) ?? { arrived: 0, references: false };
+      if (info) out.set(id, { arrived: Math.max(seen.arrived, info.ctimeMs), references: seen.references || clips });
     }
-    return [...out].map(([id, arrived]) => ({ id, arrived }));
+    return [...out].map(([id, v]) => ({ id, ...v }));
   }
 }
 

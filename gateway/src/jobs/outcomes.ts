@@ -1,6 +1,6 @@
 // How a job's end is recorded and told: the outcome written (the first one
 // stands), the audio deleted, every reader told over the bus, the webhook and
-// the listeners called. An outcome the store refuses (a full disk, Redis out
+// the listeners called (a succeeded job's audio stays with KEEP_AUDIO, for playback). An outcome the store refuses (a full disk, Redis out
 // of memory) is kept here, told to readers at once, and written again every
 // few seconds until the store takes it.
 import type { JobRecord, JobStore, Outcome } from './store.ts';
@@ -16,6 +16,8 @@ export interface OutcomesOptions {
   bus: JobBus;
   audio: AudioFiles;
   log: Log;
+  /** Whether a finished job's audio stays (KEEP_AUDIO, a succeeded job): then only its speakers' reference clips go. */
+  keeps: (job: JobRecord) => boolean;
   /** Told once of each outcome recorded here, with the worker of its last attempt (null when unknown). */
   recorded: (job: JobRecord, worker: string | null) => void;
 }
@@ -67,10 +69,11 @@ export class Outcomes {
     await this.options.bus.publish(message).catch((err: unknown) => this.options.log.warn({ err, message: message.type }, 'the job bus refused a message'));
   }
 
-  /** What follows a recorded outcome: the audio goes, readers hear of it, the listeners (webhook, metrics) are told. */
+  /** What follows a recorded outcome: the audio goes (unless kept), readers hear of it, the listeners (webhook, metrics) are told. */
   private async told(done: JobRecord, worker: string | null): Promise<void> {
     const { audio, log } = this.options;
-    await audio.remove(done.id).catch((err: unknown) => log.warn({ err, job: done.id }, 'the job\'s audio could not be deleted; the sweep tries again'));
+    const removed = this.options.keeps(done) ? audio.removeReferences(done.id) : audio.remove(done.id);
+    await removed.catch((err: unknown) => log.warn({ err, job: done.id }, 'the job\'s audio could not be deleted; the sweep tries again'));
     await this.publish({ type: 'end', id: done.id });
     this.options.recorded(done, worker);
   }

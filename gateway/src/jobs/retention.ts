@@ -1,7 +1,10 @@
 // What is kept, and for how long: finished jobs are deleted after
-// JOB_RETENTION_HOURS (0: kept for ever), and audio a crash left behind is
-// swept. Runs at start and every 10 minutes.
-import { FINISHED, type JobStore } from './store.ts';
+// JOB_RETENTION_HOURS (0: kept for ever), with their audio where it is kept
+// (KEEP_AUDIO: a succeeded job's, for playback), and audio a crash left behind
+// is swept. Runs at start and every 10 minutes. Gateways sharing DATA_DIR
+// (QUEUE_URL) each sweep it: they must agree on KEEP_AUDIO, or one with false
+// deletes the audio the others keep.
+import { FINISHED, type JobRecord, type JobStore } from './store.ts';
 import type { AudioFiles } from './audio-files.ts';
 
 /** Audio with no job record is an orphan once this old (its record may be about to be written: audio is adopted first). */
@@ -11,6 +14,8 @@ export interface RetentionOptions {
   store: JobStore;
   audio: AudioFiles;
   retentionHours: number;
+  /** Whether a finished job's audio stays with it (KEEP_AUDIO and the job succeeded). */
+  keeps: (job: JobRecord) => boolean;
   /** An outcome the store has not taken yet: that job's audio stays until it is recorded. */
   pending: (id: string) => unknown;
   /** The store is closed (a sweep that started just before stops). */
@@ -43,15 +48,19 @@ export class Retention {
 
   /**
    * Audio a crash left behind (between a job's end and its audio's removal):
-   * a finished job's at once, and one with no record once it is an hour old.
+   * a finished job's at once unless it is kept (then only its speakers'
+   * reference clips), and one with no record once it is an hour old (a job
+   * deleted by a gateway that died before its audio went).
    */
   private async sweepAudio(now: number): Promise<void> {
-    const { store, audio, pending, closed } = this.options;
-    for (const { id, arrived } of await audio.files()) {
+    const { store, audio, keeps, pending, closed } = this.options;
+    for (const { id, arrived, references } of await audio.files()) {
       if (closed()) return;
       const record = await store.get(id);
       const orphan = record ? FINISHED.has(record.status) : arrived < now - ORPHAN_AGE_MS;
-      if (orphan && pending(id) === undefined) await audio.remove(id);
+      if (!orphan || pending(id) !== undefined) continue;
+      if (!record || !keeps(record)) await audio.remove(id);
+      else if (references) await audio.removeReferences(id);
     }
   }
 }

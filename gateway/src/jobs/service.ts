@@ -6,6 +6,7 @@
 // and told (./outcomes.ts), webhooks delivered (./webhooks.ts), and what is
 // old purged (./retention.ts).
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { FINISHED, type JobRecord, type JobRequest, type JobStore, type Outcome, type Revised, type StoredEvent, type TranscriptRevision } from './store.ts';
 import type { TranscriptionResult } from '../protocol/messages.ts';
 import type { JobFeed } from './feed.ts';
@@ -31,6 +32,8 @@ export interface ServiceOptions {
   /** For /api/health: which store holds the jobs. */
   storeName: 'sqlite' | 'redis';
   retentionHours: number;
+  /** KEEP_AUDIO: a succeeded job's audio stays, for playback, until the job is deleted or purged. */
+  keepAudio: boolean;
   webhooks: WebhookSettings;
   /** A finished job's webhook payload: its API object, rendered by the HTTP edge. */
   webhookPayload: (job: JobRecord) => Promise<object>;
@@ -58,11 +61,13 @@ export class JobService {
     this.feed = feed;
     const closed = () => this.closing.signal.aborted;
     this.webhooks = new WebhookDeliveries({ settings: options.webhooks, store, log, payload: options.webhookPayload, stopping: this.stopping.signal });
-    this.outcomes = new Outcomes({ store, bus, audio, log, recorded: (job, worker) => this.recorded(job, worker) });
+    // What of a finished job's audio stays: a succeeded one's, for playback, with KEEP_AUDIO; the rest goes when it ends.
+    const keeps = (job: JobRecord) => options.keepAudio && job.status === 'succeeded';
+    this.outcomes = new Outcomes({ store, bus, audio, log, keeps, recorded: (job, worker) => this.recorded(job, worker) });
     const pending = (id: string) => this.outcomes.pending(id);
     this.runner = new JobRunner({ store, dispatcher: options.dispatcher, outcomes: this.outcomes, log, draining: () => this.draining, closed });
     this.readers = new JobReaders(store, this.closing.signal, pending);
-    this.retention = new Retention({ store, audio, retentionHours: options.retentionHours, pending, closed });
+    this.retention = new Retention({ store, audio, retentionHours: options.retentionHours, keeps, pending, closed });
     bus.subscribe((m) => (m.type === 'cancel' ? owned(log, `cancelling job ${m.id}`, this.runner.cancel(m.id)) : this.readers.hear(m)));
     this.timers = [
       // Every 10 minutes: what is old goes, and a webhook nobody is delivering (its gateway died, or the end was
@@ -231,6 +236,21 @@ export class JobService {
       if (e instanceof ApiError && e.status < 500) throw e;
       throw storeFailure(e).asApiError();
     }
+  }
+
+  /**
+   * Where a job's audio, as uploaded, lies while it is kept (a queued or running
+   * job's; a succeeded one's with KEEP_AUDIO), or null when there is none (never
+   * kept, or deleted). Every gateway sharing DATA_DIR finds it at the same path.
+   */
+  async audioOf(id: string): Promise<{ path: string; bytes: number; modified: number } | null> {
+    const file = this.options.audio.pathOf(id);
+    const info = await stat(file).catch(() => null);
+    return info?.isFile() ? { path: file, bytes: info.size, modified: info.mtimeMs } : null;
+  }
+
+  get keepsAudio(): boolean {
+    return this.options.keepAudio;
   }
 
   /** Deletes a finished job's record, events and audio. */

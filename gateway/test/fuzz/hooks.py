@@ -130,7 +130,11 @@ def valid_form_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
 
 @schemathesis.check
 def deleted_job_gone(ctx: Any, response: Any, case: Any) -> bool | None:
-    """A job that DELETE removed (204) is gone: no later read in the scenario finds it."""
+    """A job that DELETE removed (204) is gone: no later read in the scenario finds it.
+
+    That includes its audio (GET /api/jobs/{id}/audio), which a succeeded job keeps (KEEP_AUDIO, on here)
+    until it is deleted: 404 after the DELETE, never the file.
+    """
     internals = getattr(ctx, "internals", None)
     if internals is None or case.operation.method.upper() != "GET" or not 200 <= response.status_code < 300:
         return None

@@ -11,6 +11,8 @@ import {
   JOB_ERRORS, JOB_STATE_ERROR, JobEvents, JobForm, JobList, JobListQuery, JobObject, JobParams, JobResult, NO_CONTENT, ResultQuery, UPLOAD_ERRORS, responses, sendAsIs,
 } from '../schemas.ts';
 import { parseFields } from '../form-fields.ts';
+import { mediaType, sendFile } from '../media.ts';
+import { JOB_AUDIO_ERRORS, JobAudio, JobAudioPart } from '../schemas.ts';
 import { receiveUpload } from '../uploads.ts';
 import { apiJson, render, type ResponseFormat } from '../../formats/responses.ts';
 import { viewJob } from '../job-object.ts';
@@ -101,6 +103,26 @@ export function jobRoutes(app: FastifyInstance, config: Config, dispatch: Dispat
     serializerCompiler: sendAsIs,
     schema: { tags, summary: 'Server-Sent Events of the job; resume with Last-Event-ID', params: JobParams, response: responses({ 200: JobEvents }, JOB_ERRORS) },
   }, async (request, reply) => followEvents(service, await found(request), request, reply));
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/audio', {
+    config: { keyInQuery: true }, // a browser's <audio src> sends no headers
+    serializerCompiler: sendAsIs,
+    schema: {
+      tags, summary: 'The job\'s audio as uploaded, for playback (with Range requests): a succeeded job\'s is kept as long as the job unless KEEP_AUDIO=false',
+      params: JobParams, response: responses({ 200: JobAudio, 206: JobAudioPart, ...JOB_AUDIO_ERRORS }, JOB_ERRORS, JOB_AUDIO_ERRORS),
+    },
+  }, async (request, reply) => {
+    const job = await found(request);
+    const gone = () => {
+      const why = job.status === 'succeeded' || job.status === 'queued' || job.status === 'running'
+        ? (service.keepsAudio ? 'it was deleted' : 'this server deletes a job\'s audio when the job ends (KEEP_AUDIO=false)')
+        : `the job ${job.status === 'cancelled' ? 'was cancelled' : 'failed'}, and its audio was deleted then`;
+      return new ApiError('job_audio_gone', `The audio of job ${job.id} is not kept: ${why}. Its transcript and result are still here.`, 'id');
+    };
+    const file = job.status === 'failed' || job.status === 'cancelled' ? null : await service.audioOf(job.id);
+    if (!file) throw gone();
+    return sendFile(request, reply, file, await mediaType(file.path, job.request.filename), gone);
+  });
 
   app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', {
     schema: { tags, summary: 'Cancel a queued or running job; never deletes (409 once it has finished)', params: JobParams, response: responses({ 202: JobObject, 409: JOB_STATE_ERROR }, JOB_ERRORS) },
