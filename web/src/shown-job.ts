@@ -209,7 +209,7 @@ class ShownJob {
     if (job.status === 'failed') return null;
     const file = this.uploaded.get(job.id);
     if (file) return file;
-    if (job.status !== 'succeeded') return null;
+    if (!job.audio) return null; // not kept: failed, cancelled, a live session's, or KEEP_AUDIO=false
     return { url: withKey(`/api/jobs/${encodeURIComponent(job.id)}/audio`), video: VIDEO_NAME.test(job.filename) };
   }
 

@@ -5,7 +5,7 @@ import { apiJson } from '../formats/responses.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function jobObject(job: JobRecord, position: number | null) {
+export function jobObject(job: JobRecord, position: number | null, keepsAudio = false) {
   const total = job.finished_at !== null ? (job.finished_at - job.created_at) / 1000 : 0;
   return {
     id: job.id,
@@ -25,10 +25,12 @@ export function jobObject(job: JobRecord, position: number | null) {
     result: job.result ? apiJson(job.result, total) : null,
     callback_url: job.request.callback_url,
     webhook: job.webhook,
+    // A live session stores no audio; a failed or cancelled job's goes at its end (KEEP_AUDIO keeps a succeeded one's).
+    audio: keepsAudio && job.status === 'succeeded' && job.request.source !== 'realtime',
   };
 }
 
 /** The API object of a job, with its place in line while it waits. */
 export async function viewJob(service: JobService, job: JobRecord) {
-  return jobObject(job, job.status === 'queued' ? await service.position(job.id) : null);
+  return jobObject(job, job.status === 'queued' ? await service.position(job.id) : null, service.keepsAudio);
 }

@@ -241,8 +241,22 @@ test('retention: finished jobs older than JOB_RETENTION_HOURS are purged with th
   }
 });
 
-test('audio a crash left behind is swept: a finished job\'s at once, one with no job once an hour old; a live job\'s audio stays', async () => {
+test('by default a succeeded job\'s audio is kept through the sweep, for playback; an hour-old orphan goes', async () => {
   const app = await gateway(fakeDispatch(), { JOB_RETENTION_HOURS: '0' });
+  try {
+    const { id } = (await submit(app)).json();
+    await waitFor('the job to succeed', async () => (await job(app, id)).status === 'succeeded');
+    const audio = path.join(app.dataDir, 'audio');
+    writeFileSync(path.join(audio, 'no-such-job'), 'RIFF');
+    await app.jobService.purge(Date.now() + 2 * 3_600_000);
+    assert.deepEqual(readdirSync(audio), [id]);
+  } finally {
+    await app.close();
+  }
+});
+
+test('KEEP_AUDIO=false: audio a crash left behind is swept: a finished job\'s at once, one with no job once an hour old; a live job\'s audio stays', async () => {
+  const app = await gateway(fakeDispatch(), { JOB_RETENTION_HOURS: '0', KEEP_AUDIO: 'false' });
   try {
     const { id } = (await submit(app)).json();
     await waitFor('the job to succeed', async () => (await job(app, id)).status === 'succeeded');

@@ -8,20 +8,20 @@ import type { JobService } from '../../jobs/service.ts';
 import { FINISHED, type JobRecord, type JobStatus } from '../../jobs/store.ts';
 import { ApiError, errorBody } from '../../errors.ts';
 import {
-  JOB_ERRORS, JOB_STATE_ERROR, JobEvents, JobForm, JobList, JobListQuery, JobObject, JobParams, JobResult, NO_CONTENT, ResultQuery, UPLOAD_ERRORS, responses, sendAsIs,
+  JOB_AUDIO_ERRORS, JOB_ERRORS, JOB_STATE_ERROR, JobAudio, JobAudioPart, JobEvents, JobForm, JobList, JobListQuery, JobObject, JobParams, JobResult, NO_CONTENT, ResultQuery,
+  UPLOAD_ERRORS, responses, sendAsIs,
 } from '../schemas.ts';
 import { parseFields } from '../form-fields.ts';
 import { mediaType, sendFile } from '../media.ts';
-import { JOB_AUDIO_ERRORS, JobAudio, JobAudioPart } from '../schemas.ts';
 import { receiveUpload } from '../uploads.ts';
 import { apiJson, render, type ResponseFormat } from '../../formats/responses.ts';
 import { viewJob } from '../job-object.ts';
 import { apiEvent, openStream, SpeakerNames } from '../sse.ts';
 import { apiRequest, skipBodyValidation } from './api.ts';
-import { RENAME_SPEAKERS_ERRORS, RenameSpeakersBody, parseSpeakerRenames } from '../schemas.ts';
+import { RENAME_SPEAKERS_ERRORS, RenameSpeakersBody, parseSpeakerRenames } from '../speaker-renames.ts';
 import {
   REVISIONS_ERRORS, RestoreRevisionBody, TRANSCRIPT_ERRORS, TranscriptEditBody, TranscriptRevisions, TranscriptSaved, parseRestore, parseTranscriptEdit, type TranscriptEdit,
-} from '../schemas.ts';
+} from '../transcript-revisions.ts';
 import type { TranscriptRevision } from '../../jobs/store.ts';
 import { reviseResult, withNamesOf } from '../../jobs/transcript-edit.ts';
 
