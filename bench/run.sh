@@ -13,3 +13,4 @@ node bench/gateway/flood.ts
 .venv/bin/python bench/worker/packing.py
 .venv/bin/python bench/worker/live.py
 .venv/bin/python bench/diarization/run.py
+.venv/bin/python bench/worker/detect_language.py
