@@ -2,59 +2,34 @@
 // the Edit button on the result card opens an editor in place of the transcript. Each
 // segment's text is editable in place (its words are spans: the word that plays is marked,
 // and clicking one seeks the player there); Enter splits a segment at the caret, a button
-// merges it with the next, ±0.1 s buttons shift its boundaries, a menu re-assigns its
-// speaker. Undo and redo (Ctrl+Z / Ctrl+Shift+Z, and buttons) step through the edits; Save
+// merges it with the next, its start and end are dragged (or moved by arrow keys) as
+// sliders, a menu re-assigns its speaker. Undo and redo (Ctrl+Z / Ctrl+Shift+Z, and buttons) step through the edits; Save
 // stores them as the job's next revision (the server keeps the original), Revert to
 // original makes revision 0 current again. Shortcuts work without leaving the text, as
 // oTranscribe's do: Esc or Ctrl+Space play/pause, Ctrl+, / Ctrl+. back / forward 5 s,
 // Ctrl+[ / Ctrl+] slower / faster.
 import { failure, type Json } from './api.ts';
+import { boundaryHandle } from './boundary-handle.ts';
+import { EditHistory, edgeRange, mergeSegments, moveEdge, splitSegment, wordsFor, type Edge, type EditSegment } from './edit-model.ts';
 import type { paths } from './generated/api.ts';
 import type { Job } from './jobs.ts';
 import { apiFetch } from './key.ts';
-import { clock } from './exports.ts';
 import { t } from './i18n.ts';
 import { diarized, speakerId, type SpeakerRef } from './speakers.ts';
 import { $, activeMedia, seek } from './view.ts';
 
 type Saved = Json<paths['/api/jobs/{id}/transcript']['put']>;
 type Revisions = Json<paths['/api/jobs/{id}/transcript/revisions']['get']>;
+/** Where the focus goes when the editor is drawn again: a segment's text (at a caret), or one of its edges. */
+type Focus = { index: number; caret?: number; edge?: Edge };
 
-interface EditWord { word: string; start: number; end: number }
-interface EditSegment { start: number; end: number; text: string; speaker: string | null; words: EditWord[] | null }
-
-const NUDGE = 0.1;
 const SKIP = 5;
 const RATES = [0.5, 0.6, 0.75, 0.9, 1, 1.25, 1.5, 1.75, 2];
-const round = (s: number) => Math.round(s * 1000) / 1000;
-const copy = (segments: EditSegment[]) => segments.map((s) => ({ ...s, words: s.words?.map((w) => ({ ...w })) ?? null }));
-const tokens = (text: string) => text.trim().split(/\s+/).filter((w) => w !== '');
-
-/**
- * Words for `text` in [start, end]: those of `words` while the text is still theirs, else
- * the span shared by length (the page's guess, for marking and seeking; the server retimes
- * properly on save, and the page then shows its words).
- */
-function wordsFor(text: string, start: number, end: number, words: EditWord[] | null): EditWord[] | null {
-  if (!words) return null;
-  const parts = tokens(text);
-  if (parts.length === words.length && parts.every((p, i) => p === words[i]!.word.trim())) return words;
-  const total = parts.reduce((n, p) => n + p.length, 0) || 1;
-  let at = start;
-  return parts.map((p) => {
-    const next = at + ((end - start) * p.length) / total;
-    const w = { word: ` ${p}`, start: round(at), end: round(next) };
-    at = next;
-    return w;
-  });
-}
 
 class TranscriptEditor {
   private job: Job | null = null;
   private speakers: SpeakerRef[] | null = null;
-  private segments: EditSegment[] = [];
-  private past: EditSegment[][] = [];
-  private future: EditSegment[][] = [];
+  private history = new EditHistory([]);
   /** The segment being typed in since the last snapshot: typing in one segment is one undo step. */
   private typing: number | null = null;
   private base = 0;
@@ -91,13 +66,11 @@ class TranscriptEditor {
     const job = this.job;
     if (!job?.result) return;
     this.speakers = diarized(job.result) ? job.result.speakers!.map(({ id, name }) => ({ id, name })) : null;
-    this.segments = job.result.segments.filter((s) => s.text.trim() !== '').map((s) => ({
+    this.history = new EditHistory(job.result.segments.filter((s) => s.text.trim() !== '').map((s): EditSegment => ({
       start: s.start, end: s.end, text: s.text.trim(),
       speaker: this.speakers ? speakerId(this.speakers, s.speaker) : null,
       words: s.words ? s.words.map((w) => ({ word: w.word, start: w.start, end: w.end })) : null,
-    }));
-    this.past = [];
-    this.future = [];
+    })));
     this.typing = null;
     this.base = 0;
     this.open = true;
@@ -144,7 +117,11 @@ class TranscriptEditor {
     return root;
   }
 
-  private render(focus?: { index: number; caret?: number }): void {
+  private get segments(): EditSegment[] {
+    return this.history.segments;
+  }
+
+  private render(focus?: Focus): void {
     const root = this.root();
     root.setAttribute('aria-label', t('editTranscript'));
     const bar = document.createElement('div');
@@ -167,12 +144,12 @@ class TranscriptEditor {
     if (old && !old.hidden) (error.hidden = false), (error.textContent = old.textContent);
     root.replaceChildren(bar, help, error, list);
     this.toolbar();
-    if (focus) {
-      const text = list.children[focus.index]?.querySelector<HTMLElement>('.edit-text');
-      if (text) {
-        text.focus();
-        if (focus.caret !== undefined) placeCaret(text, focus.caret);
-      }
+    const item = focus && list.children[focus.index];
+    if (item && focus.edge) item.querySelector<HTMLElement>(`.edit-handle[data-edge="${focus.edge}"]`)?.focus();
+    else if (item) {
+      const text = item.querySelector<HTMLElement>('.edit-text')!;
+      text.focus();
+      if (focus.caret !== undefined) placeCaret(text, focus.caret);
     }
   }
 
@@ -194,8 +171,8 @@ class TranscriptEditor {
     rate.className = 'edit-rate muted';
     rate.textContent = `${t('playbackSpeed')} ${media ? media.playbackRate : 1}×`;
     bar.replaceChildren(
-      button('undo', () => this.undo(), this.past.length === 0),
-      button('redo', () => this.redo(), this.future.length === 0),
+      button('undo', () => this.undo(), !this.history.canUndo),
+      button('redo', () => this.redo(), !this.history.canRedo),
       button('slower', () => this.rate(-1), !media),
       button('faster', () => this.rate(1), !media),
       rate,
@@ -223,19 +200,10 @@ class TranscriptEditor {
       b.addEventListener('click', action);
       return b;
     };
+    const n = index + 1;
     const times = document.createElement('span');
     times.className = 'edit-times';
-    const from = document.createElement('time');
-    from.textContent = clock(segment.start);
-    const to = document.createElement('time');
-    to.textContent = clock(segment.end);
-    const n = index + 1;
-    times.append(
-      small(t('startEarlier').replace('{n}', String(n)), '−', () => this.nudge(index, 'start', -NUDGE)), from,
-      small(t('startLater').replace('{n}', String(n)), '+', () => this.nudge(index, 'start', NUDGE)), ' – ',
-      small(t('endEarlier').replace('{n}', String(n)), '−', () => this.nudge(index, 'end', -NUDGE)), to,
-      small(t('endLater').replace('{n}', String(n)), '+', () => this.nudge(index, 'end', NUDGE)),
-    );
+    times.append(this.handle(index, 'start'), ' – ', this.handle(index, 'end'));
     head.append(times);
     if (this.speakers) {
       const select = document.createElement('select');
@@ -244,7 +212,7 @@ class TranscriptEditor {
       const nobody = new Option(t('unknownSpeaker'), '');
       select.append(nobody, ...this.speakers.map((s) => new Option(s.name, s.id)));
       select.value = segment.speaker ?? '';
-      select.addEventListener('change', () => this.change(() => (this.segments[index]!.speaker = select.value || null)));
+      select.addEventListener('change', () => this.change(this.segments.map((x, i) => (i === index ? { ...x, speaker: select.value || null } : x))));
       head.append(select);
     }
     const split = small(t('splitSegment').replace('{n}', String(n)), t('split'), () => this.splitAtCaret(index));
@@ -260,14 +228,14 @@ class TranscriptEditor {
     text.spellcheck = true;
     this.fill(text, segment);
     text.addEventListener('input', () => {
-      if (this.typing !== index) this.snapshot(), (this.typing = index);
+      if (this.typing !== index) this.history.snapshot(), (this.typing = index), this.toolbar();
       this.segments[index]!.text = (text.textContent ?? '').replace(/\s+/g, ' ');
     });
     text.addEventListener('blur', () => {
       const s = this.segments[index];
       if (!s || !text.isConnected) return;
-      const words = wordsFor(s.text, s.start, s.end, s.words);
-      if (words !== s.words) (s.words = words), this.fill(text, s);
+      if (s.words) s.words = wordsFor(s.text, s.start, s.end, s.words);
+      this.fill(text, s);
     });
     text.addEventListener('click', (e) => {
       const word = (e.target as HTMLElement).closest<HTMLElement>('.word');
@@ -281,7 +249,7 @@ class TranscriptEditor {
   /** The segment's text: its words as spans (marked while they play, seeking when clicked), or the text itself. */
   private fill(text: HTMLElement, segment: EditSegment): void {
     const words = wordsFor(segment.text, segment.start, segment.end, segment.words); // the text's own words, whatever was typed
-    if (!words || words.length === 0) {
+    if (words.length === 0) {
       text.textContent = segment.text;
       return;
     }
@@ -311,57 +279,51 @@ class TranscriptEditor {
     }
   }
 
-  private snapshot(): void {
-    this.past.push(copy(this.segments));
-    if (this.past.length > 200) this.past.shift();
-    this.future = [];
-    this.toolbar();
-  }
-
-  /** One undoable change, then drawn again. */
-  private change(edit: () => void, focus?: { index: number; caret?: number }): void {
-    this.snapshot();
+  /** One undoable change (null: none), then drawn again. */
+  private change(next: EditSegment[] | null, focus?: Focus): void {
     this.typing = null;
-    edit();
-    this.render(focus);
+    if (this.history.apply(next)) this.render(focus ?? this.focused());
   }
 
   private undo(): void {
-    const before = this.past.pop();
-    if (!before) return;
-    this.future.push(copy(this.segments));
-    this.segments = before;
     this.typing = null;
-    this.render(this.focused());
+    if (this.history.undo()) this.render(this.focused());
   }
 
   private redo(): void {
-    const after = this.future.pop();
-    if (!after) return;
-    this.past.push(copy(this.segments));
-    this.segments = after;
     this.typing = null;
-    this.render(this.focused());
+    if (this.history.redo()) this.render(this.focused());
   }
 
-  /** The segment whose text has the focus, if any (kept there through a redraw). */
-  private focused(): { index: number } | undefined {
-    const item = (document.activeElement as HTMLElement | null)?.closest('.edit-segment');
+  /** What has the focus (a segment's text or edge), if anything: kept there through a redraw. */
+  private focused(): Focus | undefined {
+    const active = document.activeElement as HTMLElement | null;
+    const item = active?.closest('.edit-segment');
     const index = item ? [...item.parentElement!.children].indexOf(item) : -1;
-    return index >= 0 ? { index: Math.min(index, this.segments.length - 1) } : undefined;
+    if (index < 0) return undefined;
+    return { index: Math.min(index, this.segments.length - 1), edge: active!.dataset.edge as Edge | undefined };
   }
 
-  private nudge(index: number, edge: 'start' | 'end', by: number): void {
-    const s = this.segments[index]!;
-    const prev = this.segments[index - 1];
-    const limit = this.job?.result?.duration ?? Infinity;
-    const value = round(Math.max(0, Math.min(limit, s[edge] + by)));
-    if (edge === 'start' && (value > s.end || (prev && value < prev.start))) return;
-    if (edge === 'end' && value < s.start) return;
-    this.change(() => {
-      s[edge] = value;
-      s.words = s.words?.map((w) => ({ ...w, start: Math.min(Math.max(w.start, s.start), s.end), end: Math.min(Math.max(w.end, s.start), s.end) })) ?? null;
+  /** A segment's start or end as a slider: dragged or moved by keys, it plays from where it lands. */
+  private handle(index: number, edge: Edge): HTMLElement {
+    const duration = this.job?.result?.duration ?? Infinity;
+    const key = edge === 'start' ? 'segmentStart' : 'segmentEnd';
+    const play = (at: number) => {
+      const media = activeMedia();
+      if (media) seek(media, at);
+    };
+    const handle = boundaryHandle({
+      label: t(key).replace('{n}', String(index + 1)),
+      value: this.segments[index]![edge],
+      range: edgeRange(this.segments, index, edge, duration),
+      play,
+      commit: (value) => {
+        this.change(moveEdge(this.segments, index, edge, value, duration), { index, edge });
+        play(value);
+      },
     });
+    handle.dataset.edge = edge;
+    return handle;
   }
 
   private splitAtCaret(index: number): void {
@@ -369,37 +331,12 @@ class TranscriptEditor {
     this.split(index, text ? caretIn(text) : null);
   }
 
-  /** Splits segment `index` at character `at` of its text (the caret; the middle word when there is none). */
   private split(index: number, at: number | null): void {
-    const s = this.segments[index]!;
-    const text = s.text;
-    let cut = at ?? Math.floor(text.length / 2);
-    // At a word's edge: the word the caret is in goes to the second part.
-    while (cut > 0 && cut < text.length && !/\s/.test(text[cut - 1]!)) cut--;
-    const first = text.slice(0, cut).trim();
-    const second = text.slice(cut).trim();
-    if (!first || !second) return;
-    const words = wordsFor(text, s.start, s.end, s.words);
-    const firstCount = tokens(first).length;
-    const time = words && words[firstCount] ? words[firstCount]!.start : round(s.start + ((s.end - s.start) * first.length) / text.length);
-    this.change(() => {
-      this.segments.splice(index, 1,
-        { start: s.start, end: time, text: first, speaker: s.speaker, words: words?.slice(0, firstCount) ?? null },
-        { start: time, end: s.end, text: second, speaker: s.speaker, words: words?.slice(firstCount) ?? null });
-    }, { index: index + 1, caret: 0 });
+    this.change(splitSegment(this.segments, index, at), { index: index + 1, caret: 0 });
   }
 
   private merge(index: number): void {
-    const a = this.segments[index]!;
-    const b = this.segments[index + 1];
-    if (!b) return;
-    const wa = wordsFor(a.text, a.start, a.end, a.words);
-    const wb = wordsFor(b.text, b.start, b.end, b.words);
-    this.change(() => {
-      this.segments.splice(index, 2, {
-        start: a.start, end: Math.max(a.end, b.end), text: `${a.text} ${b.text}`, speaker: a.speaker, words: wa && wb ? [...wa, ...wb] : null,
-      });
-    }, { index, caret: a.text.length + 1 });
+    this.change(mergeSegments(this.segments, index), { index, caret: this.segments[index]!.text.length + 1 });
   }
 
   private rate(step: number): void {

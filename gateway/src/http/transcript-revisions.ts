@@ -3,6 +3,7 @@ import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { ApiError } from '../errors.ts';
 import { failure, JobObject, retryAfter } from './schemas.ts';
+import { KEPT_EDITS } from '../jobs/store.ts';
 import { NOT_BLANK } from './speaker-renames.ts';
 
 export const MAX_EDIT_SEGMENTS = 10_000;
@@ -58,7 +59,7 @@ const RevisionInfo = Type.Object({
 });
 export const TranscriptRevisions = Type.Object({
   current: Type.Integer({ description: 'The revision the result is now (the last)' }),
-  revisions: Type.Array(RevisionInfo, { description: 'Oldest first' }),
+  revisions: Type.Array(RevisionInfo, { description: `Oldest first: the original (0) and the last ${KEPT_EDITS} edits (older edits are not kept)` }),
 });
 export const TranscriptSaved = Type.Object(
   { revision: RevisionInfo, job: JobObject },

@@ -12,6 +12,10 @@ import type { WebhookDelivery } from './store.ts';
 import { FILENAME_WEIGHT, ftsQuery, queryTerms, searchCursor, searchOffset, segmentMatches } from './search.ts';
 import type { ListFilters, ListQuery, SearchPage, SearchQuery } from './search.ts';
 
+/** A job's columns but its revisions (the largest, and of no use to a list or a search): what they read. */
+const LISTED = ['n', 'id', 'status', 'created_at', 'started_at', 'finished_at', 'attempts', 'request', 'audio_path', 'language',
+  'duration', 'processed', 'error', 'result', 'webhook', 'owner', 'webhook_pending'].map((c) => `j.${c}`).join(', ');
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   n INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -161,7 +165,7 @@ export class SqliteStore implements JobStore {
     const before = cursor ? Number(Buffer.from(cursor, 'base64url').toString()) : Number.MAX_SAFE_INTEGER;
     const { where, params } = filterSql(filters);
     where.unshift('j.n < ?'), params.unshift(before);
-    const rows = this.db.prepare(`SELECT j.* FROM jobs AS j WHERE ${where.join(' AND ')} ORDER BY j.n DESC LIMIT ?`).all(...params, limit + 1) as Row[];
+    const rows = this.db.prepare(`SELECT ${LISTED} FROM jobs AS j WHERE ${where.join(' AND ')} ORDER BY j.n DESC LIMIT ?`).all(...params, limit + 1) as Row[];
     const page = rows.slice(0, limit);
     const next = rows.length > limit ? Buffer.from(String(page[page.length - 1]!.n)).toString('base64url') : null;
     return { jobs: page.map(toRecord), next_cursor: next };
@@ -173,7 +177,7 @@ export class SqliteStore implements JobStore {
     if (terms.length === 0 || offset === null) return { jobs: [], next_cursor: null };
     const { where, params } = filterSql(filters);
     const rows = this.db.prepare(
-      `SELECT j.* FROM jobs_fts JOIN jobs AS j ON j.n = jobs_fts.rowid WHERE jobs_fts MATCH ? ${where.map((w) => `AND ${w} `).join('')}`
+      `SELECT ${LISTED} FROM jobs_fts JOIN jobs AS j ON j.n = jobs_fts.rowid WHERE jobs_fts MATCH ? ${where.map((w) => `AND ${w} `).join('')}`
         + `ORDER BY bm25(jobs_fts, ${FILENAME_WEIGHT}, 1), j.n DESC LIMIT ? OFFSET ?`,
     ).all(ftsQuery(terms), ...params, limit + 1, offset) as Row[];
     const page = rows.slice(0, limit).map(toRecord);

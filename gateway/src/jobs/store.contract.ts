@@ -4,7 +4,7 @@
 // survives a restart is tested too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JobRequest, JobStore } from './store.ts';
+import { KEPT_EDITS, type JobRequest, type JobStore } from './store.ts';
 import type { TranscriptionResult } from '../protocol/messages.ts';
 
 const request = (n = 0): JobRequest => ({
@@ -313,6 +313,18 @@ export function storeContract(name: string, storage: Storage): void {
     assert.equal(restored.revision.revision, 2);
     assert.deepEqual(restored.job.result, result);
     assert.deepEqual((await store.transcriptRevisions('r'))!.map((r) => r.result.text), ['Hello.', 'Edited.', 'Hello.']);
+  });
+
+  withStore(`revising a transcript: the original and the last ${KEPT_EDITS} edits are kept, the older edits go`, async (store) => {
+    await store.insertFinished('k', request(), { status: 'succeeded', result }, Date.now());
+    for (let n = 1; n <= KEPT_EDITS + 3; n++) await store.reviseTranscript('k', n - 1, () => edited(`Take ${n}.`));
+    const revisions = (await store.transcriptRevisions('k'))!;
+    assert.deepEqual(revisions.map((r) => r.revision), [0, ...Array.from({ length: KEPT_EDITS }, (_, i) => i + 4)]);
+    assert.deepEqual([revisions[0]!.result.text, revisions.at(-1)!.result.text], ['Hello.', `Take ${KEPT_EDITS + 3}.`]);
+    const next = (await store.reviseTranscript('k', KEPT_EDITS + 3, (kept) => kept[0]!.result))!;
+    assert.ok('job' in next);
+    assert.equal(next.revision.revision, KEPT_EDITS + 4, 'numbers go on from the last, not from how many are kept');
+    assert.deepEqual(next.job.result, result);
   });
 
   withStore('revising a transcript: edits at once all stand, each its own revision', async (store) => {

@@ -178,8 +178,16 @@ export function revisionsOf(stored: string | null | undefined, result: Transcrip
 }
 
 /**
+ * How many edits a job's transcript keeps besides its original: each revision is
+ * a whole result (a long recording's words make it megabytes), so the oldest
+ * edits go; the original and the last KEPT_EDITS stay restorable.
+ */
+export const KEPT_EDITS = 20;
+
+/**
  * What a store writes for a revision: the new result, and the revisions with it
- * (as JSON); or {stale} when `base` is not the current revision.
+ * (as JSON: the original and the last KEPT_EDITS); or {stale} when `base` is
+ * not the current revision.
  */
 export function nextRevision(
   revisions: TranscriptRevision[], base: number | undefined, make: (revisions: TranscriptRevision[]) => TranscriptionResult, now = Date.now(),
@@ -187,7 +195,8 @@ export function nextRevision(
   const current = revisions[revisions.length - 1]!.revision;
   if (base !== undefined && base !== current) return { stale: current };
   const revision = { revision: current + 1, created_at: now, result: make(revisions) };
-  return { revision, result: JSON.stringify(revision.result), revisions: JSON.stringify([...revisions, revision]) };
+  const kept = [revisions[0]!, ...[...revisions.slice(1), revision].slice(-KEPT_EDITS)];
+  return { revision, result: JSON.stringify(revision.result), revisions: JSON.stringify(kept) };
 }
 
 /** `result` with the speakers whose ids are keys of `names` renamed (what JobStore.renameSpeakers stores). */

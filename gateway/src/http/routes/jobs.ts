@@ -5,7 +5,7 @@ import Type, { type Static } from 'typebox';
 import type { Config } from '../../config.ts';
 import type { Dispatch } from '../../dispatch/types.ts';
 import type { JobService } from '../../jobs/service.ts';
-import { FINISHED, type JobRecord, type JobStatus } from '../../jobs/store.ts';
+import { FINISHED, KEPT_EDITS, type JobRecord, type JobStatus } from '../../jobs/store.ts';
 import { ApiError, errorBody } from '../../errors.ts';
 import {
   JOB_AUDIO_ERRORS, JOB_ERRORS, JOB_STATE_ERROR, JobAudio, JobAudioPart, JobEvents, JobForm, JobList, JobListQuery, JobObject, JobParams, JobResult, NO_CONTENT, ResultQuery,
@@ -228,7 +228,8 @@ export function jobRoutes(app: FastifyInstance, config: Config, dispatch: Dispat
     const outcome = await service.reviseTranscript(job.id, undefined, (revisions) => {
       const chosen = revisions.find((r) => r.revision === revision);
       if (!chosen) {
-        throw new ApiError('invalid_parameter', `field 'revision': job ${job.id} has no revision ${revision}; its revisions are 0 (the original) to ${revisions[revisions.length - 1]!.revision}`, 'revision');
+        const kept = revisions.map((r) => r.revision).join(', ');
+        throw new ApiError('invalid_parameter', `field 'revision': job ${job.id} has no revision ${revision}; it keeps ${kept} (the original, and its last ${KEPT_EDITS} edits)`, 'revision');
       }
       return withNamesOf(chosen.result, revisions[revisions.length - 1]!.result);
     });

@@ -55,7 +55,7 @@ test('PUT /api/jobs/{id}/transcript stores a revision that the result, every for
     assert.deepEqual([revisions.current, revisions.revisions.map((r: { revision: number }) => r.revision)], [2, [0, 1, 2]]);
     const missing = await app.inject({ method: 'POST', url: `/api/jobs/${id}/transcript/restore`, headers: as('sk-alice-1'), payload: { revision: 7 } });
     assert.deepEqual([missing.statusCode, missing.json().error.param], [400, 'revision']);
-    assert.match(missing.json().error.message, /no revision 7; its revisions are 0 \(the original\) to 2/);
+    assert.match(missing.json().error.message, /no revision 7; it keeps 0, 1, 2 \(the original, and its last 20 edits\)/);
 
     const other = await put(app, id, { segments: [{ start: 0, end: 1, text: 'Mine.' }] }, 'sk-bob-2');
     assert.equal(other.statusCode, 404, 'another key\'s job is not there');

@@ -14,7 +14,9 @@
 -- ARGV[2] 'rev' (highest score first) or 'fwd', ARGV[3] from score, ARGV[4] to
 -- score (ZRANGEBYSCORE's min/max syntax: '-inf', '(5', …), ARGV[5] at most how
 -- many (-1: all).
--- Returns one flat hash (HGETALL) per id, in the index's order.
+-- Returns one flat hash (HGETALL) per id, in the index's order, without the
+-- transcript's revisions (a list has no use for them, and they are the
+-- largest field of an edited job).
 local index = KEYS[1]
 local job_prefix, direction, from, to, count = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
@@ -22,5 +24,14 @@ local ids
 if direction == 'rev' then ids = redis.call('ZREVRANGEBYSCORE', index, from, to, 'LIMIT', 0, count)
 else ids = redis.call('ZRANGEBYSCORE', index, from, to, 'LIMIT', 0, count) end
 local out = {}
-for i, id in ipairs(ids) do out[i] = redis.call('HGETALL', job_prefix .. id) end
+for i, id in ipairs(ids) do
+  local hash, listed = redis.call('HGETALL', job_prefix .. id), {}
+  for j = 1, #hash, 2 do
+    if hash[j] ~= 'revisions' then
+      listed[#listed + 1] = hash[j]
+      listed[#listed + 1] = hash[j + 1]
+    end
+  end
+  out[i] = listed
+end
 return out
