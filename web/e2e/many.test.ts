@@ -4,7 +4,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { CLIP, ROOT, SHORT_CLIP } from '../../test-support/worker.ts';
@@ -100,11 +100,23 @@ test('with 20+ jobs in Recent the result sits right under the form at every widt
   await assertAccessible(page);
 });
 
-test('three files chosen at once become three jobs in the queue: the first opens while the others still wait or run, all end succeeded and each opens', async (t) => {
+/** Drops `files` on the form's drop zone as a person would: one drop of all of them, each a File of the file's bytes. */
+async function dropFiles(page: Page, files: string[]): Promise<void> {
+  const dropped = files.map((file) => ({ name: path.basename(file), bytes: readFileSync(file).toString('base64') }));
+  await page.evaluate((list) => {
+    const transfer = new DataTransfer();
+    for (const { name, bytes } of list) transfer.items.add(new File([Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0))], name, { type: 'audio/wav' }));
+    const zone = document.getElementById('drop')!;
+    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, dropped);
+}
+
+test('three files dropped at once become three jobs in the queue: the first opens while the others still wait or run, all end succeeded and each opens', async (t) => {
   const page = await open(t, { viewport: { width: 1280, height: 800 } });
   const names = [`${unique('first')}.wav`, `${unique('second')}.wav`, `${unique('third')}.wav`];
   // The first is short; the two behind it (one worker slot) take 50 s of audio each, so they still wait or run when it ends.
-  await page.setInputFiles('#file', [named(CLIP, names[0]!), librivox(names[1]!, 2), librivox(names[2]!, 2)]);
+  await dropFiles(page, [named(CLIP, names[0]!), librivox(names[1]!, 2), librivox(names[2]!, 2)]);
   assert.match((await page.textContent('#file-name'))!, /^3 files: /);
   await page.selectOption('#model', 'tiny.en');
   await page.click('#start');
