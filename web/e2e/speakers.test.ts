@@ -295,3 +295,30 @@ test('speakers on a phone (375×667, dark): long names wrap, the page never scro
   await page.locator('#speakers').scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${SHOTS}/19-speakers-phone-form.png` });
 });
+
+test('a segment\'s speaker re-assigned in the transcript editor: saved as a revision, the first turn and the API name the new speaker', async (t) => {
+  const job = await apiJob(talk('reassign-talk.wav'), 'reassign-talk.wav', { model: 'tiny.en', diarize: 'true' });
+  await finishedJob(job.id);
+  const done = await getJob(job.id);
+  assert.equal(done.status, 'succeeded');
+  const speakers = done.result!.speakers!;
+  assert.ok(speakers.length >= 2, `speakers found: ${speakers.length}`);
+  const first = done.result!.segments.find((s) => s.text.trim() !== '')!;
+  const other = speakers.find((s) => s.id !== first.speaker && s.name !== first.speaker)!;
+
+  const page = await open(t, { at: `/#/jobs/${job.id}` });
+  assert.equal(await settled(page), 'succeeded');
+  await page.click('#edit-transcript');
+  const select = page.locator('#editor .edit-speaker').first();
+  await select.waitFor();
+  assert.equal(await select.getAttribute('aria-label'), 'Speaker of segment 1');
+  await select.selectOption(other.id);
+  assert.equal(await page.isEnabled('#editor [data-action="undo"]'), true);
+  await page.click('#editor [data-action="saveTranscript"]');
+  await page.waitForSelector('#edit-status:has-text("revision 1")');
+
+  const saved = (await getJob(job.id)).result!.segments.find((s) => s.text.trim() !== '')!;
+  assert.ok([other.id, other.name].includes(saved.speaker!), `the first segment's speaker is ${saved.speaker}, not ${other.id}`);
+  await page.waitForSelector('#segments li.turn');
+  assert.equal((await turnsOnPage(page))[0]!.name, other.name);
+});
