@@ -67,16 +67,36 @@ def hypotheses(set_dir: Path, out: dict[str, Path]) -> None:
             "given": clustering.cluster(embeddings, weights, num_speakers=len(entry["speakers"]), min_size=size),
             "oracle": oracle_labels(windows, activity.frame_step, reference(set_dir, entry["id"])),
         }
-        for row, found in labels.items():
-            active = frame_speakers(windows, found, counts, int(found.max()) + 1)
-            turns = to_turns(active, activity.frame_step, activity.frame_duration, audio.size / 16000)
-            spoken = sorted({str(t.speaker) for t in turns})
-            hypothesis = {
-                "segments": [],
-                "speakers": [{"id": s, "name": s, "seconds": 0} for s in spoken],
-                "diarization": [{"start": t.start, "end": t.end, "speaker": str(t.speaker)} for t in turns],
-            }
-            (out[row] / f"{entry['id']}.json").write_text(json.dumps(hypothesis))
+        for name, found in labels.items():
+            (out[name] / f"{entry['id']}.json").write_text(json.dumps(hypothesis(windows, found, counts, activity.frame_step, activity.frame_duration, audio.size / 16000)))
+
+
+def hypothesis(windows: list[tuple[int, int]], labels: np.ndarray, counts: np.ndarray, step: float, duration: float, seconds: float) -> dict:
+    """The worker's answer, as far as score.py reads it, for windows labelled `labels`: the turns the worker would make of them."""
+    active = frame_speakers(windows, labels, counts, int(labels.max()) + 1)
+    turns = to_turns(active, step, duration, seconds)
+    spoken = sorted({str(t.speaker) for t in turns})
+    return {
+        "segments": [],
+        "speakers": [{"id": s, "name": s, "seconds": 0} for s in spoken],
+        "diarization": [{"start": t.start, "end": t.end, "speaker": str(t.speaker)} for t in turns],
+    }
+
+
+def scored(folder: Path, set_dir: Path) -> dict:
+    """score.py's report (in the bench venv) of the hypotheses in `folder`."""
+    report_path = folder / "report.json"
+    subprocess.run([str(BENCH_PYTHON), str(ROOT / "bench/diarization/score.py"), str(folder), "--set", str(set_dir), "--json", str(report_path)],
+                   check=True, capture_output=True)
+    return json.loads(report_path.read_text())
+
+
+def row(label: str, report: dict) -> str:
+    """A table row: DER at collar 0 and ±0.25 s, its parts, and how often the count was right."""
+    der = report["all"]["der"]
+    wide = der["collar_0.25"]
+    return (f"| {label} | {100 * der['collar_0']['der']:.1f} % | {100 * wide['der']:.1f} % | {100 * wide['missed']:.1f} % | "
+            f"{100 * wide['false_alarm']:.1f} % | {100 * wide['confusion']:.1f} % | {100 * report['all']['speaker_count']['accuracy']:.0f} % |")
 
 
 def main() -> None:
@@ -84,21 +104,15 @@ def main() -> None:
     parser.add_argument("--set", type=Path, default=ROOT / ".cache" / "diarization-set")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        out = {row: Path(tmp) / row for row in ("found", "given", "oracle")}
+        out = {name: Path(tmp) / name for name in ("found", "given", "oracle")}
         for folder in out.values():
             folder.mkdir()
         hypotheses(args.set, out)
         table = ["| windows labelled by | DER collar 0 | DER ±0.25 s | missed | false alarm | confusion | right count |", "|---|---|---|---|---|---|---|"]
-        for row, folder in out.items():
-            report_path = folder / "report.json"
-            subprocess.run([str(BENCH_PYTHON), str(ROOT / "bench/diarization/score.py"), str(folder), "--set", str(args.set), "--json", str(report_path)],
-                           check=True, capture_output=True)
-            report = json.loads(report_path.read_text())
-            der = report["all"]["der"]
-            wide = der["collar_0.25"]
-            table.append(f"| {ROWS[row]} | {100 * der['collar_0']['der']:.1f} % | {100 * wide['der']:.1f} % | {100 * wide['missed']:.1f} % | "
-                         f"{100 * wide['false_alarm']:.1f} % | {100 * wide['confusion']:.1f} % | {100 * report['all']['speaker_count']['accuracy']:.0f} % |")
-            if row == "found":
+        for name, folder in out.items():
+            report = scored(folder, args.set)
+            table.append(row(ROWS[name], report))
+            if name == "found":
                 for f in report["files"]:
                     d = f["der"]["collar_0.25"]
                     wrong = (d["confusion"] + d["missed detection"] + d["false alarm"]) / d["total"]
