@@ -14,7 +14,7 @@ import helmet from '@fastify/helmet';
 import type { Config } from '../config.ts';
 import { ApiError } from '../errors.ts';
 import { requireKey } from './keys.ts';
-import { documentGuardedErrors } from './schemas.ts';
+import { documentGuardedErrors } from './route-responses.ts';
 import { connectRedis } from '../redis/connection.ts';
 
 export async function protectServer(app: FastifyInstance, config: Config): Promise<void> {

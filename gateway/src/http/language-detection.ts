@@ -10,7 +10,7 @@ import type { Dispatcher, JobError } from '../dispatch/types.ts';
 import type { DetectLanguageResult } from '../protocol/messages.ts';
 import { languageName } from '../protocol/languages.ts';
 import { afterFailure } from '../jobs/retry.ts';
-import { ErrorBody } from './schemas.ts';
+import { ErrorBody } from './route-responses.ts';
 
 export const DetectLanguageForm = Type.Object(
   {

@@ -2,7 +2,7 @@
 import Type from 'typebox';
 import Value from 'typebox/value';
 import { ApiError } from '../errors.ts';
-import { failure, retryAfter } from './schemas.ts';
+import { failure, retryAfter } from './route-responses.ts';
 
 /** A name's characters: at least one that String.prototype.trim() keeps (in words every regex dialect reads the same). */
 export const NOT_BLANK = '[^\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';

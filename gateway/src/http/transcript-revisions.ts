@@ -2,7 +2,8 @@
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { ApiError } from '../errors.ts';
-import { failure, JobObject, retryAfter } from './schemas.ts';
+import { JobObject } from './schemas.ts';
+import { failure, retryAfter } from './route-responses.ts';
 import { KEPT_EDITS } from '../jobs/store.ts';
 import { NOT_BLANK } from './speaker-renames.ts';
 

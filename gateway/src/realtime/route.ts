@@ -12,7 +12,7 @@ import type { Config } from '../config.ts';
 import type { Dispatch } from '../dispatch/types.ts';
 import type { JobService } from '../jobs/service.ts';
 import { ApiError } from '../errors.ts';
-import { ErrorBody } from '../http/schemas.ts';
+import { ErrorBody } from '../http/route-responses.ts';
 import { MAX_APPEND_BYTES } from './audio.ts';
 import { RealtimeError } from './errors.ts';
 import { RealtimeSession } from './session.ts';

@@ -2,9 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.ts';
 import type { Dispatch } from '../../dispatch/types.ts';
-import {
-  ApiTranscribeForm, ApiTranscribeResult, Health, LanguageList, ModelList, PUBLIC_ERRORS, TRANSCRIPTION_ERRORS, responses, sendAsIs, type ApiTranscribeFields,
-} from '../schemas.ts';
+import { ApiTranscribeForm, ApiTranscribeResult, Health, LanguageList, ModelList, sendAsIs, type ApiTranscribeFields } from '../schemas.ts';
+import { PUBLIC_ERRORS, TRANSCRIPTION_ERRORS, responses } from '../route-responses.ts';
 import { parseFields } from '../form-fields.ts';
 import type { JobService } from '../../jobs/service.ts';
 import { LANGUAGES, languageName } from '../../protocol/languages.ts';

@@ -8,7 +8,8 @@ import { parseFields } from '../form-fields.ts';
 import { REFERENCE_FIELD } from '../references.ts';
 import { resolveModel } from '../transcribe.ts';
 import { receiveUpload, type Upload } from '../uploads.ts';
-import { responses, sendAsIs } from '../schemas.ts';
+import { sendAsIs } from '../schemas.ts';
+import { responses } from '../route-responses.ts';
 import type { ModelView } from '../../workers/types.ts';
 import { checkMultilingual, DETECT_LANGUAGE_ERRORS, DetectedLanguage, DetectLanguageForm, detectLanguage } from '../language-detection.ts';
 

@@ -7,10 +7,8 @@ import type { Dispatch } from '../../dispatch/types.ts';
 import type { JobService } from '../../jobs/service.ts';
 import { FINISHED, KEPT_EDITS, type JobRecord, type JobStatus } from '../../jobs/store.ts';
 import { ApiError, errorBody } from '../../errors.ts';
-import {
-  JOB_AUDIO_ERRORS, JOB_ERRORS, JOB_STATE_ERROR, JobAudio, JobAudioPart, JobEvents, JobForm, JobList, JobListQuery, JobObject, JobParams, JobResult, NO_CONTENT, ResultQuery,
-  UPLOAD_ERRORS, responses, sendAsIs,
-} from '../schemas.ts';
+import { JobEvents, JobForm, JobList, JobListQuery, JobObject, JobParams, JobResult, ResultQuery, sendAsIs } from '../schemas.ts';
+import { JOB_AUDIO_ERRORS, JOB_ERRORS, JOB_STATE_ERROR, JobAudio, JobAudioPart, NO_CONTENT, UPLOAD_ERRORS, responses } from '../route-responses.ts';
 import { parseFields } from '../form-fields.ts';
 import { mediaType, sendFile } from '../media.ts';
 import { receiveUpload } from '../uploads.ts';

@@ -3,9 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
 import type { Dispatch } from '../../dispatch/types.ts';
 import type { JobService } from '../../jobs/service.ts';
-import {
-  OpenAIModelList, OpenAITranscriptionForm, OpenAITranscriptionResult, OpenAITranslationForm, TRANSCRIPTION_ERRORS, responses, sendAsIs,
-} from '../schemas.ts';
+import { OpenAIModelList, OpenAITranscriptionForm, OpenAITranscriptionResult, OpenAITranslationForm, sendAsIs } from '../schemas.ts';
+import { TRANSCRIPTION_ERRORS, responses } from '../route-responses.ts';
 import { parseFields } from '../form-fields.ts';
 import { receiveUpload } from '../uploads.ts';
 import { checkLanguage, checkModelLanguage, resolveModel, transcribe } from '../transcribe.ts';

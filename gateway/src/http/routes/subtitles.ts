@@ -1,7 +1,8 @@
 // Subtitles from segments a client already has (the UI's result, a transcript
 // from its history): the same renderer, and line wrapping, as response_format.
 import type { FastifyInstance } from 'fastify';
-import { SubtitlesBody, SubtitlesFile, responses, type SubtitlesRequest } from '../schemas.ts';
+import { SubtitlesBody, SubtitlesFile, type SubtitlesRequest } from '../schemas.ts';
+import { responses } from '../route-responses.ts';
 import { strictJsonBody } from '../validation.ts';
 import { renderSubtitles } from '../../formats/responses.ts';
 import { DEFAULT_CUE_OPTIONS } from '../../formats/subtitles.ts';
