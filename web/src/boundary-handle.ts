@@ -1,7 +1,7 @@
 // A segment's start or end in the transcript editor, moved by dragging it sideways (mouse,
 // pen or finger) or by keys: an ARIA slider, so a screen reader names it and reads its
 // time. A drag or a key is one change (commit); a click that does not move plays from it.
-import { tenths } from './edit-model.ts';
+import { clock } from './clock.ts';
 
 export interface HandleOptions {
   /** The accessible name ("Start of segment 3"). */
@@ -35,9 +35,9 @@ export function boundaryHandle({ label, value, range, commit, play }: HandleOpti
   handle.setAttribute('aria-orientation', 'horizontal');
   const clamp = (v: number) => Math.round(Math.min(range[1], Math.max(range[0], v)) * 100) / 100;
   const show = (v: number) => {
-    handle.textContent = tenths(v);
+    handle.textContent = clock(v, { tenths: true });
     handle.setAttribute('aria-valuenow', v.toFixed(2));
-    handle.setAttribute('aria-valuetext', tenths(v));
+    handle.setAttribute('aria-valuetext', handle.textContent);
   };
   show(value);
 

@@ -2,7 +2,7 @@
 //   node --test src/edit-model.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EditHistory, edgeRange, mergeSegments, moveEdge, splitSegment, tenths, wordsFor, type EditSegment } from './edit-model.ts';
+import { EditHistory, edgeRange, mergeSegments, moveEdge, splitSegment, wordsFor, type EditSegment } from './edit-model.ts';
 
 const words = (...spec: Array<[string, number, number]>) => spec.map(([word, start, end]) => ({ word: ` ${word}`, start, end }));
 const timed = (): EditSegment[] => [
@@ -76,8 +76,4 @@ test('undo and redo step through the changes; a new change drops the steps forwa
   assert.equal(history.canRedo, false);
   history.undo();
   assert.equal(history.segments[0]!.text, 'one two three four five');
-});
-
-test('times to a tenth', () => {
-  assert.deepEqual([tenths(0), tenths(3.46), tenths(61.25), tenths(3725.04), tenths(-1)], ['0:00.0', '0:03.5', '1:01.3', '1:02:05.0', '0:00.0']);
 });

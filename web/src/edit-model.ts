@@ -10,15 +10,6 @@ export const round = (s: number) => Math.round(s * 1000) / 1000;
 const copy = (segments: EditSegment[]) => segments.map((s) => ({ ...s, words: s.words?.map((w) => ({ ...w })) ?? null }));
 const tokens = (text: string) => text.trim().split(/\s+/).filter((w) => w !== '');
 
-/** A time to a tenth of a second (m:ss.t, h:mm:ss.t): a boundary moves by tenths. */
-export function tenths(seconds: number): string {
-  const d = Math.max(0, Math.round(seconds * 10));
-  const h = Math.floor(d / 36000);
-  const m = Math.floor(d / 600) % 60;
-  const s = `${String(Math.floor(d / 10) % 60).padStart(2, '0')}.${d % 10}`;
-  return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
-}
-
 /**
  * Words for `text` in [start, end]: those of `words` while the text is still theirs, else
  * the span shared by length. A job made without word timestamps gets the shared guess too,
@@ -119,18 +110,19 @@ export class EditHistory {
   }
 
   undo(): boolean {
-    const before = this.past.pop();
-    if (!before) return false;
-    this.future.push(copy(this.segments));
-    this.segments = before;
-    return true;
+    return this.step(this.past, this.future);
   }
 
   redo(): boolean {
-    const after = this.future.pop();
-    if (!after) return false;
-    this.past.push(copy(this.segments));
-    this.segments = after;
+    return this.step(this.future, this.past);
+  }
+
+  /** The segments taken from one stack, those of now kept on the other. */
+  private step(from: EditSegment[][], to: EditSegment[][]): boolean {
+    const next = from.pop();
+    if (!next) return false;
+    to.push(copy(this.segments));
+    this.segments = next;
     return true;
   }
 }

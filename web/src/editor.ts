@@ -239,8 +239,7 @@ class TranscriptEditor {
     });
     text.addEventListener('click', (e) => {
       const word = (e.target as HTMLElement).closest<HTMLElement>('.word');
-      const media = activeMedia();
-      if (media) seek(media, Number(word?.dataset.start ?? segment.start));
+      playFrom(Number(word?.dataset.start ?? segment.start));
     });
     item.append(head, text);
     return item;
@@ -308,18 +307,14 @@ class TranscriptEditor {
   private handle(index: number, edge: Edge): HTMLElement {
     const duration = this.job?.result?.duration ?? Infinity;
     const key = edge === 'start' ? 'segmentStart' : 'segmentEnd';
-    const play = (at: number) => {
-      const media = activeMedia();
-      if (media) seek(media, at);
-    };
     const handle = boundaryHandle({
       label: t(key).replace('{n}', String(index + 1)),
       value: this.segments[index]![edge],
       range: edgeRange(this.segments, index, edge, duration),
-      play,
+      play: playFrom,
       commit: (value) => {
         this.change(moveEdge(this.segments, index, edge, value, duration), { index, edge });
-        play(value);
+        playFrom(value);
       },
     });
     handle.dataset.edge = edge;
@@ -424,6 +419,12 @@ class TranscriptEditor {
     status.textContent = t('revisionSaved').replace('{n}', String(saved.revision.revision));
     $('actions').after(status);
   }
+}
+
+/** The player (if the job has one) moved to `at`: a word clicked, an edge moved or clicked. */
+function playFrom(at: number): void {
+  const media = activeMedia();
+  if (media) seek(media, at);
 }
 
 /** The caret's offset in `el`'s text, or null when the selection is elsewhere. */

@@ -9,13 +9,6 @@ const FORMAT: Record<DownloadKind, ResultFormat> = { txt: 'text', srt: 'srt', vt
 /** Segments that hold words: Whisper may return some with empty text, or only those. */
 export const spoken = (segments: Segment[]) => segments.filter((s) => s.text.trim());
 
-export function clock(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const mm = String(Math.floor(s / 60) % 60).padStart(h ? 2 : 1, '0');
-  return `${h ? `${h}:` : ''}${mm}:${String(s % 60).padStart(2, '0')}`;
-}
-
 export async function download(jobId: string, name: string, kind: DownloadKind): Promise<void> {
   const link = document.createElement('a');
   link.href = URL.createObjectURL(await result(jobId, FORMAT[kind]));

@@ -6,7 +6,7 @@
 import { deleteJob, finished, pageJobs, type JobQuery, type ListedJob, type Match } from './jobs.ts';
 import { activeLocale, t } from './i18n.ts';
 import { catalog } from './catalog.ts';
-import { clock } from './exports.ts';
+import { clock } from './clock.ts';
 import { excerpt, marked, queryWords, type Words } from './matches.ts';
 import { $, showError } from './view.ts';
 

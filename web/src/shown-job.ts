@@ -5,7 +5,7 @@ import { ApiError } from './api.ts';
 import { cancelJob, finished, follow, getJob, renameSpeakers, result, type Job } from './jobs.ts';
 import { submitJob } from './upload.ts';
 import { t } from './i18n.ts';
-import { clock } from './exports.ts';
+import { clock } from './clock.ts';
 import { recent, type Found } from './recent.ts';
 import { transcriptView } from './transcript.ts';
 import { transcriptEditor } from './editor.ts';

@@ -5,7 +5,8 @@
 // every turn from the job the server answers). Clicking a line or a turn
 // plays from there; view.ts's highlight() marks what plays.
 import type { Segment, Transcript } from './api.ts';
-import { clock, spoken } from './exports.ts';
+import { clock } from './clock.ts';
+import { spoken } from './exports.ts';
 import { t } from './i18n.ts';
 import { cleanName, colourOf, diarized, MAX_NAME_LENGTH, renamedLocally, turns, type SpeakerRef, type Turn } from './speakers.ts';
 import { $, activeMedia, hideError, highlight, seek as seekMedia, showError } from './view.ts';

@@ -4,7 +4,7 @@ import { ApiError } from './api.ts';
 import { catalog } from './catalog.ts';
 import type { Job } from './jobs.ts';
 import { errorText, languageName, t } from './i18n.ts';
-import { clock } from './exports.ts';
+import { clock } from './clock.ts';
 
 export const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 

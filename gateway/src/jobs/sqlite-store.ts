@@ -12,10 +12,6 @@ import type { WebhookDelivery } from './store.ts';
 import { FILENAME_WEIGHT, ftsQuery, queryTerms, searchCursor, searchOffset, segmentMatches } from './search.ts';
 import type { ListFilters, ListQuery, SearchPage, SearchQuery } from './search.ts';
 
-/** A job's columns but its revisions (the largest, and of no use to a list or a search): what they read. */
-const LISTED = ['n', 'id', 'status', 'created_at', 'started_at', 'finished_at', 'attempts', 'request', 'audio_path', 'language',
-  'duration', 'processed', 'error', 'result', 'webhook', 'owner', 'webhook_pending'].map((c) => `j.${c}`).join(', ');
-
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   n INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -112,6 +108,8 @@ function toRecord(row: Row): JobRecord {
 export class SqliteStore implements JobStore {
   private readonly db: DatabaseSync;
   private readonly sql: Record<string, StatementSync>;
+  /** A job's columns but its revisions (the largest, of no use to a list or a search): what those read. */
+  private readonly listed: string;
 
   constructor(file: string) {
     this.db = new DatabaseSync(file);
@@ -119,6 +117,7 @@ export class SqliteStore implements JobStore {
     this.migrate();
     this.db.exec(SCHEMA);
     this.createSearchIndex();
+    this.listed = this.columns().filter((c) => c !== 'revisions').map((c) => `j.${c}`).join(', ');
     const prepare = (text: string) => this.db.prepare(text);
     this.sql = {
       create: prepare('INSERT INTO jobs (id, status, created_at, request, audio_path, owner) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -165,7 +164,7 @@ export class SqliteStore implements JobStore {
     const before = cursor ? Number(Buffer.from(cursor, 'base64url').toString()) : Number.MAX_SAFE_INTEGER;
     const { where, params } = filterSql(filters);
     where.unshift('j.n < ?'), params.unshift(before);
-    const rows = this.db.prepare(`SELECT ${LISTED} FROM jobs AS j WHERE ${where.join(' AND ')} ORDER BY j.n DESC LIMIT ?`).all(...params, limit + 1) as Row[];
+    const rows = this.db.prepare(`SELECT ${this.listed} FROM jobs AS j WHERE ${where.join(' AND ')} ORDER BY j.n DESC LIMIT ?`).all(...params, limit + 1) as Row[];
     const page = rows.slice(0, limit);
     const next = rows.length > limit ? Buffer.from(String(page[page.length - 1]!.n)).toString('base64url') : null;
     return { jobs: page.map(toRecord), next_cursor: next };
@@ -177,7 +176,7 @@ export class SqliteStore implements JobStore {
     if (terms.length === 0 || offset === null) return { jobs: [], next_cursor: null };
     const { where, params } = filterSql(filters);
     const rows = this.db.prepare(
-      `SELECT ${LISTED} FROM jobs_fts JOIN jobs AS j ON j.n = jobs_fts.rowid WHERE jobs_fts MATCH ? ${where.map((w) => `AND ${w} `).join('')}`
+      `SELECT ${this.listed} FROM jobs_fts JOIN jobs AS j ON j.n = jobs_fts.rowid WHERE jobs_fts MATCH ? ${where.map((w) => `AND ${w} `).join('')}`
         + `ORDER BY bm25(jobs_fts, ${FILENAME_WEIGHT}, 1), j.n DESC LIMIT ? OFFSET ?`,
     ).all(ftsQuery(terms), ...params, limit + 1, offset) as Row[];
     const page = rows.slice(0, limit).map(toRecord);
@@ -311,9 +310,13 @@ export class SqliteStore implements JobStore {
     if (this.db.isOpen) this.db.close();
   }
 
+  private columns(): string[] {
+    return (this.db.prepare("SELECT name FROM pragma_table_info('jobs')").all() as Array<{ name: string }>).map((c) => c.name);
+  }
+
   /** A store made by an older version gains the columns it lacks (jobs with no owner stay open to all). */
   private migrate(): void {
-    const columns = (this.db.prepare("SELECT name FROM pragma_table_info('jobs')").all() as Array<{ name: string }>).map((c) => c.name);
+    const columns = this.columns();
     if (columns.length === 0) return;
     if (!columns.includes('owner')) this.db.exec('ALTER TABLE jobs ADD COLUMN owner TEXT');
     if (!columns.includes('webhook_pending')) this.db.exec('ALTER TABLE jobs ADD COLUMN webhook_pending INTEGER NOT NULL DEFAULT 0');
